@@ -1,0 +1,93 @@
+# gcscope — read a CPython process's heap from the outside.
+#
+#   make            build build/gcscope
+#   make deps       install the system packages the build and tests need
+#   make demo       run a leaky program, snapshot its core, show what is in it
+#   make test       build and run every test; ends with "N passed, N failed"
+#   make clean      remove build/
+#
+# Knobs:
+#   CC, CFLAGS, LDFLAGS   the usual; CFLAGS defaults to -g -O2 -Wall -Wextra
+#   PKG_CONFIG            pkg-config to ask for libdw, libelf and sqlite3
+#   SANITIZE=1            build with AddressSanitizer and UBSan
+#   V=1                   show full commands
+#   PYTHON                interpreter for the test harness (/usr/bin/python3)
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS ?= -g -O2 -Wall -Wextra
+PYTHON ?= /usr/bin/python3
+BUILD := build
+
+PKGS := libdw libelf sqlite3
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(CFLAGS) $(DEP_CFLAGS) -Ianalyzer
+ifeq ($(SANITIZE),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+SRCS := $(wildcard analyzer/*.c)
+OBJS := $(SRCS:analyzer/%.c=$(BUILD)/%.o) $(BUILD)/schema.o
+SCHEMA := $(sort $(wildcard schema/*.sql))
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c))
+
+all: $(BUILD)/gcscope
+
+$(BUILD)/gcscope: $(OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm
+
+$(BUILD)/%.o: analyzer/%.c $(wildcard analyzer/*.h) | $(BUILD)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The schema is compiled in: the analyzer writes exactly what schema/ says.
+$(BUILD)/schema.c: $(SCHEMA) | $(BUILD)
+	@echo "  GEN     $@"
+	$(Q)( echo 'const char gcscope_schema[] ='; \
+	  cat $(SCHEMA) | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' \
+	    -e 's/^/"/' -e 's/$$/\\n"/'; \
+	  echo ';' ) > $@
+
+$(BUILD)/schema.o: $(BUILD)/schema.c
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(filter-out $(BUILD)/main.o,$(OBJS)) | $(BUILD)
+	@mkdir -p $(BUILD)/tests
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm
+
+$(BUILD):
+	@mkdir -p $(BUILD)
+
+# Debian packages: the build (compiler, elfutils, SQLite), the tests (gdb
+# for gcore, Python with its debug symbols) and the demo (sqlite3 CLI).
+DEPS := build-essential pkg-config libdw-dev libelf-dev libsqlite3-dev \
+	sqlite3 gdb elfutils python3 python3-dev python3.11 python3.11-dbg
+
+deps:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$SUDO apt-get update -q && \
+	$$SUDO apt-get install -y -q --no-install-recommends $(DEPS)
+
+demo: all
+	@$(PYTHON) tests/demo.py
+
+test: all $(UNIT_TESTS)
+	@$(PYTHON) tests/run.py
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all deps demo test clean

@@ -1,0 +1,1978 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The heap walker.
+ *
+ * 1. Every interpreter's collector lists (generations 0–2 and the permanent
+ *    generation) give the tracked objects, each recorded once.
+ * 2. A work queue then takes each recorded object in turn: its header and
+ *    type are read, the decoder for its type reports its references, and
+ *    every referenced address not seen before is recorded and queued. So
+ *    untracked objects (str, int, code, static types…) are found through
+ *    the references to them, with no recursion over target data.
+ *
+ * Decoders mirror the tp_traverse functions in CPython's Objects/: what
+ * a traverse function visits is reported as HEAP_EDGE_TRAVERSE, other owned
+ * references as HEAP_EDGE_STRONG. A type is matched to its decoder by its
+ * tp_traverse function (so subclasses and heap types built on a builtin are
+ * decoded by their base's decoder), or by its own address for the types
+ * without one (str, int, code…). Types nothing matches are scanned
+ * conservatively.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "heap.h"
+#include "layout.h"
+#include "target.h"
+
+const struct heap_limits heap_default_limits = {
+	.max_objects = 200000000,
+	.max_items = 1u << 26,
+};
+
+enum {
+	MAX_INTERPRETERS = 256,  // sub-interpreters followed via ->next
+	MAX_BASES = 64,          // tp_base steps before a type is corrupt
+	MAX_SLOTS = 4096,        // __slots__ members of one type
+	MAX_CONSERVATIVE = 1u << 16, // bytes scanned in one object
+	MAX_MODULE_STATE = 1u << 16, // bytes of module state scanned
+	NAME_MAX_LEN = 200,      // bytes of tp_name kept
+	// Include/internal/pycore_frame.h (3.11–3.14): enum _frameowner.
+	FRAME_OWNED_BY_FRAME_OBJECT = 2,
+	// 3.11–3.13 FRAME_CLEARED (pycore_frame.h).
+	FRAME_CLEARED = 4,
+	// Include/methodobject.h METH_METHOD (3.9+).
+	METH_METHOD = 0x0200,
+};
+
+enum decoder {
+	DEC_UNKNOWN,      // conservative scan
+	DEC_NONE,         // holds no references (str, int, float, object…)
+	DEC_SUBTYPE,      // subtype_traverse: slots, dict, type, then base
+	DEC_DICT,
+	DEC_LIST,
+	DEC_TUPLE,
+	DEC_SET,
+	DEC_CELL,
+	DEC_METHOD,
+	DEC_CFUNCTION,
+	DEC_CLASSMETHOD,  // and staticmethod: same layout
+	DEC_PROPERTY,
+	DEC_FUNCTION,
+	DEC_CODE,
+	DEC_MODULE,
+	DEC_WEAKREF,
+	DEC_FRAME,
+	DEC_GENERATOR,    // and coroutines, async generators
+	DEC_TRACEBACK,
+	DEC_TYPE,
+	DEC_EXCEPTION,
+	DEC_ODICT,
+	DEC_DEQUE,
+};
+
+// Types identified by their exported type object. Most are also matched
+// by tp_traverse for subclasses.
+static const struct {
+	const char *symbol;
+	enum decoder decoder;
+} type_symbols[] = {
+	{ "PyDict_Type", DEC_DICT },
+	{ "PyList_Type", DEC_LIST },
+	{ "PyTuple_Type", DEC_TUPLE },
+	{ "PySet_Type", DEC_SET },
+	{ "PyFrozenSet_Type", DEC_SET },
+	{ "PyCell_Type", DEC_CELL },
+	{ "PyMethod_Type", DEC_METHOD },
+	{ "PyCFunction_Type", DEC_CFUNCTION },
+	{ "PyCMethod_Type", DEC_CFUNCTION },
+	{ "PyClassMethod_Type", DEC_CLASSMETHOD },
+	{ "PyStaticMethod_Type", DEC_CLASSMETHOD },
+	{ "PyProperty_Type", DEC_PROPERTY },
+	{ "PyFunction_Type", DEC_FUNCTION },
+	{ "PyCode_Type", DEC_CODE },
+	{ "PyModule_Type", DEC_MODULE },
+	{ "_PyWeakref_RefType", DEC_WEAKREF },
+	{ "_PyWeakref_ProxyType", DEC_WEAKREF },
+	{ "_PyWeakref_CallableProxyType", DEC_WEAKREF },
+	{ "PyFrame_Type", DEC_FRAME },
+	{ "PyGen_Type", DEC_GENERATOR },
+	{ "PyCoro_Type", DEC_GENERATOR },
+	{ "PyAsyncGen_Type", DEC_GENERATOR },
+	{ "PyTraceBack_Type", DEC_TRACEBACK },
+	{ "PyType_Type", DEC_TYPE },
+	{ "_PyExc_BaseException", DEC_EXCEPTION },
+	{ "PyODict_Type", DEC_ODICT },
+	{ "PyUnicode_Type", DEC_NONE },
+	{ "PyLong_Type", DEC_NONE },
+	{ "PyBool_Type", DEC_NONE },
+	{ "PyFloat_Type", DEC_NONE },
+	{ "PyBytes_Type", DEC_NONE },
+	{ "PyComplex_Type", DEC_NONE },
+	{ "PyBaseObject_Type", DEC_NONE },
+	{ "_PyNone_Type", DEC_NONE },
+	{ "_PyNotImplemented_Type", DEC_NONE },
+	{ "PyEllipsis_Type", DEC_NONE },
+};
+
+// tp_traverse functions known by name (LOCAL symbols, present with
+// .symtab): types that are not exported, or are heap types from 3.12.
+static const struct {
+	const char *symbol;
+	enum decoder decoder;
+} traverse_symbols[] = {
+	{ "subtype_traverse", DEC_SUBTYPE },
+	{ "deque_traverse", DEC_DEQUE },
+	{ "odict_traverse", DEC_ODICT },
+};
+
+struct tinfo {
+	uint64_t addr;          // PyTypeObject *
+	char name[NAME_MAX_LEN]; // tp_name
+	bool valid;             // a readable type object
+	enum decoder decoder;   // for instances of this type
+	uint64_t flags;         // tp_flags
+	int64_t basicsize;      // tp_basicsize
+	int64_t itemsize;       // tp_itemsize
+	int64_t dictoffset;     // tp_dictoffset
+	int64_t nslots;         // Py_SIZE(type): __slots__ members
+	uint64_t traverse;      // tp_traverse
+	uint64_t base;          // tp_base
+	uint64_t members;       // tp_members
+	uint64_t meta;          // Py_TYPE(type)
+	uint64_t cached_keys;   // ht_cached_keys (3.11+ shared keys)
+};
+
+struct node {
+	uint64_t addr;          // PyObject *
+	int8_t generation;      // 0–3, -1 untracked
+};
+
+struct walk {
+	struct target *t;
+	const struct layout *l;
+	const struct heap_limits *lim;
+	const struct heap_consumer *c;
+	struct heap_stats *st;
+	struct err *err;              // first consumer failure: stop
+
+	struct node *nodes;           // every object, in discovery order
+	size_t nnodes, nodes_cap;
+	uint32_t *node_ht;            // index + 1, 0 = empty
+	size_t node_ht_cap;           // power of two
+
+	struct tinfo **types;         // open addressing by address
+	size_t ntypes, types_cap;
+
+	struct {
+		uint64_t traverse;    // a tp_traverse function
+		enum decoder decoder;
+	} traverses[64];
+	size_t ntraverses;
+	struct {
+		uint64_t type;        // an exported type object
+		enum decoder decoder;
+	} exact[64];
+	size_t nexact;
+	uint64_t subtype_traverse;    // Objects/typeobject.c, or 0
+	uint64_t str_type;            // PyUnicode_Type
+	uint64_t long_type;           // PyLong_Type
+	uint64_t bool_type;           // PyBool_Type
+	uint64_t float_type;          // PyFloat_Type
+	uint64_t bytes_type;          // PyBytes_Type
+	uint64_t none;                // _Py_NoneStruct
+	uint64_t set_dummy;           // *_PySet_Dummy
+
+	uint32_t *esrc, *edst;        // traverse graph
+	size_t nedges, edges_cap;
+
+	// the object being decoded
+	uint32_t cur;                 // its node index
+	uint64_t cur_addr;
+	const char *cur_problem;      // why it is corrupt, or NULL
+
+	unsigned char *buf;           // scratch for bulk reads
+	size_t buf_cap;
+	char label[256];
+	char repr[256];
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static uint64_t rd64(struct walk *w, uint64_t addr)
+{
+	uint64_t v;
+
+	if (!target_read_u64(w->t, addr, &v)) {
+		if (!w->cur_problem)
+			w->cur_problem = "a field is unreadable";
+		return 0;
+	}
+	return v;
+}
+
+static uint8_t rd8(struct walk *w, uint64_t addr)
+{
+	uint8_t v;
+
+	if (!target_read_ok(w->t, &v, addr, 1)) {
+		if (!w->cur_problem)
+			w->cur_problem = "a field is unreadable";
+		return 0;
+	}
+	return v;
+}
+
+static uint32_t rd32(struct walk *w, uint64_t addr)
+{
+	uint32_t v;
+
+	if (!target_read_ok(w->t, &v, addr, 4)) {
+		if (!w->cur_problem)
+			w->cur_problem = "a field is unreadable";
+		return 0;
+	}
+	return v;
+}
+
+// Read n words at addr into the scratch buffer.
+static const uint64_t *rdwords(struct walk *w, uint64_t addr, size_t n)
+{
+	size_t bytes = n * 8;
+
+	if (n > w->lim->max_items) {
+		w->cur_problem = "item count over the limit";
+		return NULL;
+	}
+	if (bytes > w->buf_cap) {
+		size_t cap = w->buf_cap ? w->buf_cap : 4096;
+
+		while (cap < bytes)
+			cap *= 2;
+		unsigned char *p = realloc(w->buf, cap);
+
+		if (!p) {
+			w->err = &err_nomem;
+			return NULL;
+		}
+		w->buf = p;
+		w->buf_cap = cap;
+	}
+	if (!target_read_ok(w->t, w->buf, addr, bytes)) {
+		w->cur_problem = "items are unreadable";
+		return NULL;
+	}
+	return (const uint64_t *)w->buf;
+}
+
+static uint64_t hash_addr(uint64_t addr)
+{
+	return (addr >> 3) * 0x9E3779B97F4A7C15ULL;
+}
+
+/* ---- nodes ------------------------------------------------------------- */
+
+static struct err *node_ht_grow(struct walk *w)
+{
+	size_t cap = w->node_ht_cap ? w->node_ht_cap * 2 : 1u << 16;
+	uint32_t *ht = calloc(cap, sizeof(*ht));
+
+	if (!ht)
+		return &err_nomem;
+	for (size_t i = 0; i < w->nnodes; i++) {
+		size_t h = hash_addr(w->nodes[i].addr) & (cap - 1);
+
+		while (ht[h])
+			h = (h + 1) & (cap - 1);
+		ht[h] = i + 1;
+	}
+	free(w->node_ht);
+	w->node_ht = ht;
+	w->node_ht_cap = cap;
+	return NULL;
+}
+
+// Index of the node at addr, or -1.
+static long node_find(struct walk *w, uint64_t addr)
+{
+	if (!w->node_ht_cap)
+		return -1;
+	size_t h = hash_addr(addr) & (w->node_ht_cap - 1);
+
+	while (w->node_ht[h]) {
+		uint32_t i = w->node_ht[h] - 1;
+
+		if (w->nodes[i].addr == addr)
+			return i;
+		h = (h + 1) & (w->node_ht_cap - 1);
+	}
+	return -1;
+}
+
+// Index of the node at addr, added if new; -1 when the cap is reached.
+static long node_add(struct walk *w, uint64_t addr, int generation,
+		     bool *added)
+{
+	long i = node_find(w, addr);
+
+	*added = false;
+	if (i >= 0)
+		return i;
+	if (w->nnodes >= w->lim->max_objects || w->nnodes >= UINT32_MAX - 1) {
+		if (!w->st->truncated)
+			snprintf(w->st->first_problem,
+				 sizeof(w->st->first_problem),
+				 "more than %" PRIu64 " objects",
+				 w->lim->max_objects);
+		w->st->truncated = true;
+		return -1;
+	}
+	if ((w->nnodes + 1) * 2 > w->node_ht_cap) {
+		w->err = node_ht_grow(w);
+		if (w->err)
+			return -1;
+	}
+	if (w->nnodes == w->nodes_cap) {
+		size_t cap = w->nodes_cap ? w->nodes_cap * 2 : 1u << 15;
+		struct node *p = realloc(w->nodes, cap * sizeof(*p));
+
+		if (!p) {
+			w->err = &err_nomem;
+			return -1;
+		}
+		w->nodes = p;
+		w->nodes_cap = cap;
+	}
+	i = w->nnodes++;
+	w->nodes[i] = (struct node){ .addr = addr, .generation = generation };
+	size_t h = hash_addr(addr) & (w->node_ht_cap - 1);
+
+	while (w->node_ht[h])
+		h = (h + 1) & (w->node_ht_cap - 1);
+	w->node_ht[h] = i + 1;
+	*added = true;
+	return i;
+}
+
+/* ---- types ------------------------------------------------------------- */
+
+static enum decoder decoder_for_traverse(struct walk *w, uint64_t traverse)
+{
+	if (!traverse)
+		return DEC_NONE;
+	for (size_t i = 0; i < w->ntraverses; i++) {
+		if (w->traverses[i].traverse == traverse)
+			return w->traverses[i].decoder;
+	}
+	return DEC_UNKNOWN;
+}
+
+static struct tinfo *type_find(struct walk *w, uint64_t addr)
+{
+	if (!w->types_cap)
+		return NULL;
+	size_t h = hash_addr(addr) & (w->types_cap - 1);
+
+	while (w->types[h]) {
+		if (w->types[h]->addr == addr)
+			return w->types[h];
+		h = (h + 1) & (w->types_cap - 1);
+	}
+	return NULL;
+}
+
+static struct err *type_insert(struct walk *w, struct tinfo *ti)
+{
+	if ((w->ntypes + 1) * 2 > w->types_cap) {
+		size_t cap = w->types_cap ? w->types_cap * 2 : 1024;
+		struct tinfo **p = calloc(cap, sizeof(*p));
+
+		if (!p)
+			return &err_nomem;
+		for (size_t i = 0; i < w->types_cap; i++) {
+			if (!w->types[i])
+				continue;
+			size_t h = hash_addr(w->types[i]->addr) & (cap - 1);
+
+			while (p[h])
+				h = (h + 1) & (cap - 1);
+			p[h] = w->types[i];
+		}
+		free(w->types);
+		w->types = p;
+		w->types_cap = cap;
+	}
+	size_t h = hash_addr(ti->addr) & (w->types_cap - 1);
+
+	while (w->types[h])
+		h = (h + 1) & (w->types_cap - 1);
+	w->types[h] = ti;
+	w->ntypes++;
+	return NULL;
+}
+
+static bool is_type_object(struct walk *w, uint64_t addr)
+{
+	const struct layout *l = w->l;
+	uint64_t meta, flags;
+
+	// A type's type is `type` or a subclass of it: Py_TPFLAGS_TYPE_SUBCLASS.
+	return addr && !(addr & 7) &&
+	       target_read_u64(w->t, addr + l->ob_type, &meta) && meta &&
+	       !(meta & 7) &&
+	       target_read_u64(w->t, meta + l->tp_flags, &flags) &&
+	       (flags & TPFLAGS_TYPE_SUBCLASS);
+}
+
+static void module_of_type(struct walk *w, const struct tinfo *ti, char *buf,
+			   size_t size);
+
+static struct tinfo *type_get(struct walk *w, uint64_t addr);
+
+static bool is_heap_type(struct walk *w, uint64_t addr)
+{
+	struct tinfo *ti = type_get(w, addr);
+
+	return ti && ti->valid && (ti->flags & TPFLAGS_HEAPTYPE);
+}
+
+// Look up or read a type; reports it to the consumer the first time.
+static struct tinfo *type_get(struct walk *w, uint64_t addr)
+{
+	const struct layout *l = w->l;
+	struct tinfo *ti = type_find(w, addr);
+
+	if (ti)
+		return ti;
+	ti = calloc(1, sizeof(*ti));
+	if (!ti) {
+		w->err = &err_nomem;
+		return NULL;
+	}
+	ti->addr = addr;
+	w->err = type_insert(w, ti);
+	if (w->err) {
+		free(ti);
+		return NULL;
+	}
+	uint64_t name_addr;
+
+	if (!is_type_object(w, addr) ||
+	    !target_read_u64(w->t, addr + l->tp_name, &name_addr) ||
+	    target_read_string(w->t, name_addr, ti->name, sizeof(ti->name)) <
+		    1) {
+		snprintf(ti->name, sizeof(ti->name), "<bad type 0x%" PRIx64 ">",
+			 addr);
+		return ti;
+	}
+	uint64_t v[1];
+	bool ok = true;
+
+#define FIELD(dst, off)                                                      \
+	do {                                                                 \
+		ok = ok && target_read_u64(w->t, addr + (off), v);           \
+		dst = v[0];                                                  \
+	} while (0)
+	FIELD(ti->flags, l->tp_flags);
+	FIELD(ti->basicsize, l->tp_basicsize);
+	FIELD(ti->itemsize, l->tp_itemsize);
+	FIELD(ti->dictoffset, l->tp_dictoffset);
+	FIELD(ti->traverse, l->tp_traverse);
+	FIELD(ti->base, l->tp_base);
+	FIELD(ti->members, l->tp_members);
+	FIELD(ti->meta, l->ob_type);
+	FIELD(ti->nslots, l->ob_size);
+#undef FIELD
+	if (ti->flags & TPFLAGS_HEAPTYPE && l->ht_cached_keys >= 0)
+		ok = ok && target_read_u64(w->t, addr + l->ht_cached_keys,
+					   &ti->cached_keys);
+	if (!ok || ti->basicsize < 0 || ti->basicsize > (1 << 24) ||
+	    ti->itemsize < 0 || ti->itemsize > (1 << 16)) {
+		snprintf(ti->name, sizeof(ti->name), "<bad type 0x%" PRIx64 ">",
+			 addr);
+		return ti;
+	}
+	// Static types are only heap types' 'slots' owners when heap types.
+	if (!(ti->flags & TPFLAGS_HEAPTYPE))
+		ti->nslots = 0;
+	ti->valid = true;
+
+	ti->decoder = DEC_UNKNOWN;
+	for (size_t i = 0; i < w->nexact; i++) {
+		if (w->exact[i].type == addr)
+			ti->decoder = w->exact[i].decoder;
+	}
+	if (ti->decoder == DEC_UNKNOWN)
+		ti->decoder = decoder_for_traverse(w, ti->traverse);
+	// Exceptions with their own traverse (OSError, StopIteration…) add
+	// members to BaseException's fields; decode those generically.
+	if (ti->decoder == DEC_UNKNOWN &&
+	    (ti->flags & TPFLAGS_BASE_EXC_SUBCLASS))
+		ti->decoder = DEC_EXCEPTION;
+
+	char module[NAME_MAX_LEN];
+
+	module_of_type(w, ti, module, sizeof(module));
+	struct heap_type ht = {
+		.addr = addr,
+		.name = ti->name,
+		.module = module,
+		.basicsize = ti->basicsize,
+		.itemsize = ti->itemsize,
+		.flags = ti->flags,
+		.heap = ti->flags & TPFLAGS_HEAPTYPE,
+	};
+	uint64_t del = 0, fin = 0;
+
+	target_read_u64(w->t, addr + l->tp_del, &del);
+	if (l->tp_finalize >= 0)
+		target_read_u64(w->t, addr + l->tp_finalize, &fin);
+	ht.has_finalizer = del || fin;
+	w->st->types++;
+	if (!w->err)
+		w->err = w->c->type(w->c->arg, &ht);
+	return ti;
+}
+
+/* ---- previews ---------------------------------------------------------- */
+
+static void append_utf8(char *out, size_t *len, size_t max, uint32_t ch)
+{
+	char tmp[4];
+	size_t n;
+
+	if (ch < 0x80) {
+		tmp[0] = ch;
+		n = 1;
+	} else if (ch < 0x800) {
+		tmp[0] = 0xc0 | (ch >> 6);
+		tmp[1] = 0x80 | (ch & 0x3f);
+		n = 2;
+	} else if (ch < 0x10000) {
+		tmp[0] = 0xe0 | (ch >> 12);
+		tmp[1] = 0x80 | ((ch >> 6) & 0x3f);
+		tmp[2] = 0x80 | (ch & 0x3f);
+		n = 3;
+	} else {
+		tmp[0] = 0xf0 | ((ch >> 18) & 0x07);
+		tmp[1] = 0x80 | ((ch >> 12) & 0x3f);
+		tmp[2] = 0x80 | ((ch >> 6) & 0x3f);
+		tmp[3] = 0x80 | (ch & 0x3f);
+		n = 4;
+	}
+	if (*len + n < max) {
+		memcpy(out + *len, tmp, n);
+		*len += n;
+	}
+}
+
+/*
+ * Read a str object (Include/cpython/unicodeobject.h): 'state' packs
+ * interned:2, kind:3, compact:1, ascii:1. Compact ASCII data follows the
+ * PyASCIIObject, compact non-ASCII data the PyCompactUnicodeObject; legacy
+ * strings point to their data from PyUnicodeObject.data.
+ *
+ * @param quote put the value in single quotes, escaping as repr() would
+ * for the common cases.
+ * @param size_ret if not NULL, the object's size in bytes.
+ * @return false if it is not a readable str.
+ */
+static bool str_read(struct walk *w, uint64_t addr, bool quote, char *out,
+		     size_t max, int64_t *size_ret)
+{
+	const struct layout *l = w->l;
+	uint64_t length, state_word;
+	uint32_t state;
+
+	if (!target_read_u64(w->t, addr + l->str_length, &length) ||
+	    !target_read_u64(w->t, addr + l->str_state, &state_word))
+		return false;
+	state = (uint32_t)state_word;
+	unsigned kind = (state >> 2) & 7;
+	bool compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
+	uint64_t data;
+
+	if (kind != 1 && kind != 2 && kind != 4)
+		return false;
+	if (length > (1ULL << 40))
+		return false;
+	if (compact && ascii)
+		data = addr + l->sizeof_str_ascii;
+	else if (compact)
+		data = addr + l->sizeof_str_compact;
+	else if (!target_read_u64(w->t, addr + l->sizeof_str_compact, &data))
+		return false;
+	if (size_ret) {
+		if (compact && ascii)
+			*size_ret = l->sizeof_str_ascii + length + 1;
+		else if (compact)
+			*size_ret = l->sizeof_str_compact + (length + 1) * kind;
+		else
+			*size_ret = l->sizeof_str_compact + 8;
+	}
+	size_t len = 0, limit = max > 8 ? max - 8 : 0;
+	uint64_t n = length < 96 ? length : 96;
+	unsigned char raw[96 * 4];
+
+	if (!target_read_ok(w->t, raw, data, n * kind))
+		return false;
+	if (quote)
+		out[len++] = '\'';
+	for (uint64_t i = 0; i < n && len < limit; i++) {
+		uint32_t ch;
+
+		if (kind == 1)
+			ch = raw[i];
+		else if (kind == 2)
+			ch = raw[2 * i] | (raw[2 * i + 1] << 8);
+		else
+			memcpy(&ch, raw + 4 * i, 4);
+		if (quote && (ch == '\'' || ch == '\\')) {
+			out[len++] = '\\';
+			out[len++] = ch;
+		} else if (quote && ch < 0x20) {
+			len += snprintf(out + len, max - len, "\\x%02x", ch);
+		} else {
+			append_utf8(out, &len, limit, ch > 0x10ffff ? '?' : ch);
+		}
+	}
+	if (length > n || len >= limit)
+		len += snprintf(out + len, max - len, "…");
+	if (quote && len + 1 < max)
+		out[len++] = '\'';
+	out[len] = 0;
+	return true;
+}
+
+// Read an int (Objects/longobject.c): 30-bit digits, sign in ob_size
+// (≤3.11) or in the low bits of lv_tag (3.12+).
+static bool long_read(struct walk *w, uint64_t addr, char *out, size_t max,
+		      int64_t *ndigits_ret)
+{
+	const struct layout *l = w->l;
+	uint64_t ndigits;
+	bool negative;
+	uint64_t word;
+
+	if (l->long_tagged) {
+		if (!target_read_u64(w->t, addr + l->long_tag, &word))
+			return false;
+		ndigits = word >> 3;
+		negative = (word & 3) == 2;
+	} else {
+		if (!target_read_u64(w->t, addr + l->ob_size, &word))
+			return false;
+		int64_t size = (int64_t)word;
+
+		negative = size < 0;
+		ndigits = negative ? -(uint64_t)size : (uint64_t)size;
+	}
+	*ndigits_ret = ndigits;
+	if (ndigits > 4) {
+		snprintf(out, max, "<int of %" PRIu64 " bits>", ndigits * 30);
+		return ndigits < (1ULL << 40);
+	}
+	uint32_t digits[4] = { 0 };
+	unsigned __int128 v = 0;
+
+	if (ndigits && !target_read_ok(w->t, digits, addr + l->long_digits,
+				       ndigits * 4))
+		return false;
+	for (int i = (int)ndigits - 1; i >= 0; i--)
+		v = (v << 30) | (digits[i] & 0x3fffffff);
+	char tmp[48];
+	int n = 0;
+
+	do {
+		tmp[n++] = '0' + (int)(v % 10);
+		v /= 10;
+	} while (v && n < 47);
+	size_t len = 0;
+
+	if (negative && len + 1 < max)
+		out[len++] = '-';
+	while (n && len + 1 < max)
+		out[len++] = tmp[--n];
+	out[len] = 0;
+	return true;
+}
+
+// repr() of a float: the shortest %g that reads back exactly.
+static void float_repr(double d, char *out, size_t max)
+{
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(out, max, "%.*g", prec, d);
+		if (strtod(out, NULL) == d || isnan(d))
+			break;
+	}
+	if (!strpbrk(out, ".eni"))
+		strncat(out, ".0", max - strlen(out) - 1);
+}
+
+static bool is_type_or_subtype(struct walk *w, uint64_t type, uint64_t want,
+			       unsigned subclass_flag)
+{
+	struct tinfo *ti;
+
+	if (type == want)
+		return true;
+	ti = type_find(w, type);
+	return ti && ti->valid && (ti->flags & subclass_flag);
+}
+
+// A short text for a label of an object used as a key or an attribute.
+static void key_text(struct walk *w, uint64_t addr, char *out, size_t max)
+{
+	uint64_t type;
+	int64_t nd;
+
+	if (!target_read_u64(w->t, addr + w->l->ob_type, &type)) {
+		snprintf(out, max, "?");
+		return;
+	}
+	if (type == w->str_type && str_read(w, addr, true, out, max, NULL))
+		return;
+	if ((type == w->long_type) && long_read(w, addr, out, max, &nd))
+		return;
+	if (addr == w->none) {
+		snprintf(out, max, "None");
+		return;
+	}
+	struct tinfo *ti = type_get(w, type);
+
+	snprintf(out, max, "<%.100s 0x%" PRIx64 ">", ti ? ti->name : "?", addr);
+}
+
+/* ---- edges ------------------------------------------------------------- */
+
+static void edge(struct walk *w, uint64_t dst, enum heap_edge_kind kind,
+		 const char *label)
+{
+	bool added;
+
+	if (!dst || w->err)
+		return;
+	if (dst & 7) {
+		// Objects are at least 8-byte aligned: this is not a pointer.
+		w->cur_problem = "a reference is not an object address";
+		return;
+	}
+	long i = node_add(w, dst, -1, &added);
+
+	if (i < 0)
+		return;
+	struct heap_edge e = {
+		.src = w->cur_addr,
+		.dst = dst,
+		.kind = kind,
+		.label = label,
+	};
+	w->err = w->c->edge(w->c->arg, &e);
+	w->st->edges++;
+	if (kind != HEAP_EDGE_TRAVERSE || w->err)
+		return;
+	if (w->nedges == w->edges_cap) {
+		size_t cap = w->edges_cap ? w->edges_cap * 2 : 1u << 16;
+		uint32_t *s = realloc(w->esrc, cap * sizeof(*s));
+
+		if (!s) {
+			w->err = &err_nomem;
+			return;
+		}
+		w->esrc = s;
+		uint32_t *d = realloc(w->edst, cap * sizeof(*d));
+
+		if (!d) {
+			w->err = &err_nomem;
+			return;
+		}
+		w->edst = d;
+		w->edges_cap = cap;
+	}
+	w->esrc[w->nedges] = w->cur;
+	w->edst[w->nedges++] = i;
+}
+
+// A traverse edge read from a field at obj + off.
+static void field(struct walk *w, uint64_t obj, int32_t off,
+		  const char *label)
+{
+	if (off < 0)
+		return;
+	edge(w, rd64(w, obj + off), HEAP_EDGE_TRAVERSE, label);
+}
+
+static void field_kind(struct walk *w, uint64_t obj, int32_t off,
+		       enum heap_edge_kind kind, const char *label)
+{
+	if (off < 0)
+		return;
+	edge(w, rd64(w, obj + off), kind, label);
+}
+
+static void items(struct walk *w, uint64_t array, uint64_t n,
+		  const char *fmt_prefix)
+{
+	const uint64_t *v = rdwords(w, array, n);
+
+	if (!v)
+		return;
+	// v points into the scratch buffer, which labels do not touch.
+	for (uint64_t i = 0; i < n && !w->err; i++) {
+		snprintf(w->label, sizeof(w->label), "%s[%" PRIu64 "]",
+			 fmt_prefix, i);
+		edge(w, v[i], HEAP_EDGE_TRAVERSE, w->label);
+	}
+}
+
+/* ---- decoders ---------------------------------------------------------- */
+
+static uint64_t var_size(struct walk *w, uint64_t obj)
+{
+	int64_t n = (int64_t)rd64(w, obj + w->l->ob_size);
+
+	return n < 0 ? 0 : (uint64_t)n;
+}
+
+struct dict_keys {
+	uint64_t entries;     // first entry
+	uint64_t nentries;    // entries in use or deleted
+	unsigned entry_size;  // bytes per entry
+	int32_t key_off;      // offset of me_key in an entry
+	int32_t value_off;    // offset of me_value in an entry
+	bool general;         // keys are visited (non-str keys)
+};
+
+/*
+ * Decode a PyDictKeysObject header (Objects/dict-common.h ≤3.10,
+ * Include/internal/pycore_dict.h 3.11+).
+ */
+static bool dict_keys_read(struct walk *w, uint64_t keys,
+			   struct dict_keys *k)
+{
+	const struct layout *l = w->l;
+
+	k->nentries = rd64(w, keys + l->dk_nentries);
+	if (l->dict_log2) {
+		unsigned log2_index_bytes = rd8(w, keys + l->dk_log2_index_bytes);
+		unsigned kind = rd8(w, keys + l->dk_kind);
+
+		if (log2_index_bytes > 40 || kind > 2)
+			return false;
+		k->entries = keys + l->dk_indices + (1ULL << log2_index_bytes);
+		// DICT_KEYS_GENERAL = 0, UNICODE = 1, SPLIT = 2.
+		k->general = kind == 0;
+	} else {
+		uint64_t size = rd64(w, keys + l->dk_size);
+		unsigned width = size <= 0xff ? 1 : size <= 0xffff ? 2 :
+			size <= 0xffffffffULL ? 4 : 8;
+
+		if (size > (1ULL << 40))
+			return false;
+		k->entries = keys + l->dk_indices + size * width;
+		// NEEDSWORK: before 3.11 keys are visited only for lookdict
+		// tables; which lookup function a table uses is not decoded
+		// yet, so all are treated as general.
+		k->general = true;
+	}
+	if (k->general || !l->dict_log2) {
+		k->entry_size = l->sizeof_dk_entry;
+		k->key_off = l->dke_key;
+		k->value_off = l->dke_value;
+	} else {
+		k->entry_size = l->sizeof_dk_uentry;
+		k->key_off = l->dku_key;
+		k->value_off = l->dku_value;
+	}
+	return k->nentries <= w->lim->max_items && !w->cur_problem;
+}
+
+// Label for a value stored under key: "['name']", "[42]".
+static const char *key_label(struct walk *w, uint64_t key, bool attribute)
+{
+	char text[200];
+
+	if (attribute && str_read(w, key, false, text, sizeof(text), NULL)) {
+		snprintf(w->label, sizeof(w->label), "%s", text);
+		return w->label;
+	}
+	key_text(w, key, text, sizeof(text));
+	snprintf(w->label, sizeof(w->label), "[%s]", text);
+	return w->label;
+}
+
+/*
+ * Values of split dicts and of instances' values arrays, labelled with the
+ * keys of the shared keys object (ht_cached_keys).
+ */
+static void split_values(struct walk *w, uint64_t values, uint64_t n,
+			 uint64_t shared_keys, bool attribute)
+{
+	struct dict_keys k = { 0 };
+	bool have_keys = shared_keys && dict_keys_read(w, shared_keys, &k);
+
+	if (n > w->lim->max_items) {
+		w->cur_problem = "item count over the limit";
+		return;
+	}
+	for (uint64_t i = 0; i < n && !w->err; i++) {
+		uint64_t v = rd64(w, values + 8 * i);
+		const char *label = NULL;
+
+		if (!v)
+			continue;
+		if (have_keys && i < k.nentries) {
+			uint64_t key = rd64(w, k.entries + i * k.entry_size +
+						       k.key_off);
+			label = key ? key_label(w, key, attribute) : NULL;
+		}
+		if (!label) {
+			snprintf(w->label, sizeof(w->label), "<value %" PRIu64
+				 ">", i);
+			label = w->label;
+		}
+		edge(w, v, HEAP_EDGE_TRAVERSE, label);
+	}
+}
+
+// dict_traverse (Objects/dictobject.c).
+static void decode_dict(struct walk *w, uint64_t obj)
+{
+	const struct layout *l = w->l;
+	uint64_t keys = rd64(w, obj + l->dict_keys);
+	uint64_t values = rd64(w, obj + l->dict_values);
+	struct dict_keys k;
+
+	if (!keys || !dict_keys_read(w, keys, &k)) {
+		w->cur_problem = "unreadable dict keys";
+		return;
+	}
+	if (values) {
+		// Split table: keys are shared, values[i] goes with entry i.
+		// 3.11+ values point at values[0]; 3.13 PyDictValues has a
+		// header before the array.
+		uint64_t array = values + (l->dv_values > 0 ? l->dv_values : 0);
+
+		split_values(w, array, k.nentries, keys, false);
+		return;
+	}
+	if (k.nentries * k.entry_size > (1ULL << 34))
+		return;
+	for (uint64_t i = 0; i < k.nentries && !w->err; i++) {
+		uint64_t e = k.entries + i * k.entry_size;
+		uint64_t key = rd64(w, e + k.key_off);
+		uint64_t value = rd64(w, e + k.value_off);
+
+		if (!value)
+			continue;
+		edge(w, value, HEAP_EDGE_TRAVERSE, key_label(w, key, false));
+		edge(w, key, k.general ? HEAP_EDGE_TRAVERSE : HEAP_EDGE_STRONG,
+		     "<key>");
+	}
+}
+
+static void decode_set(struct walk *w, uint64_t obj)
+{
+	const struct layout *l = w->l;
+	uint64_t mask = rd64(w, obj + l->set_mask);
+	uint64_t table = rd64(w, obj + l->set_table);
+
+	if (mask + 1 > w->lim->max_items || !table) {
+		w->cur_problem = "bad set table";
+		return;
+	}
+	const uint64_t *v = rdwords(w, table, 2 * (mask + 1));
+
+	if (!v)
+		return;
+	unsigned stride = l->sizeof_setentry / 8;
+
+	for (uint64_t i = 0; i <= mask && !w->err; i++) {
+		uint64_t key = v[i * stride + l->setentry_key / 8];
+
+		if (key && key != w->set_dummy)
+			edge(w, key, HEAP_EDGE_TRAVERSE, "<member>");
+	}
+}
+
+// The members of a code object's localsplus (3.11+) or varnames: the
+// label of local slot i.
+static bool local_name(struct walk *w, uint64_t code, uint64_t i, char *out,
+		       size_t max)
+{
+	const struct layout *l = w->l;
+	uint64_t names;
+
+	if (l->code_localsplusnames >= 0) {
+		names = rd64(w, code + l->code_localsplusnames);
+	} else {
+		// ≤3.10: f_localsplus = varnames, cellvars, freevars.
+		uint64_t groups[3] = { l->code_varnames, l->code_cellvars,
+				       l->code_freevars };
+		for (int g = 0; g < 3; g++) {
+			uint64_t t = rd64(w, code + groups[g]);
+			uint64_t n = t ? var_size(w, t) : 0;
+
+			if (i < n) {
+				uint64_t s = rd64(w, t + l->tuple_items + 8 * i);
+
+				return str_read(w, s, false, out, max, NULL);
+			}
+			i -= n;
+		}
+		return false;
+	}
+	if (!names || i >= var_size(w, names))
+		return false;
+	uint64_t s = rd64(w, names + l->tuple_items + 8 * i);
+
+	return s && str_read(w, s, false, out, max, NULL);
+}
+
+/*
+ * _PyFrame_Traverse (Python/frame.c, 3.11+): frame_obj, f_locals, the
+ * function, the code, then the live locals and stack.
+ */
+static void iframe_traverse(struct walk *w, uint64_t f)
+{
+	const struct layout *l = w->l;
+
+	field(w, f, l->iframe_frame_obj, "frame_obj");
+	field(w, f, l->iframe_locals, "f_locals");
+	field(w, f, l->iframe_func, "f_func");
+	field(w, f, l->iframe_code, "f_code");
+	uint64_t code = rd64(w, f + l->iframe_code);
+	int32_t stacktop = (int32_t)rd32(w, f + l->iframe_stacktop);
+
+	if (stacktop < 0 || (uint64_t)stacktop > w->lim->max_items) {
+		w->cur_problem = "bad frame stack depth";
+		return;
+	}
+	const uint64_t *v = rdwords(w, f + l->iframe_localsplus, stacktop);
+
+	if (!v)
+		return;
+	// Copy: labels read code names, which reuses the scratch buffer.
+	uint64_t *slots = malloc((stacktop + 1) * sizeof(*slots));
+
+	if (!slots) {
+		w->err = &err_nomem;
+		return;
+	}
+	memcpy(slots, v, stacktop * sizeof(*slots));
+	for (int32_t i = 0; i < stacktop && !w->err; i++) {
+		char name[128];
+
+		if (!slots[i])
+			continue;
+		if (code && local_name(w, code, i, name, sizeof(name)))
+			snprintf(w->label, sizeof(w->label), "%s", name);
+		else
+			snprintf(w->label, sizeof(w->label), "<stack %d>", i);
+		edge(w, slots[i], HEAP_EDGE_TRAVERSE, w->label);
+	}
+	free(slots);
+}
+
+// frame_traverse (Objects/frameobject.c).
+static void decode_frame(struct walk *w, uint64_t obj)
+{
+	const struct layout *l = w->l;
+
+	field(w, obj, l->frame_back, "f_back");
+	if (!l->iframes) {
+		// ≤3.10: the frame object is the frame.
+		// NEEDSWORK: decode f_localsplus and the value stack.
+		field(w, obj, l->frame_code, "f_code");
+		field(w, obj, l->frame_builtins, "f_builtins");
+		field(w, obj, l->frame_globals, "f_globals");
+		field(w, obj, l->frame_locals, "f_locals");
+		field(w, obj, l->frame_trace, "f_trace");
+		return;
+	}
+	field(w, obj, l->frame_trace, "f_trace");
+	field(w, obj, l->frame_extra_locals, "f_extra_locals");
+	field(w, obj, l->frame_locals_cache, "f_locals_cache");
+	uint64_t f = rd64(w, obj + l->frame_frame);
+
+	if (f && rd8(w, f + l->iframe_owner) == FRAME_OWNED_BY_FRAME_OBJECT)
+		iframe_traverse(w, f);
+}
+
+// gen_traverse (Objects/genobject.c).
+static void decode_generator(struct walk *w, uint64_t obj)
+{
+	const struct layout *l = w->l;
+
+	field(w, obj, l->gen_code, "gi_code");
+	field(w, obj, l->gen_name, "__name__");
+	field(w, obj, l->gen_qualname, "__qualname__");
+	if (l->iframes) {
+		int8_t state = (int8_t)rd8(w, obj + l->gen_frame_state);
+
+		if (state < FRAME_CLEARED)
+			iframe_traverse(w, obj + l->gen_iframe);
+	} else {
+		field(w, obj, l->gen_frame, "gi_frame");
+	}
+	field(w, obj, l->gen_exc_type, "gi_exc_state.type");
+	field(w, obj, l->gen_exc_value, "gi_exc_state.value");
+	field(w, obj, l->gen_exc_traceback, "gi_exc_state.traceback");
+}
+
+// func_traverse (Objects/funcobject.c).
+static void decode_function(struct walk *w, uint64_t obj)
+{
+	const struct layout *l = w->l;
+
+	field(w, obj, l->func_code, "__code__");
+	field(w, obj, l->func_globals, "__globals__");
+	field(w, obj, l->func_builtins, "__builtins__");
+	field(w, obj, l->func_module, "__module__");
+	field(w, obj, l->func_defaults, "__defaults__");
+	field(w, obj, l->func_kwdefaults, "__kwdefaults__");
+	field(w, obj, l->func_doc, "__doc__");
+	field(w, obj, l->func_name, "__name__");
+	field(w, obj, l->func_dict, "__dict__");
+	field(w, obj, l->func_closure, "__closure__");
+	field(w, obj, l->func_annotations, "__annotations__");
+	field(w, obj, l->func_qualname, "__qualname__");
+	field(w, obj, l->func_typeparams, "__type_params__");
+}
+
+// Code objects have no tp_traverse: their references are all strong.
+static void decode_code(struct walk *w, uint64_t obj)
+{
+	const struct layout *l = w->l;
+	const enum heap_edge_kind s = HEAP_EDGE_STRONG;
+
+	field_kind(w, obj, l->code_consts, s, "co_consts");
+	field_kind(w, obj, l->code_names, s, "co_names");
+	field_kind(w, obj, l->code_localsplusnames, s, "co_localsplusnames");
+	field_kind(w, obj, l->code_varnames, s, "co_varnames");
+	field_kind(w, obj, l->code_cellvars, s, "co_cellvars");
+	field_kind(w, obj, l->code_freevars, s, "co_freevars");
+	field_kind(w, obj, l->code_filename, s, "co_filename");
+	field_kind(w, obj, l->code_name, s, "co_name");
+	field_kind(w, obj, l->code_qualname, s, "co_qualname");
+}
+
+// Scan words of an object for pointers to objects already known, or to
+// objects whose type is known; label them with tp_members names.
+static void conservative(struct walk *w, uint64_t obj, uint64_t from,
+			 uint64_t to, const struct tinfo *ti)
+{
+	if (to <= from)
+		return;
+	if (to - from > MAX_CONSERVATIVE)
+		to = from + MAX_CONSERVATIVE;
+	uint64_t nwords = (to - from) / 8;
+	const uint64_t *v = rdwords(w, obj + from, nwords);
+
+	if (!v)
+		return;
+	uint64_t *copy = malloc(nwords * sizeof(*copy) + 1);
+
+	if (!copy) {
+		w->err = &err_nomem;
+		return;
+	}
+	memcpy(copy, v, nwords * sizeof(*copy));
+	for (uint64_t i = 0; i < nwords && !w->err; i++) {
+		uint64_t p = copy[i], type;
+
+		if (!p || (p & 7))
+			continue;
+		if (node_find(w, p) < 0) {
+			// Not seen yet: accept it if its type is a known type.
+			struct tinfo *pt;
+
+			if (!target_read_u64(w->t, p + w->l->ob_type, &type) ||
+			    !(pt = type_find(w, type)) || !pt->valid)
+				continue;
+		}
+		const char *label = NULL;
+		uint64_t off = from + 8 * i;
+
+		// tp_members of the type names the field, if it is one.
+		for (uint64_t m = ti ? ti->members : 0, k = 0; m && k < 256;
+		     k++, m += w->l->sizeof_member) {
+			uint64_t name = 0;
+			int64_t moff;
+
+			if (!target_read_u64(w->t, m + w->l->member_name,
+					     &name) || !name)
+				break;
+			if (!target_read_u64(w->t, m + w->l->member_offset,
+					     (uint64_t *)&moff))
+				break;
+			if ((uint64_t)moff == off) {
+				char text[64];
+
+				if (target_read_string(w->t, name, text,
+						       sizeof(text)) > 0) {
+					snprintf(w->label, sizeof(w->label),
+						 "%s", text);
+					label = w->label;
+				}
+				break;
+			}
+		}
+		if (!label) {
+			snprintf(w->label, sizeof(w->label), "<+%" PRIu64 ">",
+				 off);
+			label = w->label;
+		}
+		edge(w, p, HEAP_EDGE_CONSERVATIVE, label);
+	}
+	free(copy);
+}
+
+// BaseException_traverse (Objects/exceptions.c) and the object members
+// subclasses such as OSError and StopIteration add.
+static void decode_exception(struct walk *w, uint64_t obj,
+			     const struct tinfo *ti)
+{
+	const struct layout *l = w->l;
+
+	field(w, obj, l->exc_dict, "__dict__");
+	field(w, obj, l->exc_args, "args");
+	field(w, obj, l->exc_notes, "__notes__");
+	field(w, obj, l->exc_traceback, "__traceback__");
+	field(w, obj, l->exc_cause, "__cause__");
+	field(w, obj, l->exc_context, "__context__");
+	// Each static exception type lists all its members, inherited ones
+	// too (Objects/exceptions.c ComplexExtendsException); a heap type's
+	// members are its __slots__, which subtype_traverse visits.
+	if (!ti || !ti->valid || (ti->flags & TPFLAGS_HEAPTYPE))
+		return;
+	for (uint64_t m = ti->members, k = 0; m && k < 64 && !w->err;
+	     k++, m += l->sizeof_member) {
+		uint64_t name = rd64(w, m + l->member_name);
+		int32_t type = rd32(w, m + l->member_type);
+		int64_t off = (int64_t)rd64(w, m + l->member_offset);
+		char text[64];
+
+		if (!name)
+			break;
+		if ((type != MEMBER_T_OBJECT && type != MEMBER_T_OBJECT_EX) ||
+		    off < l->sizeof_object || off >= ti->basicsize)
+			continue;
+		if (target_read_string(w->t, name, text, sizeof(text)) < 1)
+			continue;
+		snprintf(w->label, sizeof(w->label), "%s", text);
+		edge(w, rd64(w, obj + off), HEAP_EDGE_TRAVERSE, w->label);
+	}
+}
+
+// type_traverse (Objects/typeobject.c): heap types only.
+static void decode_type(struct walk *w, uint64_t obj)
+{
+	const struct layout *l = w->l;
+	struct tinfo *self = type_get(w, obj);
+	bool heap = self && self->valid && (self->flags & TPFLAGS_HEAPTYPE);
+	enum heap_edge_kind k = heap ? HEAP_EDGE_TRAVERSE : HEAP_EDGE_STRONG;
+
+	field_kind(w, obj, l->tp_dict, k, "__dict__");
+	field_kind(w, obj, l->tp_cache, k, "tp_cache");
+	field_kind(w, obj, l->tp_mro, k, "__mro__");
+	field_kind(w, obj, l->tp_bases, k, "__bases__");
+	field_kind(w, obj, l->tp_base, k, "__base__");
+	if (!heap)
+		return;
+	field(w, obj, l->ht_module, "ht_module");
+	field_kind(w, obj, l->ht_name, HEAP_EDGE_STRONG, "__name__");
+	field_kind(w, obj, l->ht_qualname, HEAP_EDGE_STRONG, "__qualname__");
+	field_kind(w, obj, l->ht_slots, HEAP_EDGE_STRONG, "__slots__");
+	if (self->cached_keys) {
+		// The shared keys of instance dicts belong to the type.
+		struct dict_keys k2;
+
+		if (dict_keys_read(w, self->cached_keys, &k2)) {
+			for (uint64_t i = 0; i < k2.nentries && i < 4096; i++)
+				edge(w, rd64(w, k2.entries + i * k2.entry_size +
+							k2.key_off),
+				     HEAP_EDGE_STRONG, "<cached key>");
+		}
+	}
+}
+
+// module_traverse (Objects/moduleobject.c): the module state through the
+// module's m_traverse, which is C code: scanned conservatively.
+static void decode_module(struct walk *w, uint64_t obj)
+{
+	const struct layout *l = w->l;
+	uint64_t def = rd64(w, obj + l->module_def);
+	uint64_t state = rd64(w, obj + l->module_state);
+
+	field(w, obj, l->module_dict, "__dict__");
+	field_kind(w, obj, l->module_name, HEAP_EDGE_STRONG, "__name__");
+	if (!def || !state || l->moduledef_size < 0)
+		return;
+	int64_t size = (int64_t)rd64(w, def + l->moduledef_size);
+	uint64_t trav = rd64(w, def + l->moduledef_traverse);
+
+	if (size > 0 && trav) {
+		if (size > MAX_MODULE_STATE)
+			size = MAX_MODULE_STATE;
+		// The state is a separate allocation: scan it as if it
+		// were this object's body.
+		conservative(w, state, 0, size & ~7, NULL);
+	}
+}
+
+// deque_traverse (Modules/_collectionsmodule.c): 64-item blocks.
+static void decode_deque(struct walk *w, uint64_t obj)
+{
+	const struct layout *l = w->l;
+	uint64_t n = var_size(w, obj);
+	uint64_t block = rd64(w, obj + l->deque_leftblock);
+	int64_t index = (int64_t)rd64(w, obj + l->deque_leftindex);
+	const int64_t blocklen =
+		(l->dblock_rightlink - l->dblock_data) / 8;
+
+	if (l->deque_leftblock < 0 || blocklen <= 0 || n > w->lim->max_items)
+		return;
+	for (uint64_t i = 0; i < n && block && !w->err; i++, index++) {
+		if (index >= blocklen) {
+			block = rd64(w, block + l->dblock_rightlink);
+			index = 0;
+			if (!block)
+				break;
+		}
+		snprintf(w->label, sizeof(w->label), "[%" PRIu64 "]", i);
+		edge(w, rd64(w, block + l->dblock_data + 8 * index),
+		     HEAP_EDGE_TRAVERSE, w->label);
+	}
+}
+
+// odict_traverse (Objects/odictobject.c): the instance dict and the keys
+// of the order list, then the dict itself.
+static void decode_odict(struct walk *w, uint64_t obj)
+{
+	const struct layout *l = w->l;
+
+	field(w, obj, l->odict_inst_dict, "__dict__");
+	if (l->odict_first >= 0) {
+		uint64_t node = rd64(w, obj + l->odict_first);
+
+		for (uint64_t i = 0; node && i < w->lim->max_items && !w->err;
+		     i++) {
+			edge(w, rd64(w, node + l->odnode_key),
+			     HEAP_EDGE_TRAVERSE, "<order key>");
+			node = rd64(w, node + l->odnode_next);
+		}
+	}
+	decode_dict(w, obj);
+}
+
+static void decode_by(struct walk *w, enum decoder d, uint64_t obj,
+		      struct tinfo *ti);
+
+/*
+ * subtype_traverse (Objects/typeobject.c): __slots__ of each type up to
+ * the first base with another tp_traverse, the instance dict (or 3.11+
+ * managed dict and values), the type itself, then that base's traverse.
+ */
+static void decode_subtype(struct walk *w, uint64_t obj, struct tinfo *ti)
+{
+	const struct layout *l = w->l;
+	struct tinfo *base = ti;
+	int steps = 0;
+
+	while (base && base->valid && base->decoder == DEC_SUBTYPE) {
+		if (++steps > MAX_BASES) {
+			w->cur_problem = "type has too many bases";
+			return;
+		}
+		if (base->nslots > 0 && base->nslots < MAX_SLOTS) {
+			// PyHeapType_GET_MEMBERS: right after the heap type,
+			// at Py_TYPE(type)->tp_basicsize.
+			struct tinfo *meta = type_get(w, base->meta);
+			uint64_t m = base->addr + (meta && meta->valid ?
+				     meta->basicsize : l->sizeof_heaptype);
+
+			for (int64_t i = 0; i < base->nslots && !w->err;
+			     i++, m += l->sizeof_member) {
+				int32_t type = rd32(w, m + l->member_type);
+				int64_t off = rd64(w, m + l->member_offset);
+				char text[64];
+
+				if (type != MEMBER_T_OBJECT_EX)
+					continue;
+				if (target_read_string(
+					    w->t, rd64(w, m + l->member_name),
+					    text, sizeof(text)) < 1)
+					snprintf(text, sizeof(text), "<slot>");
+				snprintf(w->label, sizeof(w->label), "%s", text);
+				edge(w, rd64(w, obj + off), HEAP_EDGE_TRAVERSE,
+				     w->label);
+			}
+		}
+		base = base->base ? type_get(w, base->base) : NULL;
+	}
+	if (!base || !base->valid) {
+		w->cur_problem = "type has no valid base";
+		return;
+	}
+	if (ti->flags & TPFLAGS_MANAGED_DICT) {
+		uint64_t dict_word = rd64(w, obj - l->sizeof_gc_head - 16 + 8);
+
+		if (l->inline_values) {
+			// 3.13 PyObject_VisitManagedDict: inline values while
+			// valid, else the materialized dict.
+			uint64_t values = obj + ti->basicsize;
+
+			if ((ti->flags & TPFLAGS_INLINE_VALUES) &&
+			    rd8(w, values + l->dv_valid)) {
+				split_values(w, values + l->dv_values,
+					     rd8(w, values + l->dv_capacity),
+					     ti->cached_keys, true);
+			} else {
+				edge(w, dict_word, HEAP_EDGE_TRAVERSE,
+				     "__dict__");
+			}
+		} else if (l->minor == 12) {
+			// 3.12 PyDictOrValues: bit 0 set means values - 1.
+			if (dict_word & 1) {
+				struct dict_keys k;
+				uint64_t n = ti->cached_keys &&
+					dict_keys_read(w, ti->cached_keys, &k) ?
+					k.nentries : 0;
+
+				split_values(w, dict_word + 1, n,
+					     ti->cached_keys, true);
+			} else {
+				edge(w, dict_word, HEAP_EDGE_TRAVERSE,
+				     "__dict__");
+			}
+		} else {
+			// 3.11: values at obj-32 then the dict at obj-24.
+			uint64_t values = rd64(w, obj - l->sizeof_gc_head - 16);
+			struct dict_keys k;
+
+			if (values && ti->cached_keys &&
+			    dict_keys_read(w, ti->cached_keys, &k))
+				split_values(w, values, k.nentries,
+					     ti->cached_keys, true);
+			edge(w, dict_word, HEAP_EDGE_TRAVERSE, "__dict__");
+		}
+	} else if (ti->dictoffset != base->dictoffset && ti->dictoffset) {
+		// _PyObject_ComputedDictPointer (Objects/object.c).
+		int64_t off = ti->dictoffset;
+
+		if (off < 0) {
+			int64_t n = (int64_t)rd64(w, obj + l->ob_size);
+			uint64_t size = ti->basicsize +
+				(n < 0 ? -n : n) * ti->itemsize;
+
+			off += (size + 7) & ~7ULL;
+		}
+		field(w, obj, off, "__dict__");
+	}
+	if ((ti->flags & TPFLAGS_HEAPTYPE) &&
+	    (base->decoder == DEC_NONE ||
+	     !(base->flags & TPFLAGS_HEAPTYPE)))
+		edge(w, ti->addr, HEAP_EDGE_TRAVERSE, "__class__");
+	if (base->decoder == DEC_UNKNOWN) {
+		conservative(w, obj, l->sizeof_object, base->basicsize, base);
+		return;
+	}
+	decode_by(w, base->decoder, obj, base);
+}
+
+static void decode_by(struct walk *w, enum decoder d, uint64_t obj,
+		      struct tinfo *ti)
+{
+	const struct layout *l = w->l;
+
+	switch (d) {
+	case DEC_NONE:
+		break;
+	case DEC_UNKNOWN: {
+		uint64_t size = ti->basicsize;
+
+		// Heap types' traverse visits the type (3.9+ convention).
+		if (ti->flags & TPFLAGS_HEAPTYPE)
+			edge(w, ti->addr, HEAP_EDGE_CONSERVATIVE, "__class__");
+		if (ti->itemsize == 8)
+			size += 8 * var_size(w, obj);
+		conservative(w, obj, l->sizeof_object, size, ti);
+		break;
+	}
+	case DEC_SUBTYPE:
+		decode_subtype(w, obj, ti);
+		break;
+	case DEC_DICT:
+		decode_dict(w, obj);
+		break;
+	case DEC_LIST:
+		items(w, rd64(w, obj + l->list_items), var_size(w, obj), "");
+		break;
+	case DEC_TUPLE:
+		items(w, obj + l->tuple_items, var_size(w, obj), "");
+		break;
+	case DEC_SET:
+		decode_set(w, obj);
+		break;
+	case DEC_CELL:
+		field(w, obj, l->cell_ref, "cell_contents");
+		break;
+	case DEC_METHOD:
+		field(w, obj, l->method_func, "__func__");
+		field(w, obj, l->method_self, "__self__");
+		break;
+	case DEC_CFUNCTION: {
+		// meth_traverse: mm_class only for METH_METHOD functions.
+		uint64_t ml = rd64(w, obj + l->cfunc_ml);
+
+		if (l->cmethod_class >= 0 && ml &&
+		    (rd32(w, ml + l->methoddef_flags) & METH_METHOD))
+			field(w, obj, l->cmethod_class, "__class__");
+		field(w, obj, l->cfunc_self, "__self__");
+		field(w, obj, l->cfunc_module, "__module__");
+		break;
+	}
+	case DEC_CLASSMETHOD:
+		field(w, obj, l->cm_callable, "__func__");
+		field(w, obj, l->cm_dict, "__dict__");
+		break;
+	case DEC_PROPERTY:
+		field(w, obj, l->prop_get, "fget");
+		field(w, obj, l->prop_set, "fset");
+		field(w, obj, l->prop_del, "fdel");
+		field(w, obj, l->prop_doc, "__doc__");
+		field(w, obj, l->prop_name, "__name__");
+		break;
+	case DEC_FUNCTION:
+		decode_function(w, obj);
+		break;
+	case DEC_CODE:
+		decode_code(w, obj);
+		break;
+	case DEC_MODULE:
+		decode_module(w, obj);
+		break;
+	case DEC_WEAKREF:
+		field(w, obj, l->weakref_callback, "__callback__");
+		field_kind(w, obj, l->weakref_object, HEAP_EDGE_BORROWED,
+			   "referent");
+		break;
+	case DEC_FRAME:
+		decode_frame(w, obj);
+		break;
+	case DEC_GENERATOR:
+		decode_generator(w, obj);
+		break;
+	case DEC_TRACEBACK:
+		field(w, obj, l->tb_next, "tb_next");
+		field(w, obj, l->tb_frame, "tb_frame");
+		break;
+	case DEC_TYPE:
+		decode_type(w, obj);
+		break;
+	case DEC_EXCEPTION:
+		decode_exception(w, obj, ti);
+		break;
+	case DEC_ODICT:
+		decode_odict(w, obj);
+		break;
+	case DEC_DEQUE:
+		decode_deque(w, obj);
+		if (ti->flags & TPFLAGS_HEAPTYPE)
+			edge(w, ti->addr, HEAP_EDGE_TRAVERSE, "__class__");
+		break;
+	}
+}
+
+/* ---- objects ----------------------------------------------------------- */
+
+static void module_of_type(struct walk *w, const struct tinfo *ti, char *buf,
+			   size_t size)
+{
+	const char *dot = strrchr(ti->name, '.');
+
+	(void)w;
+	// NEEDSWORK: heap types keep __module__ in their dict; the tp_name
+	// of a class statement has no module part.
+	if (dot && !(ti->flags & TPFLAGS_HEAPTYPE))
+		snprintf(buf, size, "%.*s", (int)(dot - ti->name), ti->name);
+	else if (ti->flags & TPFLAGS_HEAPTYPE)
+		buf[0] = 0;
+	else
+		snprintf(buf, size, "builtins");
+}
+
+// Allocation size and preview of an object.
+static int64_t object_size_repr(struct walk *w, uint64_t obj,
+				const struct tinfo *ti, char *repr,
+				size_t max)
+{
+	const struct layout *l = w->l;
+	uint64_t type = ti->addr;
+	int64_t size = ti->basicsize, nd;
+	uint64_t presize = 0;
+
+	repr[0] = 0;
+	// Static types are objects without a GC head (type_is_gc).
+	if ((ti->flags & TPFLAGS_HAVE_GC) &&
+	    !(ti->decoder == DEC_TYPE && !is_heap_type(w, obj)))
+		presize = l->sizeof_gc_head;
+	if (l->managed_dict &&
+	    (ti->flags & (TPFLAGS_MANAGED_DICT |
+			  (l->minor >= 12 ? TPFLAGS_MANAGED_WEAKREF : 0))))
+		presize += l->preheader;
+
+	if (is_type_or_subtype(w, type, w->str_type,
+			       TPFLAGS_UNICODE_SUBCLASS)) {
+		if (!str_read(w, obj, true, repr, max, &size))
+			size = -1;
+	} else if (type == w->bool_type) {
+		snprintf(repr, max, "%s", rd64(w, obj + l->long_digits) ?
+			 "True" : "False");
+		size = ti->basicsize + 4;
+	} else if (is_type_or_subtype(w, type, w->long_type,
+				      TPFLAGS_LONG_SUBCLASS)) {
+		if (long_read(w, obj, repr, max, &nd))
+			size = ti->basicsize + (nd ? nd : 1) * 4;
+	} else if (type == w->float_type) {
+		double d;
+
+		if (target_read_ok(w->t, &d, obj + l->float_value, 8))
+			float_repr(d, repr, max);
+	} else if (is_type_or_subtype(w, type, w->bytes_type,
+				      TPFLAGS_BYTES_SUBCLASS)) {
+		uint64_t n = var_size(w, obj);
+		char raw[48];
+		size_t k = n < sizeof(raw) ? n : sizeof(raw), len = 0;
+
+		size = ti->basicsize + n;
+		if (target_read_ok(w->t, raw, obj + l->bytes_sval, k)) {
+			len += snprintf(repr, max, "b'");
+			for (size_t i = 0; i < k && len + 8 < max; i++) {
+				unsigned char c = raw[i];
+
+				if (c >= 0x20 && c < 0x7f && c != '\'' &&
+				    c != '\\')
+					repr[len++] = c;
+				else
+					len += snprintf(repr + len, max - len,
+							"\\x%02x", c);
+			}
+			snprintf(repr + len, max - len, "%s'",
+				 n > k ? "…" : "");
+		}
+	} else if (obj == w->none) {
+		snprintf(repr, max, "None");
+	} else {
+		if (ti->itemsize)
+			size += ti->itemsize * var_size(w, obj);
+		switch (ti->decoder) {
+		case DEC_FUNCTION:
+			str_read(w, rd64(w, obj + l->func_qualname), false,
+				 repr, max, NULL);
+			break;
+		case DEC_CODE:
+			str_read(w, rd64(w, obj + (l->code_qualname >= 0 ?
+						   l->code_qualname :
+						   l->code_name)),
+				 false, repr, max, NULL);
+			break;
+		case DEC_MODULE:
+			str_read(w, rd64(w, obj + l->module_name), false, repr,
+				 max, NULL);
+			break;
+		case DEC_TYPE: {
+			struct tinfo *self = type_get(w, obj);
+
+			if (self && self->valid &&
+			    (self->flags & TPFLAGS_HEAPTYPE) &&
+			    str_read(w, rd64(w, obj + l->ht_qualname), false,
+				     repr, max, NULL))
+				break;
+			if (self)
+				snprintf(repr, max, "%s", self->name);
+			break;
+		}
+		case DEC_DICT:
+		case DEC_ODICT:
+			snprintf(repr, max, "len=%" PRIu64,
+				 rd64(w, obj + l->dict_used));
+			break;
+		case DEC_LIST:
+		case DEC_TUPLE:
+		case DEC_DEQUE:
+			snprintf(repr, max, "len=%" PRIu64, var_size(w, obj));
+			break;
+		default:
+			break;
+		}
+	}
+	if (l->inline_values && (ti->flags & TPFLAGS_INLINE_VALUES)) {
+		// _PyInlineValuesSize: header, capacity values, order bytes.
+		unsigned cap = rd8(w, obj + ti->basicsize + l->dv_capacity);
+
+		size += l->dv_values + 8 * cap + ((cap + 7) & ~7u);
+	}
+	if (size < 0)
+		return -1;
+	return presize + ((size + 7) & ~7LL);
+}
+
+static void process(struct walk *w, uint32_t idx)
+{
+	const struct layout *l = w->l;
+	struct node n = w->nodes[idx];
+	struct heap_object o = {
+		.addr = n.addr,
+		.gc_tracked = n.generation >= 0,
+		.generation = n.generation,
+		.size = -1,
+		.status = HEAP_OK,
+	};
+	uint64_t hdr[2];
+
+	w->cur = idx;
+	w->cur_addr = n.addr;
+	w->cur_problem = NULL;
+	if (!target_read_ok(w->t, hdr, n.addr, sizeof(hdr))) {
+		o.status = HEAP_UNREADABLE;
+		o.detail = "the object header is not in the snapshot";
+		goto out;
+	}
+	o.refcnt = hdr[l->ob_refcnt / 8];
+	o.type_addr = hdr[l->ob_type / 8];
+	o.immortal = l->immortal_refcnt && (int32_t)o.refcnt < 0;
+	struct tinfo *ti = type_get(w, o.type_addr);
+
+	if (!ti)
+		goto out;
+	o.type = ti->name;
+	if (!ti->valid) {
+		o.status = HEAP_CORRUPT;
+		o.detail = "ob_type is not a type object";
+		goto out;
+	}
+	if (o.refcnt <= 0 && !o.immortal) {
+		o.status = HEAP_CORRUPT;
+		o.detail = "reference count is not positive";
+	}
+	decode_by(w, ti->decoder, n.addr, ti);
+	o.size = object_size_repr(w, n.addr, ti, w->repr, sizeof(w->repr));
+	o.repr = w->repr[0] ? w->repr : NULL;
+	if (w->cur_problem && o.status == HEAP_OK) {
+		o.status = HEAP_CORRUPT;
+		o.detail = w->cur_problem;
+	}
+out:
+	if (w->err)
+		return;
+	if (o.status != HEAP_OK)
+		w->st->corrupt++;
+	w->st->objects++;
+	w->err = w->c->object(w->c->arg, &o);
+}
+
+/* ---- the collector's lists --------------------------------------------- */
+
+static void problem(struct walk *w, const char *fmt, uint64_t addr)
+{
+	if (!w->st->first_problem[0])
+		snprintf(w->st->first_problem, sizeof(w->st->first_problem),
+			 fmt, addr);
+	w->st->truncated = true;
+}
+
+// Walk one circular list of GC heads starting at head.
+static void walk_list(struct walk *w, uint64_t head, int generation)
+{
+	const struct layout *l = w->l;
+	uint64_t mask = ~(uint64_t)l->gc_next_mask;
+	uint64_t prev = head, p, next;
+
+	if (!target_read_u64(w->t, head + l->gchead_next, &next)) {
+		problem(w, "gc list head at 0x%" PRIx64 " is unreadable", head);
+		return;
+	}
+	p = next & mask;
+	for (uint64_t count = 0; p != head && !w->err; count++) {
+		bool added;
+
+		if (!p || (p & 7) || count >= w->lim->max_objects) {
+			problem(w, "gc list at 0x%" PRIx64 " is broken", head);
+			return;
+		}
+		long i = node_add(w, p + l->sizeof_gc_head, generation, &added);
+
+		if (i < 0)
+			return;
+		if (!added) {
+			// On two lists, or a loop that misses the head.
+			problem(w, "gc list at 0x%" PRIx64 " loops", head);
+			return;
+		}
+		w->st->tracked++;
+		if (!target_read_u64(w->t, p + l->gchead_next, &next)) {
+			problem(w, "gc list at 0x%" PRIx64 " is unreadable",
+				head);
+			return;
+		}
+		prev = p;
+		p = next & mask;
+	}
+	(void)prev;
+}
+
+static void walk_gc_state(struct walk *w, uint64_t gc, bool main)
+{
+	const struct layout *l = w->l;
+
+	if (main) {
+		uint64_t v;
+
+		if (target_read_u64(w->t, gc + l->gc_debug, &v))
+			w->st->gc_debug = (uint32_t)v;
+		if (target_read_u64(w->t, gc + l->gc_collecting, &v))
+			w->st->gc_collecting = (uint32_t)v != 0;
+	}
+	for (int g = 0; g < 3; g++)
+		walk_list(w, gc + l->gc_generations +
+				     g * l->sizeof_gc_generation + l->gen_head,
+			  g);
+	if (l->gc_permanent >= 0)
+		walk_list(w, gc + l->gc_permanent + l->gen_head, 3);
+}
+
+static void walk_interpreters(struct walk *w)
+{
+	const struct layout *l = w->l;
+	uint64_t interp;
+
+	if (l->gc_statics) {
+		// 3.6: one set of statics for the process.
+		w->st->interpreters = 1;
+		walk_gc_state(w, l->gc_statics - l->gc_generations, true);
+		return;
+	}
+	if (l->rt_gc >= 0)
+		walk_gc_state(w, l->runtime_addr + l->rt_gc, true);
+	if (!target_read_u64(w->t, l->runtime_addr + l->rt_interpreters_head,
+			     &interp)) {
+		problem(w, "_PyRuntime at 0x%" PRIx64 " is unreadable",
+			l->runtime_addr);
+		return;
+	}
+	for (int i = 0; interp && i < MAX_INTERPRETERS && !w->err; i++) {
+		w->st->interpreters++;
+		if (l->interp_gc >= 0)
+			walk_gc_state(w, interp + l->interp_gc, i == 0);
+		if (!target_read_u64(w->t, interp + l->interp_next, &interp))
+			break;
+	}
+}
+
+static void setup_decoders(struct walk *w)
+{
+	const struct layout *l = w->l;
+	uint64_t addr, v;
+
+	for (size_t i = 0; i < sizeof(type_symbols) / sizeof(type_symbols[0]);
+	     i++) {
+		if (!target_symbol(w->t, type_symbols[i].symbol, &addr, NULL,
+				   NULL) || w->nexact >= 64)
+			continue;
+		w->exact[w->nexact].type = addr;
+		w->exact[w->nexact++].decoder = type_symbols[i].decoder;
+		if (target_read_u64(w->t, addr + l->tp_traverse, &v) && v &&
+		    w->ntraverses < 64 &&
+		    decoder_for_traverse(w, v) == DEC_UNKNOWN) {
+			w->traverses[w->ntraverses].traverse = v;
+			w->traverses[w->ntraverses++].decoder =
+				type_symbols[i].decoder;
+		}
+	}
+	for (size_t i = 0;
+	     i < sizeof(traverse_symbols) / sizeof(traverse_symbols[0]); i++) {
+		if (target_symbol(w->t, traverse_symbols[i].symbol, &addr, NULL,
+				  NULL) && w->ntraverses < 64) {
+			w->traverses[w->ntraverses].traverse = addr;
+			w->traverses[w->ntraverses++].decoder =
+				traverse_symbols[i].decoder;
+		}
+	}
+	target_symbol(w->t, "PyUnicode_Type", &w->str_type, NULL, NULL);
+	target_symbol(w->t, "PyLong_Type", &w->long_type, NULL, NULL);
+	target_symbol(w->t, "PyBool_Type", &w->bool_type, NULL, NULL);
+	target_symbol(w->t, "PyFloat_Type", &w->float_type, NULL, NULL);
+	target_symbol(w->t, "PyBytes_Type", &w->bytes_type, NULL, NULL);
+	target_symbol(w->t, "_Py_NoneStruct", &w->none, NULL, NULL);
+	if (target_symbol(w->t, "_PySet_Dummy", &addr, NULL, NULL))
+		target_read_u64(w->t, addr, &w->set_dummy);
+}
+
+struct err *heap_walk(struct target *t, const struct layout *l,
+		      const struct heap_limits *limits,
+		      const struct heap_consumer *consumer,
+		      struct heap_graph *graph_ret,
+		      struct heap_stats *stats_ret)
+{
+	struct walk w = {
+		.t = t,
+		.l = l,
+		.lim = limits ? limits : &heap_default_limits,
+		.c = consumer,
+		.st = stats_ret,
+	};
+
+	memset(stats_ret, 0, sizeof(*stats_ret));
+	setup_decoders(&w);
+	walk_interpreters(&w);
+	if (!w.err && w.nnodes == 0) {
+		w.err = err_create(ERR_LAYOUT,
+				   "no object found on the collector's lists "
+				   "of Python %s: %s",
+				   l->version,
+				   stats_ret->first_problem[0] ?
+					   stats_ret->first_problem :
+					   "the lists are empty");
+	}
+	// The queue is the node array itself: nodes added while decoding
+	// are processed in turn.
+	for (size_t i = 0; i < w.nnodes && !w.err; i++)
+		process(&w, i);
+
+	for (size_t i = 0; i < w.types_cap; i++)
+		free(w.types ? w.types[i] : NULL);
+	free(w.types);
+	free(w.node_ht);
+	free(w.buf);
+	if (graph_ret && !w.err) {
+		graph_ret->nnodes = w.nnodes;
+		graph_ret->addr = malloc((w.nnodes + 1) * sizeof(uint64_t));
+		if (!graph_ret->addr) {
+			w.err = &err_nomem;
+		} else {
+			for (size_t i = 0; i < w.nnodes; i++)
+				graph_ret->addr[i] = w.nodes[i].addr;
+			graph_ret->nedges = w.nedges;
+			graph_ret->src = w.esrc;
+			graph_ret->dst = w.edst;
+			w.esrc = w.edst = NULL;
+		}
+	}
+	free(w.esrc);
+	free(w.edst);
+	free(w.nodes);
+	return w.err;
+}
+
+void heap_graph_deinit(struct heap_graph *g)
+{
+	free(g->addr);
+	free(g->src);
+	free(g->dst);
+	memset(g, 0, sizeof(*g));
+}

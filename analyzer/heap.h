@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file heap.h
+ *
+ * The heap walker: finds every object on the collector's lists, decodes
+ * what each refers to, follows those references to the objects the
+ * collector does not track, and hands every object, type and reference to
+ * a consumer as it goes. Target data is untrusted: every list walk and
+ * count is capped, nothing recurses over target data, and an object that
+ * cannot be decoded is reported with its status and the walk goes on.
+ */
+#ifndef GCSCOPE_HEAP_H
+#define GCSCOPE_HEAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct layout;
+struct target;
+
+/** How one object refers to another (schema: edges.kind). */
+enum heap_edge_kind {
+	HEAP_EDGE_TRAVERSE,      /* visited by the type's tp_traverse */
+	HEAP_EDGE_STRONG,        /* owned, but not visited by tp_traverse */
+	HEAP_EDGE_BORROWED,      /* a pointer that owns no reference */
+	HEAP_EDGE_CONSERVATIVE,  /* a word that points at a known object */
+};
+
+/** Object status (schema: objects.status). */
+enum heap_status {
+	HEAP_OK,
+	HEAP_CORRUPT,     /* read, but inconsistent */
+	HEAP_UNREADABLE,  /* its memory is not in the snapshot */
+};
+
+/** A type, reported once, before the first object of that type. */
+struct heap_type {
+	uint64_t addr;         /* PyTypeObject * */
+	const char *name;      /* tp_name */
+	const char *module;    /* __module__ or the tp_name prefix */
+	int64_t basicsize;     /* tp_basicsize, bytes */
+	int64_t itemsize;      /* tp_itemsize, bytes */
+	uint64_t flags;        /* tp_flags */
+	bool heap;             /* Py_TPFLAGS_HEAPTYPE */
+	bool has_finalizer;    /* tp_finalize or tp_del set */
+};
+
+/** An object, reported once its references have been reported. */
+struct heap_object {
+	uint64_t addr;         /* PyObject * */
+	uint64_t type_addr;    /* ob_type, 0 if unreadable */
+	const char *type;      /* tp_name, or NULL */
+	int64_t refcnt;        /* ob_refcnt, raw */
+	int64_t size;          /* bytes of the allocation, -1 if unknown */
+	bool gc_tracked;       /* on a collector list */
+	int generation;        /* 0–2, 3 = permanent, -1 = untracked */
+	bool immortal;         /* 3.12+ immortal refcount */
+	const char *repr;      /* short preview, or NULL */
+	enum heap_status status;
+	const char *detail;    /* why not HEAP_OK, or NULL */
+};
+
+/** A reference. */
+struct heap_edge {
+	uint64_t src;             /* referring object */
+	uint64_t dst;             /* referred object */
+	enum heap_edge_kind kind;
+	const char *label;        /* attribute, key, index or field; or NULL */
+};
+
+/** Where the walker sends what it finds; each returns NULL on success. */
+struct heap_consumer {
+	void *arg;
+	struct err *(*type)(void *arg, const struct heap_type *type);
+	struct err *(*object)(void *arg, const struct heap_object *object);
+	struct err *(*edge)(void *arg, const struct heap_edge *edge);
+};
+
+/** What the walk found, for meta and the summary line. */
+struct heap_stats {
+	uint64_t interpreters;  /* interpreters walked */
+	uint64_t tracked;       /* objects on the collector's lists */
+	uint64_t objects;       /* all objects reported */
+	uint64_t edges;         /* all references reported */
+	uint64_t types;         /* types reported */
+	uint64_t corrupt;       /* objects not HEAP_OK */
+	uint64_t gc_debug;      /* gc.get_debug() of the main interpreter */
+	bool gc_collecting;     /* a collection was running */
+	bool truncated;         /* a cap cut the walk short */
+	char first_problem[160]; /* the first list or cap problem, or "" */
+};
+
+/**
+ * The graph of 'traverse' references between objects, by dense index, for
+ * the graph algorithms. Index i is the i-th object reported.
+ */
+struct heap_graph {
+	size_t nnodes;        /* objects */
+	uint64_t *addr;       /* [nnodes] address of each */
+	size_t nedges;        /* traverse references */
+	uint32_t *src;        /* [nedges] */
+	uint32_t *dst;        /* [nedges] */
+};
+
+/** Caps that bound the walk over untrusted memory. */
+struct heap_limits {
+	uint64_t max_objects;     /* objects found in all, tracked or not */
+	uint64_t max_items;       /* items decoded from one container */
+};
+
+/**
+ * Walk the heap of the process in @p t.
+ *
+ * @param graph_ret if not NULL, filled with the traverse graph; release
+ * with heap_graph_deinit().
+ * @param stats_ret filled in, also on error.
+ * @return NULL on success; an error only for failures of the consumer or
+ * out of memory, or when no collector list could be read at all.
+ */
+struct err *heap_walk(struct target *t, const struct layout *l,
+		      const struct heap_limits *limits,
+		      const struct heap_consumer *consumer,
+		      struct heap_graph *graph_ret,
+		      struct heap_stats *stats_ret);
+
+/** Release what heap_walk() put in @p g. */
+void heap_graph_deinit(struct heap_graph *g);
+
+/** Default limits: generous for a 2 GB core, finite for a hostile one. */
+extern const struct heap_limits heap_default_limits;
+
+#endif /* GCSCOPE_HEAP_H */

@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file layout.h
+ *
+ * CPython's memory layout for one interpreter build: where the runtime is,
+ * the version, and {size, field offset} tables for the structs the walker
+ * reads. Every version difference in struct layout lives here, as data;
+ * differences in behaviour are selected by the version fields below and
+ * handled in one place each in heap.c's per-type decoders.
+ *
+ * The tables are filled from DWARF (libdw). _Py_DebugOffsets (3.13+) and
+ * built-in per-version tables fill the same struct; meta.layout_source says
+ * which was used.
+ */
+#ifndef GCSCOPE_LAYOUT_H
+#define GCSCOPE_LAYOUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct target;
+
+/*
+ * LAYOUT_OFFSETS(X): X(field, type, paths). "paths" lists the member path
+ * in each spelling CPython used, separated by '|'; the first one found
+ * wins. A field missing from a version stays -1.
+ */
+#define LAYOUT_OFFSETS(X)                                                     \
+	/* runtime and interpreters */                                        \
+	X(rt_interpreters_head, "_PyRuntimeState", "interpreters.head")       \
+	X(rt_gc, "_PyRuntimeState", "gc")                                     \
+	X(interp_next, "PyInterpreterState", "next")                          \
+	X(interp_gc, "PyInterpreterState", "gc")                              \
+	X(interp_threads_head, "PyInterpreterState",                          \
+	  "threads.head|tstate_head")                                         \
+	X(interp_modules, "PyInterpreterState", "imports.modules|modules")    \
+	X(interp_sysdict, "PyInterpreterState", "sysdict")                    \
+	X(interp_builtins, "PyInterpreterState", "builtins")                  \
+	/* the collector */                                                   \
+	X(gc_debug, "struct _gc_runtime_state", "debug")                      \
+	X(gc_generations, "struct _gc_runtime_state", "generations")          \
+	X(gc_permanent, "struct _gc_runtime_state", "permanent_generation")   \
+	X(gc_collecting, "struct _gc_runtime_state", "collecting")            \
+	X(gc_garbage, "struct _gc_runtime_state", "garbage")                  \
+	X(gen_head, "struct gc_generation", "head")                           \
+	X(gchead_next, "PyGC_Head", "_gc_next|gc.gc_next")                    \
+	X(gchead_prev, "PyGC_Head", "_gc_prev|gc.gc_prev")                    \
+	X(gchead_refs, "PyGC_Head", "gc.gc_refs")                             \
+	/* object header */                                                   \
+	X(ob_refcnt, "PyObject", "ob_refcnt")                                 \
+	X(ob_type, "PyObject", "ob_type")                                     \
+	X(ob_size, "PyVarObject", "ob_size")                                  \
+	/* types */                                                           \
+	X(tp_name, "PyTypeObject", "tp_name")                                 \
+	X(tp_basicsize, "PyTypeObject", "tp_basicsize")                       \
+	X(tp_itemsize, "PyTypeObject", "tp_itemsize")                         \
+	X(tp_flags, "PyTypeObject", "tp_flags")                               \
+	X(tp_traverse, "PyTypeObject", "tp_traverse")                         \
+	X(tp_weaklistoffset, "PyTypeObject", "tp_weaklistoffset")             \
+	X(tp_members, "PyTypeObject", "tp_members")                           \
+	X(tp_base, "PyTypeObject", "tp_base")                                 \
+	X(tp_dict, "PyTypeObject", "tp_dict")                                 \
+	X(tp_dictoffset, "PyTypeObject", "tp_dictoffset")                     \
+	X(tp_bases, "PyTypeObject", "tp_bases")                               \
+	X(tp_mro, "PyTypeObject", "tp_mro")                                   \
+	X(tp_cache, "PyTypeObject", "tp_cache")                               \
+	X(tp_subclasses, "PyTypeObject", "tp_subclasses")                     \
+	X(tp_del, "PyTypeObject", "tp_del")                                   \
+	X(tp_finalize, "PyTypeObject", "tp_finalize")                         \
+	X(ht_name, "PyHeapTypeObject", "ht_name")                             \
+	X(ht_slots, "PyHeapTypeObject", "ht_slots")                           \
+	X(ht_qualname, "PyHeapTypeObject", "ht_qualname")                     \
+	X(ht_cached_keys, "PyHeapTypeObject", "ht_cached_keys")               \
+	X(ht_module, "PyHeapTypeObject", "ht_module")                         \
+	X(member_name, "PyMemberDef", "name")                                 \
+	X(member_type, "PyMemberDef", "type")                                 \
+	X(member_offset, "PyMemberDef", "offset")                             \
+	/* containers */                                                      \
+	X(tuple_items, "PyTupleObject", "ob_item")                            \
+	X(list_items, "PyListObject", "ob_item")                              \
+	X(dict_used, "PyDictObject", "ma_used")                               \
+	X(dict_keys, "PyDictObject", "ma_keys")                               \
+	X(dict_values, "PyDictObject", "ma_values")                           \
+	X(dk_size, "PyDictKeysObject", "dk_size")                             \
+	X(dk_log2_size, "PyDictKeysObject", "dk_log2_size")                   \
+	X(dk_log2_index_bytes, "PyDictKeysObject", "dk_log2_index_bytes")     \
+	X(dk_kind, "PyDictKeysObject", "dk_kind")                             \
+	X(dk_nentries, "PyDictKeysObject", "dk_nentries")                     \
+	X(dk_indices, "PyDictKeysObject", "dk_indices")                       \
+	X(dke_key, "PyDictKeyEntry", "me_key")                                \
+	X(dke_value, "PyDictKeyEntry", "me_value")                            \
+	X(dku_key, "PyDictUnicodeEntry", "me_key")                            \
+	X(dku_value, "PyDictUnicodeEntry", "me_value")                        \
+	X(dv_capacity, "PyDictValues", "capacity")                            \
+	X(dv_valid, "PyDictValues", "valid")                                  \
+	X(dv_values, "PyDictValues", "values")                                \
+	X(set_mask, "PySetObject", "mask")                                    \
+	X(set_table, "PySetObject", "table")                                  \
+	X(setentry_key, "setentry", "key")                                    \
+	X(odict_first, "PyODictObject", "od_first")                           \
+	X(odict_inst_dict, "PyODictObject", "od_inst_dict")                   \
+	X(odnode_key, "struct _odictnode", "key")                             \
+	X(odnode_next, "struct _odictnode", "next")                           \
+	X(deque_leftblock, "dequeobject", "leftblock")                        \
+	X(deque_leftindex, "dequeobject", "leftindex")                        \
+	X(dblock_data, "block", "data")                                       \
+	X(dblock_rightlink, "block", "rightlink")                             \
+	/* functions, methods, descriptors */                                 \
+	X(cell_ref, "PyCellObject", "ob_ref")                                 \
+	X(method_func, "PyMethodObject", "im_func")                           \
+	X(method_self, "PyMethodObject", "im_self")                           \
+	X(cfunc_ml, "PyCFunctionObject", "m_ml")                              \
+	X(cfunc_self, "PyCFunctionObject", "m_self")                          \
+	X(methoddef_flags, "PyMethodDef", "ml_flags")                         \
+	X(cfunc_module, "PyCFunctionObject", "m_module")                      \
+	X(cmethod_class, "PyCMethodObject", "mm_class")                       \
+	X(cm_callable, "classmethod", "cm_callable")                          \
+	X(cm_dict, "classmethod", "cm_dict")                                  \
+	X(prop_get, "propertyobject", "prop_get")                             \
+	X(prop_set, "propertyobject", "prop_set")                             \
+	X(prop_del, "propertyobject", "prop_del")                             \
+	X(prop_doc, "propertyobject", "prop_doc")                             \
+	X(prop_name, "propertyobject", "prop_name")                           \
+	X(func_code, "PyFunctionObject", "func_code")                         \
+	X(func_globals, "PyFunctionObject", "func_globals")                   \
+	X(func_builtins, "PyFunctionObject", "func_builtins")                 \
+	X(func_name, "PyFunctionObject", "func_name")                         \
+	X(func_qualname, "PyFunctionObject", "func_qualname")                 \
+	X(func_defaults, "PyFunctionObject", "func_defaults")                 \
+	X(func_kwdefaults, "PyFunctionObject", "func_kwdefaults")             \
+	X(func_closure, "PyFunctionObject", "func_closure")                   \
+	X(func_doc, "PyFunctionObject", "func_doc")                           \
+	X(func_dict, "PyFunctionObject", "func_dict")                         \
+	X(func_module, "PyFunctionObject", "func_module")                     \
+	X(func_annotations, "PyFunctionObject", "func_annotations")           \
+	X(func_typeparams, "PyFunctionObject", "func_typeparams")             \
+	X(code_consts, "PyCodeObject", "co_consts")                           \
+	X(code_names, "PyCodeObject", "co_names")                             \
+	X(code_filename, "PyCodeObject", "co_filename")                       \
+	X(code_name, "PyCodeObject", "co_name")                               \
+	X(code_qualname, "PyCodeObject", "co_qualname")                       \
+	X(code_localsplusnames, "PyCodeObject", "co_localsplusnames")         \
+	X(code_nlocalsplus, "PyCodeObject", "co_nlocalsplus")                 \
+	X(code_varnames, "PyCodeObject", "co_varnames")                       \
+	X(code_cellvars, "PyCodeObject", "co_cellvars")                       \
+	X(code_freevars, "PyCodeObject", "co_freevars")                       \
+	X(code_nlocals, "PyCodeObject", "co_nlocals")                         \
+	X(module_dict, "PyModuleObject", "md_dict")                           \
+	X(module_def, "PyModuleObject", "md_def")                             \
+	X(module_state, "PyModuleObject", "md_state")                         \
+	X(module_name, "PyModuleObject", "md_name")                           \
+	X(moduledef_size, "PyModuleDef", "m_size")                            \
+	X(moduledef_traverse, "PyModuleDef", "m_traverse")                    \
+	X(weakref_object, "PyWeakReference", "wr_object")                     \
+	X(weakref_callback, "PyWeakReference", "wr_callback")                 \
+	/* frames, generators, tracebacks, exceptions */                      \
+	X(frame_back, "PyFrameObject", "f_back")                              \
+	X(frame_frame, "PyFrameObject", "f_frame")                            \
+	X(frame_trace, "PyFrameObject", "f_trace")                            \
+	X(frame_extra_locals, "PyFrameObject", "f_extra_locals")              \
+	X(frame_locals_cache, "PyFrameObject", "f_locals_cache")              \
+	X(frame_data, "PyFrameObject", "_f_frame_data")                       \
+	X(frame_code, "PyFrameObject", "f_code")                              \
+	X(frame_builtins, "PyFrameObject", "f_builtins")                      \
+	X(frame_globals, "PyFrameObject", "f_globals")                        \
+	X(frame_locals, "PyFrameObject", "f_locals")                          \
+	X(frame_valuestack, "PyFrameObject", "f_valuestack")                  \
+	X(frame_stacktop, "PyFrameObject", "f_stacktop")                      \
+	X(frame_stackdepth, "PyFrameObject", "f_stackdepth")                  \
+	X(frame_localsplus, "PyFrameObject", "f_localsplus")                  \
+	X(iframe_code, "struct _PyInterpreterFrame", "f_executable|f_code")   \
+	X(iframe_previous, "struct _PyInterpreterFrame", "previous")          \
+	X(iframe_func, "struct _PyInterpreterFrame", "f_funcobj|f_func")      \
+	X(iframe_globals, "struct _PyInterpreterFrame", "f_globals")          \
+	X(iframe_builtins, "struct _PyInterpreterFrame", "f_builtins")        \
+	X(iframe_locals, "struct _PyInterpreterFrame", "f_locals")            \
+	X(iframe_frame_obj, "struct _PyInterpreterFrame", "frame_obj")        \
+	X(iframe_stacktop, "struct _PyInterpreterFrame", "stacktop")          \
+	X(iframe_owner, "struct _PyInterpreterFrame", "owner")                \
+	X(iframe_localsplus, "struct _PyInterpreterFrame", "localsplus")      \
+	X(gen_frame, "PyGenObject", "gi_frame")                               \
+	X(gen_code, "PyGenObject", "gi_code")                                 \
+	X(gen_name, "PyGenObject", "gi_name")                                 \
+	X(gen_qualname, "PyGenObject", "gi_qualname")                         \
+	X(gen_exc_value, "PyGenObject", "gi_exc_state.exc_value")             \
+	X(gen_exc_type, "PyGenObject", "gi_exc_state.exc_type")               \
+	X(gen_exc_traceback, "PyGenObject", "gi_exc_state.exc_traceback")     \
+	X(gen_frame_state, "PyGenObject", "gi_frame_state")                   \
+	X(gen_iframe, "PyGenObject", "gi_iframe")                             \
+	X(tb_next, "PyTracebackObject", "tb_next")                            \
+	X(tb_frame, "PyTracebackObject", "tb_frame")                          \
+	X(exc_dict, "PyBaseExceptionObject", "dict")                          \
+	X(exc_args, "PyBaseExceptionObject", "args")                          \
+	X(exc_notes, "PyBaseExceptionObject", "notes")                        \
+	X(exc_traceback, "PyBaseExceptionObject", "traceback")                \
+	X(exc_context, "PyBaseExceptionObject", "context")                    \
+	X(exc_cause, "PyBaseExceptionObject", "cause")                        \
+	/* values, for previews and sizes */                                  \
+	X(str_length, "PyASCIIObject", "length")                              \
+	X(str_state, "PyASCIIObject", "state")                                \
+	X(long_digits, "PyLongObject", "long_value.ob_digit|ob_digit")        \
+	X(long_tag, "PyLongObject", "long_value.lv_tag")                      \
+	X(float_value, "PyFloatObject", "ob_fval")                            \
+	X(bytes_sval, "PyBytesObject", "ob_sval")
+
+/* LAYOUT_SIZES(X): X(field, type). */
+#define LAYOUT_SIZES(X)                                                       \
+	X(sizeof_gc_head, "PyGC_Head")                                        \
+	X(sizeof_gc_generation, "struct gc_generation")                       \
+	X(sizeof_object, "PyObject")                                          \
+	X(sizeof_heaptype, "PyHeapTypeObject")                                \
+	X(sizeof_member, "PyMemberDef")                                       \
+	X(sizeof_dk_entry, "PyDictKeyEntry")                                  \
+	X(sizeof_dk_uentry, "PyDictUnicodeEntry")                             \
+	X(sizeof_setentry, "setentry")                                        \
+	X(sizeof_iframe, "struct _PyInterpreterFrame")                        \
+	X(sizeof_str_ascii, "PyASCIIObject")                                  \
+	X(sizeof_str_compact, "PyCompactUnicodeObject")
+
+/** Where the layout tables came from. */
+enum layout_source {
+	LAYOUT_DWARF,          /* the interpreter's DWARF */
+	LAYOUT_DEBUG_OFFSETS,  /* _Py_DebugOffsets in _PyRuntime (3.13+) */
+	LAYOUT_BUILTIN,        /* gcscope's own per-version tables */
+};
+
+struct layout {
+	/* identity */
+	unsigned major, minor, micro;  /* 3, 12, 1 */
+	char version[32];              /* "3.12.1" */
+	enum layout_source source;     /* where the tables came from */
+	long module;                   /* target module holding the runtime */
+	const char *module_path;       /* its file, for messages */
+	const char *debug_path;        /* file the DWARF came from, or NULL */
+
+	/* anchors, target addresses */
+	uint64_t runtime_addr;    /* _PyRuntime, 0 before 3.7 */
+	uint64_t interp_head;     /* 3.6: the interp_head variable, else 0 */
+	uint64_t gc_statics;      /* 3.6: the generations array, else 0 */
+
+	/* struct tables, bytes; -1 where the version has no such field */
+#define X(field, type, paths) int32_t field;
+	LAYOUT_OFFSETS(X)
+#undef X
+#define X(field, type) int32_t field;
+	LAYOUT_SIZES(X)
+#undef X
+
+	/* constants derived from the version (Include/object.h etc.) */
+	unsigned gc_next_mask;  /* bits of _gc_next that are tags */
+	unsigned preheader;     /* bytes before the GC head of managed-dict types */
+	bool immortal_refcnt;   /* 3.12+: (int32)refcnt < 0 means immortal */
+	bool long_tagged;       /* 3.12+: lv_tag instead of signed ob_size */
+	bool dict_log2;         /* 3.11+: dk_log2_size and dk_kind */
+	bool managed_dict;      /* 3.11+ */
+	bool inline_values;     /* 3.13+ */
+	bool iframes;           /* 3.11+: _PyInterpreterFrame */
+};
+
+/* Py_TPFLAGS_* bits (Include/object.h); stable across 3.6–3.14. */
+enum {
+	TPFLAGS_INLINE_VALUES = 1UL << 2,    /* 3.13+ */
+	TPFLAGS_MANAGED_WEAKREF = 1UL << 3,  /* 3.12+ */
+	TPFLAGS_MANAGED_DICT = 1UL << 4,     /* 3.11+ */
+	TPFLAGS_HEAPTYPE = 1UL << 9,
+	TPFLAGS_HAVE_GC = 1UL << 14,
+	TPFLAGS_LONG_SUBCLASS = 1UL << 24,
+	TPFLAGS_LIST_SUBCLASS = 1UL << 25,
+	TPFLAGS_TUPLE_SUBCLASS = 1UL << 26,
+	TPFLAGS_BYTES_SUBCLASS = 1UL << 27,
+	TPFLAGS_UNICODE_SUBCLASS = 1UL << 28,
+	TPFLAGS_DICT_SUBCLASS = 1UL << 29,
+	TPFLAGS_BASE_EXC_SUBCLASS = 1UL << 30,
+	TPFLAGS_TYPE_SUBCLASS = 1UL << 31,
+};
+
+/* PyMemberDef types (Include/structmember.h, Include/descrobject.h). */
+enum {
+	MEMBER_T_OBJECT = 6,
+	MEMBER_T_OBJECT_EX = 16,
+};
+
+/**
+ * Find the CPython runtime in @p t, identify its version and fill the
+ * layout tables.
+ *
+ * @param ret the layout, filled in.
+ * @return NULL on success; ERR_NOTPYTHON if the target holds no CPython
+ * runtime, ERR_LAYOUT if the version's layout cannot be determined.
+ */
+struct err *layout_init(struct layout *ret, struct target *t);
+
+/** Name of a layout source as stored in meta.layout_source. */
+const char *layout_source_name(enum layout_source source);
+
+#endif /* GCSCOPE_LAYOUT_H */

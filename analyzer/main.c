@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gcscope: read a CPython process's heap from the outside.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "graph.h"
+#include "heap.h"
+#include "layout.h"
+#include "sink.h"
+#include "target.h"
+
+#ifndef GCSCOPE_VERSION
+#define GCSCOPE_VERSION "0.1.0"
+#endif
+
+extern const char gcscope_schema[];
+
+enum exit_status {
+	EXIT_OK = 0,       // snapshot written
+	EXIT_PARTIAL = 1,  // snapshot written, but the walk was cut short
+	EXIT_FATAL = 2,    // nothing written
+	EXIT_USAGE = 64,   // bad command line
+};
+
+static const char usage_text[] =
+	"usage: gcscope snapshot --core CORE [--exe EXE] --db OUT.db\n"
+	"                        [--debuginfo DIR]... [--quiet]\n"
+	"       gcscope --help | --version\n"
+	"\n"
+	"Read the heap of a CPython process from a core file and write every\n"
+	"object the garbage collector tracks, every object they refer to and\n"
+	"the references between them into an SQLite database (schema/).\n"
+	"\n"
+	"  --core CORE      the core file (gcore PID, or a kernel dump)\n"
+	"  --exe EXE        the executable that made it, if the core's own\n"
+	"                   record of it is wrong or the file has moved\n"
+	"  --db OUT.db      the database to write; replaced if it exists\n"
+	"  --debuginfo DIR  also look for separate debug info in DIR\n"
+	"                   (by build-id: DIR/.build-id/xx/rest.debug)\n"
+	"  --quiet          print nothing but errors\n"
+	"\n"
+	"Exit status:\n"
+	"  0   the snapshot was written\n"
+	"  1   the snapshot was written, but the walk was cut short (a broken\n"
+	"      collector list, a limit reached); a warning says where\n"
+	"  2   nothing was written: the input is not a CPython core, its\n"
+	"      layout is unknown, or the database could not be written\n"
+	"  64  the command line is wrong\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "error: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n%s", usage_text);
+	return EXIT_USAGE;
+}
+
+static int report(struct err *err)
+{
+	if (err->hint)
+		fprintf(stderr, "error: %s; %s\n", err->message, err->hint);
+	else
+		fprintf(stderr, "error: %s\n", err->message);
+	err_destroy(err);
+	return EXIT_FATAL;
+}
+
+struct snapshot_options {
+	const char *core;
+	const char *exe;
+	const char *db;
+	const char *debuginfo[16];
+	int ndebuginfo;
+	int quiet;
+};
+
+static struct err *write_meta(struct sink *s, struct target *t,
+			      const struct layout *l,
+			      const struct heap_stats *st, size_t ncycles)
+{
+	char buf[64], when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	long exe = target_executable(t);
+	struct err *err = NULL;
+
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+#define META(key, value)                                                     \
+	do {                                                                 \
+		if (!err)                                                    \
+			err = sink_meta(s, key, value);                      \
+	} while (0)
+#define META_U64(key, value)                                                 \
+	do {                                                                 \
+		snprintf(buf, sizeof(buf), "%" PRIu64, (uint64_t)(value));   \
+		META(key, buf);                                              \
+	} while (0)
+	META("schema_version", "1");
+	META("gcscope_version", GCSCOPE_VERSION);
+	META("created_at", when);
+	META("source", target_source(t));
+	if (exe >= 0) {
+		const struct target_module *m = target_module(t, exe);
+
+		META("executable", m->path ? m->path : m->name);
+	}
+	META("libpython", l->module_path);
+	META("python_version", l->version);
+	META("layout_source", layout_source_name(l->source));
+	if (l->debug_path)
+		META("debuginfo", l->debug_path);
+	META_U64("interpreters", st->interpreters);
+	META_U64("gc_debug", st->gc_debug);
+	META_U64("gc_collecting", st->gc_collecting);
+	META_U64("objects", st->objects);
+	META_U64("tracked", st->tracked);
+	META_U64("edges", st->edges);
+	META_U64("types", st->types);
+	META_U64("corrupt", st->corrupt);
+	META_U64("cycles", ncycles);
+	if (st->first_problem[0])
+		META("walk_problem", st->first_problem);
+#undef META
+#undef META_U64
+	return err;
+}
+
+static int snapshot(const struct snapshot_options *o)
+{
+	struct target *t = NULL;
+	struct sink *s = NULL;
+	struct layout l;
+	struct heap_stats st;
+	struct heap_graph g = { 0 };
+	struct graph_cycles cycles = { 0 };
+	struct err *err;
+	const char *dirs[17];
+
+	for (int i = 0; i < o->ndebuginfo; i++)
+		dirs[i] = o->debuginfo[i];
+	dirs[o->ndebuginfo] = NULL;
+
+	err = target_open_core(o->core, o->exe, dirs, &t);
+	if (err)
+		return report(err);
+	err = layout_init(&l, t);
+	if (err)
+		goto out;
+	err = sink_create(o->db, gcscope_schema, &s);
+	if (err)
+		goto out;
+	struct heap_consumer consumer = {
+		.arg = s,
+		.type = sink_type,
+		.object = sink_object,
+		.edge = sink_edge,
+	};
+	err = heap_walk(t, &l, NULL, &consumer, &g, &st);
+	if (err)
+		goto out;
+	err = graph_cycles(&g, &cycles);
+	if (err)
+		goto out;
+	for (size_t i = 0; i < g.nnodes && !err; i++) {
+		if (cycles.cycle[i])
+			err = sink_cycle(s, cycles.cycle[i], g.addr[i]);
+	}
+	if (!err)
+		err = write_meta(s, t, &l, &st, cycles.ncycles);
+	if (!err)
+		err = sink_finish(s);
+	if (err)
+		goto out;
+	if (st.truncated)
+		fprintf(stderr, "warning: the walk was cut short: %s\n",
+			st.first_problem);
+	if (st.gc_collecting)
+		fprintf(stderr, "warning: a collection was running when the "
+				"snapshot was taken; the lists may be partial\n");
+	if (st.corrupt)
+		fprintf(stderr, "warning: %" PRIu64 " objects are corrupt or "
+				"unreadable (objects.status)\n", st.corrupt);
+	if (!o->quiet)
+		fprintf(stderr,
+			"Python %s (%s layout): %" PRIu64 " objects, %" PRIu64
+			" tracked, %" PRIu64 " references, %zu cycles -> %s\n",
+			l.version, layout_source_name(l.source), st.objects,
+			st.tracked, st.edges, cycles.ncycles, o->db);
+out:
+	graph_cycles_deinit(&cycles);
+	heap_graph_deinit(&g);
+	sink_destroy(s);
+	target_destroy(t);
+	if (err)
+		return report(err);
+	return st.truncated ? EXIT_PARTIAL : EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_CORE = 256, OPT_EXE, OPT_DB, OPT_DEBUGINFO, OPT_QUIET };
+	static const struct option long_options[] = {
+		{ "core", required_argument, NULL, OPT_CORE },
+		{ "exe", required_argument, NULL, OPT_EXE },
+		{ "db", required_argument, NULL, OPT_DB },
+		{ "debuginfo", required_argument, NULL, OPT_DEBUGINFO },
+		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	struct snapshot_options o = { 0 };
+	int c;
+
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")
+			  || !strcmp(argv[1], "help"))) {
+		fputs(usage_text, stdout);
+		return EXIT_OK;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "--version")) {
+		printf("gcscope %s\n", GCSCOPE_VERSION);
+		return EXIT_OK;
+	}
+	if (argc < 2)
+		return usage_error("no command given%s", "");
+	if (strcmp(argv[1], "snapshot"))
+		return usage_error("unknown command '%s'", argv[1]);
+	optind = 2;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_CORE:
+			o.core = optarg;
+			break;
+		case OPT_EXE:
+			o.exe = optarg;
+			break;
+		case OPT_DB:
+			o.db = optarg;
+			break;
+		case OPT_DEBUGINFO:
+			if (o.ndebuginfo == 16)
+				return usage_error("too many --debuginfo%s",
+						   "");
+			o.debuginfo[o.ndebuginfo++] = optarg;
+			break;
+		case OPT_QUIET:
+			o.quiet = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		default:
+			return usage_error("unknown or incomplete option '%s'",
+					   argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (!o.core)
+		return usage_error("snapshot needs --core CORE%s", "");
+	if (!o.db)
+		return usage_error("snapshot needs --db OUT.db%s", "");
+	return snapshot(&o);
+}

@@ -1,0 +1,657 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Target memory from a core file.
+ *
+ * The core is mapped read-only. Its PT_LOAD segments give the memory the
+ * kernel or gcore dumped; what they leave out (read-only file mappings such
+ * as .text and .rodata, where tp_name strings live) is read from the mapped
+ * files themselves, which libdwfl finds from the core's notes. The core
+ * always wins where both have bytes.
+ */
+#include <elf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "target.h"
+
+/* A run of target addresses whose bytes are in host memory. */
+struct segment {
+	uint64_t start;              /* first target address */
+	uint64_t end;                /* one past the last */
+	const unsigned char *data;   /* bytes of start…end */
+};
+
+/* A symbol of the hash table built on first lookup. */
+struct symbol {
+	const char *name;  /* owned by libelf's string table */
+	uint64_t addr;     /* runtime address */
+	uint64_t size;     /* st_size, bytes */
+	size_t module;     /* index into target.mods */
+};
+
+struct module_state {
+	Dwfl_Module *mod;         /* libdwfl's module */
+	struct target_module pub; /* what callers see */
+	bool dwarf_tried;         /* target_module_dwarf() ran for it */
+	Dwarf *dwarf;             /* its DWARF, or NULL */
+	const char *debug_path;   /* file the DWARF came from */
+};
+
+struct target {
+	char *source;             /* "core:PATH" */
+	int fd;                   /* the core */
+	unsigned char *map;       /* the core, mapped */
+	size_t map_size;          /* bytes mapped */
+	Elf *elf;                 /* the core's ELF handle */
+	Dwfl *dwfl;               /* modules and debug info */
+	Dwfl_Callbacks callbacks; /* must outlive dwfl */
+	char *debuginfo_path;     /* libdwfl's search path string */
+	struct segment *core;     /* core segments, sorted */
+	size_t ncore;
+	struct segment *files;    /* segments of the mapped files, sorted */
+	size_t nfiles;
+	struct module_state *mods;
+	size_t nmods;
+	uint64_t entry;           /* AT_ENTRY from the core's auxv, or 0 */
+	struct symbol *syms;      /* open addressing; NULL until first lookup */
+	size_t syms_cap;          /* power of two */
+	const struct segment *last; /* last segment hit, a cheap cache */
+};
+
+static int segment_cmp(const void *a, const void *b)
+{
+	const struct segment *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static const struct segment *segment_find(const struct segment *segs,
+					  size_t n, uint64_t addr)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (addr < segs[mid].start)
+			hi = mid;
+		else if (addr >= segs[mid].end)
+			lo = mid + 1;
+		else
+			return &segs[mid];
+	}
+	return NULL;
+}
+
+static const struct segment *target_segment(struct target *t, uint64_t addr)
+{
+	const struct segment *s = t->last;
+
+	if (s && addr >= s->start && addr < s->end)
+		return s;
+	s = segment_find(t->core, t->ncore, addr);
+	if (!s)
+		s = segment_find(t->files, t->nfiles, addr);
+	if (s)
+		t->last = s;
+	return s;
+}
+
+bool target_read_ok(struct target *t, void *buf, uint64_t addr, size_t n)
+{
+	unsigned char *out = buf;
+
+	while (n) {
+		const struct segment *s = target_segment(t, addr);
+
+		if (!s)
+			return false;
+		uint64_t avail = s->end - addr;
+		size_t k = n < avail ? n : (size_t)avail;
+
+		memcpy(out, s->data + (addr - s->start), k);
+		out += k;
+		addr += k;
+		n -= k;
+		if (n && addr == 0) // wrapped around the address space
+			return false;
+	}
+	return true;
+}
+
+struct err *target_read(struct target *t, void *buf, uint64_t addr, size_t n)
+{
+	if (!target_read_ok(t, buf, addr, n))
+		return err_fault(addr, "cannot read %zu bytes at 0x%" PRIx64,
+				 n, addr);
+	return NULL;
+}
+
+long target_read_string(struct target *t, uint64_t addr, char *buf,
+			size_t max)
+{
+	size_t len = 0;
+
+	if (!max)
+		return -1;
+	while (len + 1 < max) {
+		const struct segment *s = target_segment(t, addr + len);
+
+		if (!s)
+			break;
+		const unsigned char *p = s->data + (addr + len - s->start);
+		size_t room = max - 1 - len;
+		uint64_t avail = s->end - (addr + len);
+		size_t k = room < avail ? room : (size_t)avail;
+		const unsigned char *nul = memchr(p, 0, k);
+
+		if (nul) {
+			memcpy(buf + len, p, nul - p);
+			len += nul - p;
+			buf[len] = 0;
+			return len;
+		}
+		memcpy(buf + len, p, k);
+		len += k;
+	}
+	buf[len] = 0;
+	if (len == 0 && !target_segment(t, addr))
+		return -1;
+	return len;
+}
+
+static struct err *err_dwfl(const char *what)
+{
+	return err_create(ERR_INPUT, "%s: %s", what, dwfl_errmsg(-1));
+}
+
+static struct err *segments_append(struct segment **segs, size_t *n,
+				   size_t *cap, struct segment s)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct segment *p = realloc(*segs, ncap * sizeof(*p));
+
+		if (!p)
+			return &err_nomem;
+		*segs = p;
+		*cap = ncap;
+	}
+	(*segs)[(*n)++] = s;
+	return NULL;
+}
+
+// Core PT_LOAD segments, and AT_ENTRY from the NT_AUXV note.
+static struct err *target_load_core(struct target *t)
+{
+	size_t phnum, cap = 0;
+	struct err *err;
+
+	if (elf_getphdrnum(t->elf, &phnum) != 0)
+		return err_create(ERR_INPUT, "cannot read program headers: %s",
+				  elf_errmsg(-1));
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr mem, *ph = gelf_getphdr(t->elf, i, &mem);
+
+		if (!ph)
+			continue;
+		if (ph->p_type == PT_NOTE)
+			continue;
+		if (ph->p_type != PT_LOAD || ph->p_filesz == 0)
+			continue;
+		// A truncated core keeps what is there.
+		if (ph->p_offset >= t->map_size)
+			continue;
+		uint64_t filesz = ph->p_filesz;
+
+		if (filesz > t->map_size - ph->p_offset)
+			filesz = t->map_size - ph->p_offset;
+		if (filesz > ph->p_memsz)
+			filesz = ph->p_memsz;
+		if (ph->p_vaddr + filesz < ph->p_vaddr)
+			continue;
+		err = segments_append(&t->core, &t->ncore, &cap,
+				      (struct segment){
+					      .start = ph->p_vaddr,
+					      .end = ph->p_vaddr + filesz,
+					      .data = t->map + ph->p_offset,
+				      });
+		if (err)
+			return err;
+	}
+	qsort(t->core, t->ncore, sizeof(*t->core), segment_cmp);
+
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr mem, *ph = gelf_getphdr(t->elf, i, &mem);
+
+		if (!ph || ph->p_type != PT_NOTE)
+			continue;
+		Elf_Data *data = elf_getdata_rawchunk(t->elf, ph->p_offset,
+						      ph->p_filesz,
+						      ELF_T_NHDR);
+		if (!data)
+			continue;
+		size_t off = 0, name_off, desc_off;
+		GElf_Nhdr nh;
+
+		while ((off = gelf_getnote(data, off, &nh, &name_off,
+					   &desc_off)) > 0) {
+			if (nh.n_type != NT_AUXV)
+				continue;
+			const unsigned char *d =
+				(const unsigned char *)data->d_buf + desc_off;
+			for (size_t k = 0; k + 16 <= nh.n_descsz; k += 16) {
+				uint64_t key, val;
+
+				memcpy(&key, d + k, 8);
+				memcpy(&val, d + k + 8, 8);
+				if (key == AT_ENTRY)
+					t->entry = val;
+			}
+		}
+	}
+	return NULL;
+}
+
+static int collect_module(Dwfl_Module *mod, void **userdata, const char *name,
+			  Dwarf_Addr start, void *arg)
+{
+	(void)userdata;
+	(void)name;
+	(void)start;
+	struct target *t = arg;
+	struct module_state *p = realloc(t->mods,
+					 (t->nmods + 1) * sizeof(*p));
+
+	if (!p)
+		return DWARF_CB_ABORT;
+	t->mods = p;
+	memset(&p[t->nmods], 0, sizeof(p[t->nmods]));
+	p[t->nmods++].mod = mod;
+	return DWARF_CB_OK;
+}
+
+static int module_cmp(const void *a, const void *b)
+{
+	const struct module_state *x = a, *y = b;
+
+	return x->pub.start < y->pub.start ? -1 : x->pub.start > y->pub.start;
+}
+
+// Modules and the file-backed segments that fill the core's gaps.
+static struct err *target_load_modules(struct target *t)
+{
+	size_t cap = 0;
+	struct err *err;
+
+	if (dwfl_getmodules(t->dwfl, collect_module, t, 0) != 0)
+		return &err_nomem;
+	for (size_t i = 0; i < t->nmods; i++) {
+		struct module_state *m = &t->mods[i];
+		const char *name, *mainfile = NULL;
+		Dwarf_Addr start, end, bias;
+
+		name = dwfl_module_info(m->mod, NULL, &start, &end, NULL, NULL,
+					NULL, NULL);
+		Elf *elf = dwfl_module_getelf(m->mod, &bias);
+
+		dwfl_module_info(m->mod, NULL, NULL, NULL, NULL, NULL,
+				 &mainfile, NULL);
+		m->pub.name = name ? name : "?";
+		m->pub.path = mainfile;
+		m->pub.start = start;
+		m->pub.end = end;
+		m->pub.bias = elf ? bias : 0;
+		if (!elf)
+			continue;
+		size_t rawsize;
+		const unsigned char *raw =
+			(const unsigned char *)elf_rawfile(elf, &rawsize);
+		size_t phnum;
+
+		if (!raw || elf_getphdrnum(elf, &phnum) != 0)
+			continue;
+		for (size_t k = 0; k < phnum; k++) {
+			GElf_Phdr mem, *ph = gelf_getphdr(elf, k, &mem);
+
+			if (!ph || ph->p_type != PT_LOAD || !ph->p_filesz)
+				continue;
+			if (ph->p_offset > rawsize ||
+			    ph->p_filesz > rawsize - ph->p_offset)
+				continue;
+			err = segments_append(
+				&t->files, &t->nfiles, &cap,
+				(struct segment){
+					.start = ph->p_vaddr + bias,
+					.end = ph->p_vaddr + bias + ph->p_filesz,
+					.data = raw + ph->p_offset,
+				});
+			if (err)
+				return err;
+		}
+	}
+	qsort(t->mods, t->nmods, sizeof(*t->mods), module_cmp);
+	qsort(t->files, t->nfiles, sizeof(*t->files), segment_cmp);
+	return NULL;
+}
+
+static char *debuginfo_path_create(const char *const *dirs)
+{
+	// libdwfl's default: the file's directory, its .debug subdirectory,
+	// then /usr/lib/debug (where build-id links live). "+" also checks
+	// CRCs of debuglink files.
+	size_t len = strlen("+::.debug:/usr/lib/debug") + 1;
+
+	for (size_t i = 0; dirs && dirs[i]; i++)
+		len += strlen(dirs[i]) + 1;
+	char *s = malloc(len);
+
+	if (!s)
+		return NULL;
+	strcpy(s, "+:");
+	for (size_t i = 0; dirs && dirs[i]; i++) {
+		strcat(s, dirs[i]);
+		strcat(s, ":");
+	}
+	strcat(s, ":.debug:/usr/lib/debug");
+	return s;
+}
+
+struct err *target_open_core(const char *core_path, const char *exe_path,
+			     const char *const *debuginfo_dirs,
+			     struct target **ret)
+{
+	struct err *err;
+	struct stat st;
+
+	elf_version(EV_CURRENT);
+	struct target *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return &err_nomem;
+	t->fd = -1;
+	if (asprintf(&t->source, "core:%s", core_path) < 0) {
+		t->source = NULL;
+		err = &err_nomem;
+		goto out;
+	}
+	t->fd = open(core_path, O_RDONLY | O_CLOEXEC);
+	if (t->fd < 0) {
+		err = err_errno("cannot open core '%s'", core_path);
+		err->code = ERR_INPUT;
+		goto out;
+	}
+	if (fstat(t->fd, &st) != 0) {
+		err = err_errno("cannot stat core '%s'", core_path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
+		err = err_create(ERR_INPUT, "'%s' is not a core file",
+				 core_path);
+		goto out;
+	}
+	t->map_size = st.st_size;
+	t->map = mmap(NULL, t->map_size, PROT_READ, MAP_PRIVATE, t->fd, 0);
+	if (t->map == MAP_FAILED) {
+		t->map = NULL;
+		err = err_errno("cannot map core '%s'", core_path);
+		goto out;
+	}
+	t->elf = elf_begin(t->fd, ELF_C_READ_MMAP, NULL);
+	GElf_Ehdr ehdr;
+
+	if (!t->elf || elf_kind(t->elf) != ELF_K_ELF ||
+	    !gelf_getehdr(t->elf, &ehdr) || ehdr.e_type != ET_CORE) {
+		err = err_create(ERR_INPUT, "'%s' is not a core file",
+				 core_path);
+		err_hint(err, "take one with 'gcore PID' or let the kernel "
+			      "dump it (ulimit -c unlimited)");
+		goto out;
+	}
+	if (ehdr.e_machine != EM_X86_64 ||
+	    ehdr.e_ident[EI_CLASS] != ELFCLASS64) {
+		err = err_create(ERR_INPUT,
+				 "core '%s' is not from an x86-64 process",
+				 core_path);
+		goto out;
+	}
+	err = target_load_core(t);
+	if (err)
+		goto out;
+
+	t->debuginfo_path = debuginfo_path_create(debuginfo_dirs);
+	if (!t->debuginfo_path) {
+		err = &err_nomem;
+		goto out;
+	}
+	t->callbacks.find_elf = dwfl_build_id_find_elf;
+	t->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	t->callbacks.debuginfo_path = &t->debuginfo_path;
+	t->dwfl = dwfl_begin(&t->callbacks);
+	if (!t->dwfl) {
+		err = err_dwfl("cannot start libdwfl");
+		goto out;
+	}
+	dwfl_report_begin(t->dwfl);
+	int n = dwfl_core_file_report(t->dwfl, t->elf, exe_path);
+
+	if (dwfl_report_end(t->dwfl, NULL, NULL) != 0 || n < 0) {
+		err = err_dwfl("cannot read the modules of the core");
+		goto out;
+	}
+	err = target_load_modules(t);
+	if (err)
+		goto out;
+	*ret = t;
+	return NULL;
+
+out:
+	target_destroy(t);
+	return err;
+}
+
+void target_destroy(struct target *t)
+{
+	if (!t)
+		return;
+	if (t->dwfl)
+		dwfl_end(t->dwfl);
+	if (t->elf)
+		elf_end(t->elf);
+	if (t->map)
+		munmap(t->map, t->map_size);
+	if (t->fd >= 0)
+		close(t->fd);
+	free(t->syms);
+	free(t->mods);
+	free(t->core);
+	free(t->files);
+	free(t->debuginfo_path);
+	free(t->source);
+	free(t);
+}
+
+size_t target_num_modules(struct target *t)
+{
+	return t->nmods;
+}
+
+const struct target_module *target_module(struct target *t, size_t i)
+{
+	return &t->mods[i].pub;
+}
+
+struct Dwarf *target_module_dwarf(struct target *t, size_t i,
+				  const char **debug_path_ret)
+{
+	struct module_state *m = &t->mods[i];
+
+	if (!m->dwarf_tried) {
+		Dwarf_Addr bias;
+		const char *debugfile = NULL;
+
+		m->dwarf_tried = true;
+		m->dwarf = dwfl_module_getdwarf(m->mod, &bias);
+		dwfl_module_info(m->mod, NULL, NULL, NULL, NULL, NULL, NULL,
+				 &debugfile);
+		m->debug_path = debugfile;
+		// A file with only .eh_frame still yields no Dwarf; one with
+		// DWARF but no type information is caught by the layout.
+	}
+	if (debug_path_ret)
+		*debug_path_ret = m->debug_path;
+	return m->dwarf;
+}
+
+long target_module_at(struct target *t, uint64_t addr)
+{
+	for (size_t i = 0; i < t->nmods; i++) {
+		if (addr >= t->mods[i].pub.start && addr < t->mods[i].pub.end)
+			return i;
+	}
+	return -1;
+}
+
+long target_executable(struct target *t)
+{
+	return t->entry ? target_module_at(t, t->entry) : -1;
+}
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; // FNV-1a
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static struct err *symbols_build(struct target *t)
+{
+	size_t total = 0;
+
+	for (size_t i = 0; i < t->nmods; i++) {
+		int n = dwfl_module_getsymtab(t->mods[i].mod);
+
+		if (n > 0)
+			total += n;
+	}
+	size_t cap = 64;
+
+	while (cap < total * 2)
+		cap *= 2;
+	t->syms = calloc(cap, sizeof(*t->syms));
+	if (!t->syms)
+		return &err_nomem;
+	t->syms_cap = cap;
+	for (size_t i = 0; i < t->nmods; i++) {
+		int n = dwfl_module_getsymtab(t->mods[i].mod);
+
+		for (int k = 1; k < n; k++) {
+			GElf_Sym sym;
+			GElf_Addr addr;
+			GElf_Word shndx;
+			const char *name = dwfl_module_getsym_info(
+				t->mods[i].mod, k, &sym, &addr, &shndx, NULL,
+				NULL);
+
+			if (!name || !*name || sym.st_shndx == SHN_UNDEF)
+				continue;
+			int type = GELF_ST_TYPE(sym.st_info);
+
+			if (type != STT_OBJECT && type != STT_FUNC &&
+			    type != STT_TLS && type != STT_NOTYPE)
+				continue;
+			size_t h = hash_str(name) & (cap - 1);
+
+			while (t->syms[h].name && strcmp(t->syms[h].name, name))
+				h = (h + 1) & (cap - 1);
+			if (t->syms[h].name)
+				continue; // first definition wins
+			t->syms[h] = (struct symbol){
+				.name = name,
+				.addr = addr,
+				.size = sym.st_size,
+				.module = i,
+			};
+		}
+	}
+	return NULL;
+}
+
+bool target_symbol(struct target *t, const char *name, uint64_t *addr_ret,
+		   uint64_t *size_ret, size_t *module_ret)
+{
+	if (!t->syms) {
+		struct err *err = symbols_build(t);
+
+		if (err) {
+			err_destroy(err);
+			return false;
+		}
+	}
+	size_t h = hash_str(name) & (t->syms_cap - 1);
+
+	while (t->syms[h].name) {
+		if (!strcmp(t->syms[h].name, name)) {
+			if (addr_ret)
+				*addr_ret = t->syms[h].addr;
+			if (size_ret)
+				*size_ret = t->syms[h].size;
+			if (module_ret)
+				*module_ret = t->syms[h].module;
+			return true;
+		}
+		h = (h + 1) & (t->syms_cap - 1);
+	}
+	return false;
+}
+
+const char *target_symbol_at(struct target *t, uint64_t addr)
+{
+	long i = target_module_at(t, addr);
+
+	if (i < 0)
+		return NULL;
+	return dwfl_module_addrname(t->mods[i].mod, addr);
+}
+
+bool target_section(struct target *t, size_t module, const char *name,
+		    uint64_t *addr_ret, uint64_t *size_ret)
+{
+	Dwarf_Addr bias;
+	Elf *elf = dwfl_module_getelf(t->mods[module].mod, &bias);
+	size_t shstrndx;
+
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return false;
+	for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn;
+	     scn = elf_nextscn(elf, scn)) {
+		GElf_Shdr mem, *sh = gelf_getshdr(scn, &mem);
+
+		if (!sh)
+			continue;
+		const char *s = elf_strptr(elf, shstrndx, sh->sh_name);
+
+		if (s && !strcmp(s, name)) {
+			*addr_ret = sh->sh_addr + bias;
+			*size_ret = sh->sh_size;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *target_source(struct target *t)
+{
+	return t->source;
+}

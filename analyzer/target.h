@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file target.h
+ *
+ * Target memory: the address space of the process being examined, read
+ * from a core file (and the files it mapped). Only this module knows
+ * libdwfl; everything above reads memory through target_read() and finds
+ * symbols through target_symbol().
+ *
+ * Target addresses are uint64_t, never host pointers.
+ */
+#ifndef GCSCOPE_TARGET_H
+#define GCSCOPE_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct Dwarf;
+struct target;
+
+/** A file mapped into the target: the executable or a shared library. */
+struct target_module {
+	const char *name;        /* as the core names it (path or soname) */
+	const char *path;        /* file opened on this machine, or NULL */
+	uint64_t start;          /* lowest mapped address */
+	uint64_t end;            /* one past the highest mapped address */
+	uint64_t bias;           /* load bias: runtime address - link address */
+};
+
+/**
+ * Open a core file.
+ *
+ * @param core_path the core.
+ * @param exe_path the executable that made it, or NULL to take it from the
+ * core's notes.
+ * @param debuginfo_dirs NULL-terminated extra directories searched for
+ * separate debug info (by build-id and debuglink), or NULL.
+ * @param ret the target.
+ * @return NULL on success.
+ */
+struct err *target_open_core(const char *core_path, const char *exe_path,
+			     const char *const *debuginfo_dirs,
+			     struct target **ret);
+
+/** Close a target; NULL is allowed. */
+void target_destroy(struct target *t);
+
+/**
+ * Copy @p n bytes at @p addr into @p buf.
+ *
+ * @return NULL on success; an ERR_FAULT error if any byte is not in the
+ * snapshot.
+ */
+struct err *target_read(struct target *t, void *buf, uint64_t addr,
+			size_t n);
+
+/**
+ * Like target_read() but without an error object: cheap for the walker,
+ * which records bad objects and goes on.
+ *
+ * @return true if all @p n bytes were read.
+ */
+bool target_read_ok(struct target *t, void *buf, uint64_t addr, size_t n);
+
+/** Read one 8-byte little-endian word; false if unreadable. */
+static inline bool target_read_u64(struct target *t, uint64_t addr,
+				   uint64_t *ret)
+{
+	return target_read_ok(t, ret, addr, sizeof(*ret));
+}
+
+/**
+ * Read a NUL-terminated string of at most @p max - 1 bytes into @p buf.
+ *
+ * @return the length read; -1 if the first byte is unreadable. A string
+ * cut at @p max - 1 bytes or at unreadable memory is still terminated.
+ */
+long target_read_string(struct target *t, uint64_t addr, char *buf,
+			size_t max);
+
+/** Number of modules. */
+size_t target_num_modules(struct target *t);
+
+/** Module @p i, 0 <= i < target_num_modules(). */
+const struct target_module *target_module(struct target *t, size_t i);
+
+/**
+ * The DWARF of module @p i, searched for on first use: in the file itself,
+ * then by build-id and debuglink in the debug directories.
+ *
+ * @param debug_path_ret if not NULL, the file the DWARF was read from.
+ * @return the DWARF, or NULL if none was found.
+ */
+struct Dwarf *target_module_dwarf(struct target *t, size_t i,
+				  const char **debug_path_ret);
+
+/** Index of the module mapped at @p addr, or -1. */
+long target_module_at(struct target *t, uint64_t addr);
+
+/** Index of the main executable's module (from AT_ENTRY), or -1. */
+long target_executable(struct target *t);
+
+/**
+ * Find a symbol by name in every module's symbol table (.symtab when
+ * available, else .dynsym).
+ *
+ * @param module_ret if not NULL, the index of the module that has it.
+ * @return true if found.
+ */
+bool target_symbol(struct target *t, const char *name, uint64_t *addr_ret,
+		   uint64_t *size_ret, size_t *module_ret);
+
+/**
+ * Name of the function or object containing @p addr, for reports.
+ *
+ * @return the name, or NULL.
+ */
+const char *target_symbol_at(struct target *t, uint64_t addr);
+
+/**
+ * Find an ELF section by name in a module, at its runtime address.
+ *
+ * @return true if found.
+ */
+bool target_section(struct target *t, size_t module, const char *name,
+		    uint64_t *addr_ret, uint64_t *size_ret);
+
+/** Describe the source, e.g. "core:/tmp/core.123", for the database. */
+const char *target_source(struct target *t);
+
+#endif /* GCSCOPE_TARGET_H */

@@ -1,0 +1,123 @@
+-- gcscope snapshot database, schema version 1.
+--
+-- One database holds one snapshot of one CPython process: every object the
+-- garbage collector tracks, every object they refer to, and the references
+-- between them, as read from a core file or a live process.
+--
+-- Addresses are the target's addresses (PyObject * in the process), stored
+-- as integers: write them in hex in queries, e.g. WHERE addr = 0x7f3a1c2d4e50.
+-- Tables are STRICT, so reading needs SQLite 3.37 or later.
+--
+-- The statements after the line "-- @after-load" run once all rows are in:
+-- indexes are built after the bulk load, not during it.
+
+-- What the snapshot was taken from and how it was read.
+-- Keys: schema_version, gcscope_version, created_at (UTC, ISO 8601),
+-- source ('core:PATH' or 'pid:N'), executable, libpython (path of the module
+-- that holds the runtime), python_version ('3.12.1'), layout_source
+-- ('dwarf', 'debug_offsets' or 'builtin'), interpreters, gc_debug (the
+-- gc.set_debug() flags of the main interpreter), gc_collecting (1 if a
+-- collection was running when the snapshot was taken: lists may be partial),
+-- objects, edges, corrupt (objects with status 'corrupt' or 'unreadable').
+CREATE TABLE meta(
+  key   TEXT PRIMARY KEY,  -- name of the fact
+  value TEXT NOT NULL      -- its value, as text
+) STRICT;
+
+-- Every type that is the type of a recorded object.
+CREATE TABLE types(
+  addr          INTEGER PRIMARY KEY,  -- PyTypeObject * in the target
+  name          TEXT NOT NULL,        -- tp_name as stored ('dict', 'collections.OrderedDict', 'Node')
+  module        TEXT,                 -- __module__ of heap types; for static types the part of tp_name before the last '.', else 'builtins'
+  basicsize     INTEGER NOT NULL,     -- tp_basicsize, bytes
+  itemsize      INTEGER NOT NULL,     -- tp_itemsize, bytes per item of variable-size objects
+  flags         INTEGER NOT NULL,     -- tp_flags bits (Include/object.h Py_TPFLAGS_*)
+  heap          INTEGER NOT NULL CHECK(heap IN (0, 1)),           -- 1 for heap types (class statements, PyType_FromSpec)
+  has_finalizer INTEGER NOT NULL CHECK(has_finalizer IN (0, 1))   -- 1 if tp_finalize (__del__) or the legacy tp_del is set
+) STRICT;
+
+-- Every object found: the tracked ones on the collector's lists and every
+-- object referred to from them, tracked or not.
+CREATE TABLE objects(
+  addr       INTEGER PRIMARY KEY,  -- PyObject * in the target (id() in the process)
+  type_addr  INTEGER REFERENCES types(addr),  -- ob_type; NULL if the header could not be read
+  type       TEXT,                 -- tp_name of ob_type, copied from types.name for convenience
+  refcnt     INTEGER,              -- ob_refcnt as read, raw (immortal objects show the immortal value)
+  size       INTEGER,              -- bytes of the object's allocation: GC head and pre-header, header, items; not separately allocated buffers
+  gc_tracked INTEGER NOT NULL CHECK(gc_tracked IN (0, 1)),  -- 1 if found on a collector list
+  generation INTEGER CHECK(generation IN (0, 1, 2, 3)),     -- 0, 1, 2, or 3 for the permanent generation (gc.freeze()); NULL if not tracked
+  immortal   INTEGER NOT NULL CHECK(immortal IN (0, 1)),    -- 1 for immortal objects (3.12+)
+  repr       TEXT,                 -- short readable preview: str value (truncated), int value, qualified name of functions, classes and modules, len of containers
+  status     TEXT NOT NULL CHECK(status IN ('ok', 'corrupt', 'unreadable')),  -- 'corrupt': read but inconsistent; 'unreadable': its memory is not in the snapshot
+  detail     TEXT                  -- why the object is corrupt or unreadable, else NULL
+) STRICT;
+
+-- One row per reference from one object to another: a list holding x twice
+-- has two rows.
+--   kind 'traverse':     a reference the type's tp_traverse visits, i.e. what
+--                        gc.get_referents() returns and what cycles are made of
+--   kind 'strong':       an owned reference tp_traverse does not visit (str keys
+--                        of dicts, fields of code objects, names of types)
+--   kind 'borrowed':     a pointer that holds no reference (a weakref's referent)
+--   kind 'conservative': a word in an object of a type gcscope cannot decode
+--                        that points at a known object; may be a reference
+CREATE TABLE edges(
+  src   INTEGER NOT NULL REFERENCES objects(addr),  -- the referring object
+  dst   INTEGER NOT NULL REFERENCES objects(addr),  -- the referred object
+  kind  TEXT NOT NULL CHECK(kind IN ('traverse', 'strong', 'borrowed', 'conservative')),
+  label TEXT                 -- how src refers to dst: attribute name 'parent', dict key "['name']", index '[3]', field '__class__', local name 'x'
+) STRICT;
+
+-- Reference cycles: the strongly connected components of the 'traverse'
+-- edges that have more than one member, or one member that refers to itself.
+CREATE TABLE cycles(
+  cycle_id INTEGER NOT NULL,  -- numbers the components from 1, largest first
+  addr     INTEGER NOT NULL REFERENCES objects(addr)  -- a member
+) STRICT;
+
+-- @after-load
+
+CREATE INDEX edges_src ON edges(src);
+CREATE INDEX edges_dst ON edges(dst);
+CREATE INDEX objects_type ON objects(type_addr);
+CREATE INDEX cycles_id ON cycles(cycle_id);
+CREATE INDEX cycles_addr ON cycles(addr);
+
+-- Who refers to an object: SELECT * FROM referrers WHERE addr = 0x...;
+CREATE VIEW referrers AS
+  SELECT e.dst AS addr, e.src AS referrer, o.type AS referrer_type,
+         e.kind AS kind, e.label AS label, o.repr AS referrer_repr
+  FROM edges e JOIN objects o ON o.addr = e.src;
+
+-- What an object refers to: SELECT * FROM referents WHERE addr = 0x...;
+CREATE VIEW referents AS
+  SELECT e.src AS addr, e.dst AS referent, o.type AS referent_type,
+         e.kind AS kind, e.label AS label, o.repr AS referent_repr
+  FROM edges e JOIN objects o ON o.addr = e.dst;
+
+-- Objects and bytes per type, most bytes first.
+CREATE VIEW type_histogram AS
+  SELECT type_addr, type, count(*) AS count, sum(size) AS bytes,
+         sum(gc_tracked) AS tracked
+  FROM objects GROUP BY type_addr ORDER BY bytes DESC, count DESC;
+
+-- One row per cycle: its size, the types of its members, whether any member
+-- has a finalizer (__del__).
+CREATE VIEW cycle_summary AS
+  SELECT c.cycle_id AS cycle_id, count(*) AS members,
+         group_concat(DISTINCT o.type) AS types,
+         max(coalesce(t.has_finalizer, 0)) AS has_finalizer
+  FROM cycles c JOIN objects o ON o.addr = c.addr
+       LEFT JOIN types t ON t.addr = o.type_addr
+  GROUP BY c.cycle_id ORDER BY members DESC, c.cycle_id;
+
+-- The references that hold each cycle together.
+CREATE VIEW cycle_edges AS
+  SELECT a.cycle_id AS cycle_id, e.src AS src, so.type AS src_type,
+         e.label AS label, e.dst AS dst, d.type AS dst_type
+  FROM cycles a JOIN edges e ON e.src = a.addr AND e.kind = 'traverse'
+       JOIN cycles b ON b.addr = e.dst AND b.cycle_id = a.cycle_id
+       JOIN objects so ON so.addr = e.src
+       JOIN objects d ON d.addr = e.dst;
+
+PRAGMA user_version = 1;
