@@ -23,7 +23,7 @@ PKGS := libdw libelf sqlite3
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
-ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(CFLAGS) $(DEP_CFLAGS) -Ianalyzer
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(CFLAGS) $(DEP_CFLAGS) -iquote analyzer
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined

@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-// With analyzer/ on the include path (-Ianalyzer), our "dwarf.h" shadows
-// elfutils' <dwarf.h>; elfutils installs that one beside its directory.
-#include <elfutils/../dwarf.h>
+#include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
 #include <stdbool.h>

@@ -1187,11 +1187,17 @@ static void conservative(struct walk *w, uint64_t obj, uint64_t from,
 		if (!p || (p & 7))
 			continue;
 		if (node_find(w, p) < 0) {
-			// Not seen yet: accept it if its type is a known type.
+			// Not seen yet: accept it if its type is a known type
+			// and it is alive (freed blocks keep their old type).
 			struct tinfo *pt;
+			int64_t refcnt;
 
 			if (!target_read_u64(w->t, p + w->l->ob_type, &type) ||
-			    !(pt = type_find(w, type)) || !pt->valid)
+			    !(pt = type_find(w, type)) || !pt->valid ||
+			    !target_read_u64(w->t, p + w->l->ob_refcnt,
+					     (uint64_t *)&refcnt) ||
+			    (refcnt <= 0 && !(w->l->immortal_refcnt &&
+					      (int32_t)refcnt < 0)))
 				continue;
 		}
 		const char *label = NULL;
