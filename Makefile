@@ -39,7 +39,10 @@ SRCS := $(wildcard analyzer/*.c)
 OBJS := $(SRCS:analyzer/%.c=$(BUILD)/%.o) $(BUILD)/schema.o
 SCHEMA := $(sort $(wildcard schema/*.sql))
 
+# tests/unit/*.c run on their own; tests/checks/*.c are driven by the
+# integration tests, which hand them the interpreters' files.
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c))
+CHECKS := $(patsubst tests/checks/%.c,$(BUILD)/checks/%,$(wildcard tests/checks/*.c))
 
 all: $(BUILD)/gcscope
 
@@ -67,6 +70,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(filter-out $(BUILD)/main.o,$(OBJS)) | $(BUILD
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm
 
+$(BUILD)/checks/%: tests/checks/%.c $(filter-out $(BUILD)/main.o,$(OBJS)) | $(BUILD)
+	@mkdir -p $(BUILD)/checks
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm
+
 $(BUILD):
 	@mkdir -p $(BUILD)
 
@@ -84,7 +92,7 @@ deps:
 demo: all
 	@$(PYTHON) tests/demo.py
 
-test: all $(UNIT_TESTS)
+test: all $(UNIT_TESTS) $(CHECKS)
 	@$(PYTHON) tests/run.py
 
 clean:

@@ -3,7 +3,7 @@
  * Unit test of analyzer/dwarf.c: checks offsets, sizes and enumerator
  * values against what gdb reports for the same file.
  *
- * Usage: test_dwarf ELF-WITH-DWARF...
+ * Usage: dwarf_check ELF-WITH-DWARF...
  *
  * For each file one gdb process evaluates every check; a check gdb cannot
  * evaluate (the type or member does not exist in that CPython version) is

@@ -1,0 +1,679 @@
+"""A leaky CPython heap, with the interpreter's own account of it.
+
+Usage: leaky.py READY_PATH TRUTH_DIR [--scale N]
+
+Builds a heap full of the usual leak patterns and a synthetic mix of common
+types, spread over the collector's generations, then records the truth about
+it in a fork()ed child (so the recording cannot disturb the heap it
+describes), writes "ready" to READY_PATH and sleeps until killed.  A core
+taken of this process after READY_PATH appears can be compared, object for
+object, with the files in TRUTH_DIR:
+
+  objects.tsv      addr  type_addr  generation  refcnt  immortal
+                   one line per object gc.get_objects() returns (frozen
+                   objects included); generation is 0-2, 3 for the permanent
+                   generation, '-' when the interpreter cannot tell (< 3.8);
+                   refcnt is ob_refcnt as the sleeping process holds it
+  referents.tsv    addr  referent...   gc.get_referents() of each object, in
+                   order, duplicates kept
+  types.tsv        type_addr  module.qualname  of every type in objects.tsv
+  garbage.tsv      addr of each object in gc.garbage
+  unreachable.tsv  addr of each object a full collection finds unreachable
+  labels.tsv       name  addr  for a few named anchors in the heap
+  meta.tsv         key  value
+
+Addresses are written in hex.  The program must run unchanged under every
+CPython from 3.6 on: no syntax newer than 3.6, and no module that registers
+at-fork handlers or starts threads (random, threading, logging, ...).
+"""
+
+import gc
+
+gc.disable()
+
+import collections  # noqa: E402
+import ctypes  # noqa: E402
+import functools  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import types  # noqa: E402
+import weakref  # noqa: E402
+
+DEFAULT_SCALE = 300
+
+# Offset of ob_refcnt in an object: builds with Py_TRACE_REFS (which have
+# sys.getobjects) put two list pointers in front of it.
+REFCNT_OFFSET = 2 * ctypes.sizeof(ctypes.c_void_p) if hasattr(sys, 'getobjects') else 0
+
+
+# ---------------------------------------------------------------------------
+# Leak patterns, each kept alive from a module global.
+
+OWNER = None        # Owner <-> Finalized, the Finalized side has __del__
+TREES = []          # TreeNode roots: children sets and parent back-references
+SELF_REF = None     # SelfRef whose .me is itself
+SELF_LIST = None    # a list that contains itself
+SELF_DICT = None    # a dict that contains itself
+TRACEBACK = None    # traceback of a caught LeakyError, frames and all
+PEERS = None        # two Peer objects holding weakref.proxy()s of each other
+WATCHED = None      # a Watched object ...
+WATCH_REF = None    # ... and a weakref.ref to it with a callback
+REGISTRY = weakref.WeakValueDictionary()
+DOOMED = {}         # cycles dropped once they reached older generations
+MIX = []            # the synthetic mix, one list per iteration
+ANCHORS = {}        # name -> object, for labels.tsv (not part of any pattern)
+
+
+class Owner:
+    """Owns a Finalized, which points back: a cycle with a finalizer."""
+
+    def __init__(self, name):
+        self.name = name
+        self.finalized = Finalized(self)
+
+
+class Finalized:
+    """The __del__ side of an Owner <-> Finalized cycle."""
+
+    def __init__(self, owner):
+        self.owner = owner
+
+    def __del__(self):
+        pass
+
+
+class TreeNode:
+    """A tree node with a set of children and a reference to its parent."""
+
+    def __init__(self, name, parent=None):
+        self.name = name
+        self.parent = parent
+        self.children = set()
+        if parent is not None:
+            parent.children.add(self)
+
+
+class SelfRef:
+    """An object that refers to itself."""
+
+    def __init__(self):
+        self.me = self
+
+
+class LeakyError(Exception):
+    """Raised deep in a call chain so that its traceback keeps frames alive."""
+
+
+class Peer:
+    """Holds a weakref.proxy of another Peer."""
+
+    def __init__(self, name):
+        self.name = name
+        self.other = None
+
+
+class Watched:
+    """The referent of a weakref.ref with a callback."""
+
+    def __init__(self, name):
+        self.name = name
+
+
+class Orphan:
+    """A member of a cycle nothing refers to any more."""
+
+    def __init__(self, name):
+        self.name = name
+        self.partner = None
+
+
+def on_watched_collected(ref):
+    """Weakref callback: never called while the workload runs."""
+    ref.fired = True
+
+
+def make_tree(name, depth, fanout):
+    """Build a tree of TreeNodes and return its root."""
+    root = TreeNode(name)
+    level = [root]
+    for d in range(depth):
+        next_level = []
+        for parent in level:
+            for k in range(fanout):
+                next_level.append(TreeNode('%s.%d.%d' % (name, d, k), parent))
+        level = next_level
+    return root
+
+
+def make_orphan_cycles(tag):
+    """Create several kinds of reference cycles and drop every reference."""
+    a, b = Orphan(tag + '-a'), Orphan(tag + '-b')
+    a.partner, b.partner = b, a
+    lonely = Orphan(tag + '-self')
+    lonely.partner = lonely
+    looped = [tag + '-list']
+    looped.append(looped)
+    ring = [{'name': tag + '-ring-%d' % k} for k in range(4)]
+    for k, node in enumerate(ring):
+        node['next'] = ring[(k + 1) % len(ring)]
+    Owner(tag + '-owner')
+
+
+def raise_deep(depth, marker):
+    """Recurse depth levels, then raise; each frame keeps recognisable locals."""
+    frame_marker = ['traceback-frame', marker, depth]
+    if depth == 0:
+        raise LeakyError('deliberate: %s' % marker)
+    raise_deep(depth - 1, marker + '/' + str(depth))
+    return frame_marker
+
+
+def capture_traceback():
+    """Return the traceback of a LeakyError raised four frames down."""
+    held_by_frame = {'kept': 'alive by the traceback'}
+    try:
+        raise_deep(3, 'leak')
+    except LeakyError:
+        return sys.exc_info()[2]
+    return held_by_frame
+
+
+# ---------------------------------------------------------------------------
+# The synthetic mix: one of every common kind of object per iteration.
+
+class Plain:
+    """An ordinary instance with a few attributes and a method."""
+
+    def __init__(self, i):
+        self.index = i
+        self.name = 'plain-%d' % i
+        self.payload = [i, i + 1]
+
+    def describe(self):
+        return self.name
+
+
+class Slotted:
+    """An instance with __slots__ and no __dict__."""
+
+    __slots__ = ('index', 'label', 'items', '__weakref__')
+
+    def __init__(self, i):
+        self.index = i
+        self.label = 'slotted-%d' % i
+        self.items = (i, [i])
+
+
+class Wide:
+    """Many attributes: split keys, managed dicts, inline values."""
+
+    def __init__(self, i):
+        self.a00 = i
+        self.a01 = 'wide-%d' % i
+        self.a02 = [i]
+        self.a03 = (i, 'x')
+        self.a04 = {'i': i}
+        self.a05 = float(i)
+        self.a06 = None
+        self.a07 = {i}
+        self.a08 = b'wide'
+        self.a09 = -i
+        self.a10 = [[i]]
+        self.a11 = self.a02
+
+
+class Gadget:
+    """Carries a classmethod, a staticmethod and a property."""
+
+    def __init__(self, size):
+        self.size = size
+
+    @classmethod
+    def make(cls, size):
+        return cls(size)
+
+    @staticmethod
+    def helper(x):
+        return x * 2
+
+    @property
+    def area(self):
+        return self.size * self.size
+
+
+class AttrDict(dict):
+    """A dict subclass whose instances also carry attributes."""
+
+
+class TaggedList(list):
+    """A list subclass whose instances also carry attributes."""
+
+
+class Pause:
+    """An awaitable that suspends a coroutine once."""
+
+    def __await__(self):
+        yield self
+
+
+async def waiter(tag):
+    """A coroutine left suspended at its first await."""
+    note = ['coroutine', tag]
+    await Pause()
+    return note
+
+
+def make_counter(start):
+    """Return a closure over two cells."""
+    count = [start]
+    step = start % 3 + 1
+
+    def counter():
+        count[0] += step
+        return count[0]
+    return counter
+
+
+def walk(items, label):
+    """A generator; the mix leaves it suspended after two items."""
+    seen = []
+    for item in items:
+        seen.append(item)
+        yield label, item
+
+
+def remember(item, _seen=[]):
+    """Keep every item in the list that is this function's default."""
+    _seen.append(item)
+    return len(_seen)
+
+
+def scale_by(factor, value, offset=0):
+    """Target of the functools.partial objects."""
+    return factor * value + offset
+
+
+def scalars(i):
+    """Untracked values of various types and sizes."""
+    return [
+        i, -i - 1, 10 ** 20 + i, 2 ** 100 * (i + 1),
+        i / 7.0, complex(i, 1),
+        'short-%d' % i, 'x' * (100 + i % 900), 'ünïcödé-%d' % i,
+        '日本語-%d' % i, '\U0001F600-%d' % i,
+        b'b%d' % i,
+        bytes(range(i % 256)), bytearray(b'ba' * (i % 50)),
+        True, None, Ellipsis, range(i), slice(i, i + 5, 2),
+    ]
+
+
+def containers(i):
+    """Dicts, lists, tuples, sets and frozensets in several shapes."""
+    nested = {'outer': {'inner': {'leaf': [i, 'leaf-%d' % i]}}}
+    return [
+        {'name': 'item-%d' % i, 'index': i, 'tags': ['t%d' % (i % 5)]},
+        {k: [k] * 2 for k in range(i % 12)},
+        {(i, 'a'): 'tuple-key', (i, 'b'): ['tuple-key', i]},
+        nested,
+        list(range(i % 20)),
+        ['mixed', i, [i], (i,), {i: i}],
+        (i, 'tuple-%d' % i, (i, i + 1)),
+        ([i], {'in': 'tuple'}),
+        {i, i + 1, 'set-%d' % i},
+        frozenset([i, 'frozen', (i, i)]),
+    ]
+
+
+def instances(i):
+    """Instances of plain, slotted, wide and container subclasses."""
+    wide = Wide(i)
+    if i % 5 == 0:
+        vars(wide)                      # materialise its __dict__
+    if i % 7 == 0:
+        for k in range(40):             # outgrow the shared keys
+            setattr(wide, 'extra_%02d' % k, k)
+    plain = Plain(i)
+    attr_dict = AttrDict(key='value-%d' % i, number=i)
+    attr_dict.origin = 'attr-dict-%d' % i
+    tagged = TaggedList([i, 'tagged', [i]])
+    tagged.tag = ('tagged', i)
+    gadget = Gadget.make(i % 9)
+    return [plain, Slotted(i), wide, attr_dict, tagged, gadget,
+            plain.describe, Gadget.make, types.SimpleNamespace(index=i, bag=[i])]
+
+
+def callables(i):
+    """Closures, generators, coroutines, partials and dynamic classes."""
+    gen = walk(['w%d' % i, i, (i,), [i]], 'walk-%d' % i)
+    next(gen)
+    next(gen)
+    coro = waiter(i)
+    coro.send(None)
+    remember(('remembered', i))
+    made = [make_counter(i), gen, coro,
+            functools.partial(scale_by, i, offset=i),
+            classmethod(scale_by), staticmethod(scale_by),
+            property(lambda self: i)]
+    if i % 10 == 0:
+        made.append(type('Dynamic%d' % i, (Plain,), {
+            'kind': i,
+            'double': staticmethod(lambda x: 2 * x),
+            'size': property(lambda self: self.index),
+        })(i))
+    return made
+
+
+def library_types(i):
+    """Objects from collections, weakref and the iterator types."""
+    ordered = collections.OrderedDict([('first', i), ('second', [i])])
+    queue = collections.deque(['d%d' % i, [i], (i,)], maxlen=8)
+    slot = Slotted(-i)
+    REGISTRY[i] = slot
+    iterator = iter([i, i + 1, i + 2])
+    next(iterator)
+    return [ordered, queue, slot, weakref.ref(slot), iterator,
+            map(str, [i, i]), zip([i], ['z']), enumerate(['e', i]),
+            memoryview(b'view-%d' % i if i % 2 else b'view')]
+
+
+def make_mix(start, stop):
+    """Append one list of mixed objects per iteration in [start, stop)."""
+    for i in range(start, stop):
+        MIX.append(scalars(i) + containers(i) + instances(i)
+                   + callables(i) + library_types(i))
+
+
+# ---------------------------------------------------------------------------
+# Building the heap, generation by generation.
+
+def build_old(scale):
+    """Patterns that a full collection promotes to the oldest generation."""
+    global OWNER, SELF_REF, WATCHED, WATCH_REF
+    OWNER = Owner('owner')
+    TREES.append(make_tree('old-tree', 3, 3))
+    SELF_REF = SelfRef()
+    WATCHED = Watched('watched')
+    WATCH_REF = weakref.ref(WATCHED, on_watched_collected)
+    DOOMED['old'] = make_tree('doomed-old', 2, 2)
+    make_mix(0, scale // 3)
+    make_orphan_cycles('saved')     # ends up in gc.garbage, see main()
+
+
+def build_middle(scale):
+    """Patterns that a generation-0 collection promotes to generation 1."""
+    global SELF_LIST, SELF_DICT, PEERS
+    SELF_LIST = ['self-list']
+    SELF_LIST.append(SELF_LIST)
+    SELF_DICT = {'name': 'self-dict'}
+    SELF_DICT['self'] = SELF_DICT
+    left, right = Peer('left'), Peer('right')
+    left.other, right.other = weakref.proxy(right), weakref.proxy(left)
+    PEERS = (left, right)
+    TREES.append(make_tree('middle-tree', 2, 4))
+    DOOMED['middle'] = make_tree('doomed-middle', 2, 2)
+    make_mix(scale // 3, 2 * scale // 3)
+
+
+def build_young(scale):
+    """Patterns left in generation 0, and garbage no collection has seen."""
+    global TRACEBACK
+    TRACEBACK = capture_traceback()
+    TREES.append(make_tree('young-tree', 2, 2))
+    make_mix(2 * scale // 3, scale)
+    make_orphan_cycles('young')
+    DOOMED.clear()                  # the old and middle doomed trees
+
+
+def name_anchors():
+    """Remember a few objects under stable names for labels.tsv."""
+    gen = next(x for x in MIX[0] if isinstance(x, types.GeneratorType))
+    counter = next(x for x in MIX[0] if isinstance(x, types.FunctionType))
+    tb = TRACEBACK
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    ANCHORS.update({
+        'owner': OWNER,
+        'finalized': OWNER.finalized,
+        'self_ref': SELF_REF,
+        'self_list': SELF_LIST,
+        'self_dict': SELF_DICT,
+        'traceback': TRACEBACK,
+        'traceback_innermost_frame': tb.tb_frame,
+        'closure_cell': counter.__closure__[0],
+        'closure': counter,
+        'generator': gen,
+        'slots_instance': next(x for x in MIX[0] if isinstance(x, Slotted)),
+        'wide_instance': next(x for x in MIX[0] if isinstance(x, Wide)),
+        'tree_root': TREES[0],
+        'peer_left': PEERS[0],
+        'proxy': PEERS[0].other,
+        'weakref_with_callback': WATCH_REF,
+        'default_arg_list': remember.__defaults__[0],
+        'module_dict': globals(),
+        'mix': MIX,
+        'gc_garbage': gc.garbage,
+    })
+
+
+def build(scale):
+    """Build the heap over three generations and fill gc.garbage."""
+    build_old(scale)
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    gc.collect()
+    gc.set_debug(0)
+    build_middle(scale)
+    gc.collect(0)
+    build_young(scale)
+    name_anchors()
+
+
+# ---------------------------------------------------------------------------
+# Recording the truth, in forked children.
+
+def hexid(obj):
+    """Address of obj, in hex."""
+    return '%#x' % id(obj)
+
+
+def type_name(tp):
+    """module.qualname of a type."""
+    name = getattr(tp, '__qualname__', tp.__name__)
+    module = getattr(tp, '__module__', None)
+    if module in (None, 'builtins'):
+        return name
+    return '%s.%s' % (module, name)
+
+
+def generations_of(objs, counted):
+    """Map id -> generation; objs[counted:] were the frozen objects."""
+    gen = {}
+    if sys.version_info >= (3, 8):
+        for g in range(3):
+            for o in gc.get_objects(generation=g):
+                gen[id(o)] = g
+    for o in objs[counted:]:
+        gen[id(o)] = 3
+    return gen
+
+
+def true_refcounts(objs, raw, peek):
+    """Turn the raw counts read in the child into the sleeping parent's.
+
+    While the child read them, each object had two references the parent
+    does not have: the objs list and the loop variable.  During each read,
+    the ctypes instance doing it referred to its type, c_ssize_t, and
+    attribute lookup held the 'value' descriptor.  The parent, once asleep,
+    has time.sleep on its value stack.  Immortal objects (3.12+) keep their
+    raw count.
+    """
+    reader = peek.__self__
+    value = next(vars(k)['value'] for k in reader.__mro__ if 'value' in vars(k))
+    extra = {id(reader): 1, id(value): 1, id(time.sleep): -1}
+    counts, immortal = [], []
+    for o, r in zip(objs, raw):
+        if sys.version_info >= (3, 12) and (r & 0xffffffff) >= 0x80000000:
+            counts.append(r)
+            immortal.append(1)
+        else:
+            counts.append(r - 2 - extra.get(id(o), 0))
+            immortal.append(0)
+    return counts, immortal
+
+
+def write_table(truth_dir, name, header, rows):
+    """Write rows (sequences of str) as a TSV file with a header comment."""
+    with open(os.path.join(truth_dir, name), 'w', encoding='utf-8') as f:
+        f.write('# ' + '\t'.join(header) + '\n')
+        for row in rows:
+            f.write('\t'.join(row) + '\n')
+
+
+def record_truth(truth_dir, objs, raw, counted, frozen, peek):
+    """Child A: compute everything from the untouched heap, then write it."""
+    scratch = {id(objs), id(raw)}
+    counts, immortal = true_refcounts(objs, raw, peek)
+    gen = generations_of(objs, counted)
+    referents = [[r for r in map(id, gc.get_referents(o)) if r not in scratch]
+                 for o in objs]
+    garbage = [id(o) for o in gc.garbage]
+    kinds = {}
+    for o in objs:
+        kinds[id(type(o))] = type(o)
+    labels = sorted((name, id(obj)) for name, obj in ANCHORS.items())
+    gen_counts = collections.Counter(gen.get(id(o), '-') for o in objs)
+    meta = [
+        ('python_version', sys.version.split()[0]),
+        ('sys_version', sys.version.replace('\n', ' ')),
+        ('executable', sys.executable),
+        ('pid', str(os.getppid())),
+        ('freeze_count', str(frozen)),
+        ('gc_debug', str(gc.get_debug())),
+        ('objects', str(len(objs))),
+        ('objects_before_fork', str(counted + frozen)),
+        ('generations', ' '.join('%s:%d' % (g, gen_counts[g])
+                                 for g in sorted(gen_counts, key=str))),
+        ('garbage', str(len(garbage))),
+        ('immortal', str(sum(immortal))),
+        ('refcnt_offset', str(REFCNT_OFFSET)),
+        ('scale', str(SCALE)),
+        ('threading_imported', str(int('threading' in sys.modules))),
+    ]
+    write_table(truth_dir, 'objects.tsv',
+                ('addr', 'type_addr', 'generation', 'refcnt', 'immortal'),
+                (('%#x' % id(o), hexid(type(o)), str(gen.get(id(o), '-')),
+                  str(c), str(m))
+                 for o, c, m in zip(objs, counts, immortal)))
+    write_table(truth_dir, 'referents.tsv', ('addr', 'referents...'),
+                (['%#x' % id(o)] + ['%#x' % r for r in refs]
+                 for o, refs in zip(objs, referents)))
+    write_table(truth_dir, 'types.tsv', ('type_addr', 'name'),
+                (('%#x' % k, type_name(t)) for k, t in kinds.items()))
+    write_table(truth_dir, 'garbage.tsv', ('addr',), (('%#x' % a,) for a in garbage))
+    write_table(truth_dir, 'labels.tsv', ('name', 'addr'),
+                ((n, '%#x' % a) for n, a in labels))
+    write_table(truth_dir, 'meta.tsv', ('key', 'value'), meta)
+
+
+def record_unreachable(truth_dir):
+    """Child B: collect everything, and write what was found unreachable."""
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    before = len(gc.garbage)
+    gc.collect()
+    found = gc.garbage[before:]
+    write_table(truth_dir, 'unreachable.tsv', ('addr',), ((hexid(o),) for o in found))
+
+
+def finish_child(work, *args):
+    """Run work(*args) in a forked child and leave, never returning."""
+    try:
+        work(*args)
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
+    os._exit(0)
+
+
+def reap_child():
+    """Wait for the one child; exit if it failed."""
+    pid, status = os.wait()
+    if status != 0:
+        sys.stderr.write('leaky: recording child %d failed (status %#x)\n' % (pid, status))
+        sys.exit(1)
+
+
+def signal_ready(path):
+    """Write 'ready' to path (bytes) without touching codecs or io."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.write(fd, b'ready\n')
+    os.close(fd)
+
+
+def parse_args(argv):
+    """Return (ready_path, truth_dir, scale) or exit with a usage message."""
+    usage = 'usage: leaky.py READY_PATH TRUTH_DIR [--scale N]\n'
+    args = list(argv)
+    scale = DEFAULT_SCALE
+    if '--scale' in args:
+        k = args.index('--scale')
+        try:
+            scale = int(args[k + 1])
+        except (IndexError, ValueError):
+            sys.stderr.write(usage)
+            sys.exit(2)
+        del args[k:k + 2]
+    if len(args) != 2 or scale < 3:
+        sys.stderr.write(usage)
+        sys.exit(2)
+    return args[0], args[1], scale
+
+
+SCALE = DEFAULT_SCALE
+
+
+def main():
+    """Build, record in children, signal readiness, then sleep forever.
+
+    Everything after the fork is arranged so that the parent's heap stays
+    exactly as the recording child saw it: the child's first step is taking
+    the object list, then the raw reference counts, with nothing allocated
+    in between; the parent creates no lasting object after the fork, and it
+    sleeps in this frame, so no frame of its differs from the child's.
+    """
+    global SCALE
+    ready_path, truth_dir, SCALE = parse_args(sys.argv[1:])
+    if 'threading' in sys.modules:
+        sys.stderr.write('leaky: warning: threading is imported (by site? run with -S):'
+                         ' its at-fork handler will disturb the recorded truth\n')
+    ready = os.fsencode(ready_path)
+    os.makedirs(truth_dir, exist_ok=True)
+    if hasattr(gc, 'freeze'):
+        gc.freeze()                     # startup objects: permanent generation
+    build(SCALE)
+    peek = ctypes.c_ssize_t.from_address
+    offset = REFCNT_OFFSET
+    frozen = gc.get_freeze_count() if hasattr(gc, 'freeze') else 0
+    counted = len(gc.get_objects())
+    if os.fork() == 0:
+        if frozen:
+            gc.unfreeze()               # frozen objects go to the end of the list
+        objs = gc.get_objects()
+        raw = [0] * len(objs)
+        i = 0
+        for o in objs:
+            raw[i] = peek(id(o) + offset).value
+            i += 1
+        del o, i
+        finish_child(record_truth, truth_dir, objs, raw, counted, frozen, peek)
+    reap_child()
+    if os.fork() == 0:
+        finish_child(record_unreachable, truth_dir)
+    reap_child()
+    signal_ready(ready)
+    while True:
+        time.sleep(3600)
+
+
+if __name__ == '__main__':
+    main()

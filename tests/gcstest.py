@@ -1,0 +1,774 @@
+"""Shared helpers for gcscope's tests.
+
+Interpreter discovery, running corpus workloads, taking cores with gcore,
+running gcscope, reading the truth a corpus records and the database
+gcscope writes, reading raw memory from a core, and comparing a snapshot
+with the truth.
+
+A test module under tests/integration/ exposes its cases as
+
+    def cases():
+        yield name, callable
+
+and a callable raises Skip(reason) to skip, any other exception to fail.
+"""
+
+import bisect
+import collections
+import contextlib
+import dataclasses
+import mmap
+import os
+import shutil
+import signal
+import sqlite3
+import struct
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BUILD = REPO / 'build'
+GCSCOPE = BUILD / 'gcscope'
+CORPORA = REPO / 'corpora'
+DEBUG_ROOT = Path('/usr/lib/debug')
+
+READY_TIMEOUT = 120
+GCORE_TIMEOUT = 180
+SNAPSHOT_TIMEOUT = 300
+
+
+class Skip(Exception):
+    """Raised by a test case that cannot run here; the message says why."""
+
+
+# ---------------------------------------------------------------------------
+# Interpreters
+
+@dataclasses.dataclass(frozen=True)
+class InterpreterSpec:
+    """How to find one interpreter: a pyenv version or a fixed path."""
+
+    name: str          # test-name part: 'pyenv-3.12.1', 'debian-3.11'
+    version: str       # version it must report, as far as given: '3.12.1', '3.11'
+    pyenv: bool        # True: under $(pyenv root)/versions/VERSION
+    path: str = ''     # for pyenv=False: the executable
+    debug_package: str = ''  # for stripped executables: package with the debug info
+
+
+INTERPRETERS = [
+    InterpreterSpec('pyenv-3.6.15', '3.6.15', True),
+    InterpreterSpec('pyenv-3.7.16', '3.7.16', True),
+    InterpreterSpec('pyenv-3.8.18', '3.8.18', True),
+    InterpreterSpec('pyenv-3.9.18', '3.9.18', True),
+    InterpreterSpec('pyenv-3.10.13', '3.10.13', True),
+    InterpreterSpec('pyenv-3.11.7', '3.11.7', True),
+    InterpreterSpec('pyenv-3.12.1', '3.12.1', True),
+    InterpreterSpec('pyenv-3.13.0', '3.13.0', True),
+    InterpreterSpec('debian-3.11', '3.11', False, '/usr/bin/python3.11', 'python3.11-dbg'),
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Interpreter:
+    """An interpreter found on this machine."""
+
+    spec: InterpreterSpec
+    executable: Path
+
+    @property
+    def name(self):
+        return self.spec.name
+
+
+def interpreter_spec(name):
+    """The InterpreterSpec called name."""
+    for spec in INTERPRETERS:
+        if spec.name == name:
+            return spec
+    raise KeyError(name)
+
+
+def pyenv_root():
+    """$(pyenv root), else $PYENV_ROOT, else ~/.pyenv."""
+    if shutil.which('pyenv'):
+        try:
+            out = subprocess.run(['pyenv', 'root'], capture_output=True, text=True,
+                                 timeout=30, check=True).stdout.strip()
+            if out:
+                return Path(out)
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return Path(os.environ.get('PYENV_ROOT') or Path.home() / '.pyenv')
+
+
+def find_interpreter(name):
+    """The Interpreter called name; raises Skip if it is not usable here."""
+    spec = interpreter_spec(name)
+    if spec.pyenv:
+        major_minor = '.'.join(spec.version.split('.')[:2])
+        exe = pyenv_root() / 'versions' / spec.version / 'bin' / ('python' + major_minor)
+        if not exe.exists():
+            raise Skip('%s is not installed (no %s)' % (name, exe))
+    else:
+        exe = Path(spec.path)
+        if not exe.exists():
+            raise Skip('%s is not installed (no %s)' % (name, exe))
+        if spec.debug_package:
+            build_id = elf_build_id(exe)
+            debug = debug_file_for(build_id) if build_id else None
+            if debug is None or not debug.exists():
+                raise Skip('no debug info for %s (build-id %s): install %s'
+                           % (exe, build_id, spec.debug_package))
+    return Interpreter(spec, exe)
+
+
+def elf_build_id(path):
+    """The GNU build-id of an ELF file, in hex, or None."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    if data[:4] != b'\x7fELF' or data[4] != 2:
+        return None
+    (phoff,) = struct.unpack_from('<Q', data, 0x20)
+    phentsize, phnum = struct.unpack_from('<HH', data, 0x36)
+    for k in range(phnum):
+        p_type, _, p_offset, _, _, p_filesz = struct.unpack_from(
+            '<IIQQQQ', data, phoff + k * phentsize)
+        if p_type != 4:                          # PT_NOTE
+            continue
+        pos, end = p_offset, p_offset + p_filesz
+        while pos + 12 <= end:
+            namesz, descsz, n_type = struct.unpack_from('<III', data, pos)
+            name_at = pos + 12
+            desc_at = name_at + (namesz + 3) // 4 * 4
+            if n_type == 3 and data[name_at:name_at + namesz] == b'GNU\0':
+                return data[desc_at:desc_at + descsz].hex()
+            pos = desc_at + (descsz + 3) // 4 * 4
+    return None
+
+
+def debug_file_for(build_id):
+    """Where a separate debug file for build_id lives."""
+    return DEBUG_ROOT / '.build-id' / build_id[:2] / (build_id[2:] + '.debug')
+
+
+# ---------------------------------------------------------------------------
+# Scratch directories, processes
+
+def keep_files():
+    """True if GCSCOPE_KEEP=1: leave cores and databases behind."""
+    return os.environ.get('GCSCOPE_KEEP') == '1'
+
+
+@contextlib.contextmanager
+def scratch_dir(name):
+    """A temporary directory, removed afterwards unless GCSCOPE_KEEP=1."""
+    path = Path(tempfile.mkdtemp(prefix='gcscope-%s-' % name))
+    try:
+        yield path
+    finally:
+        if keep_files():
+            print('  kept: %s' % path)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def tail(text, lines=20):
+    """The last lines of text, for error messages."""
+    if isinstance(text, bytes):
+        text = text.decode('utf-8', 'replace')
+    rows = text.rstrip().splitlines()
+    cut = rows[-lines:]
+    return '\n'.join(('    ' + r) for r in cut) or '    (no output)'
+
+
+def run(cmd, timeout, what):
+    """Run cmd; return the CompletedProcess; fail with its output on timeout."""
+    try:
+        return subprocess.run([str(c) for c in cmd], capture_output=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError('%s timed out after %d s:\n%s'
+                             % (what, timeout, tail((e.stderr or b'') + (e.stdout or b''))))
+
+
+def workload_env():
+    """The environment for workloads: no PYTHON* settings, fixed hash seed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith('PYTHON')}
+    env['PYTHONHASHSEED'] = '0'
+    return env
+
+
+class Workload:
+    """A corpus program running under one interpreter until stopped.
+
+    The program is called as SCRIPT READY_PATH TRUTH_DIR [ARGS...]: it
+    writes its truth into TRUTH_DIR, then "ready" to READY_PATH.  It runs
+    with -S (no site: no .pth files or sitecustomize, which may import
+    threading and so register at-fork handlers) and -s.
+    """
+
+    def __init__(self, interpreter, script, workdir, args=()):
+        self.interpreter = interpreter
+        self.script = Path(script)
+        self.workdir = Path(workdir)
+        self.args = [str(a) for a in args]
+        self.ready_path = self.workdir / 'ready'
+        self.truth_dir = self.workdir / 'truth'
+        self.stderr_path = self.workdir / 'workload.stderr'
+        self.proc = None
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def start(self, timeout=READY_TIMEOUT):
+        """Start the program and wait until it is ready."""
+        cmd = [str(self.interpreter.executable), '-S', '-s', '-B', str(self.script),
+               str(self.ready_path), str(self.truth_dir)] + self.args
+        with open(self.stderr_path, 'wb') as err:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                         stdout=err, stderr=err, env=workload_env())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._ready():
+                return self
+            if self.proc.poll() is not None:
+                raise AssertionError('%s exited with status %s before it was ready:\n%s'
+                                     % (self.script.name, self.proc.returncode,
+                                        tail(self.stderr())))
+            time.sleep(0.05)
+        raise AssertionError('%s not ready after %d s:\n%s'
+                             % (self.script.name, timeout, tail(self.stderr())))
+
+    def _ready(self):
+        try:
+            return self.ready_path.read_text().startswith('ready')
+        except OSError:
+            return False
+
+    def stderr(self):
+        """What the program wrote to stderr and stdout so far."""
+        try:
+            return self.stderr_path.read_text(errors='replace')
+        except OSError:
+            return ''
+
+    def stop(self):
+        """Kill the program (if running) and reap it."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        if self.proc is not None:
+            self.proc.wait()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+def gcore(pid, prefix, timeout=GCORE_TIMEOUT):
+    """Dump a core of the running process pid with gdb's gcore; return its path."""
+    if not shutil.which('gcore'):
+        raise Skip('gcore (gdb) is not installed')
+    result = run(['gcore', '-o', prefix, pid], timeout, 'gcore')
+    core = Path('%s.%d' % (prefix, pid))
+    if result.returncode != 0 or not core.exists():
+        raise AssertionError('gcore -o %s %d failed (status %d):\n%s'
+                             % (prefix, pid, result.returncode,
+                                tail(result.stderr + result.stdout)))
+    return core
+
+
+def require_gcscope():
+    """Fail unless build/gcscope exists."""
+    if not os.access(GCSCOPE, os.X_OK):
+        raise AssertionError('%s does not exist: build it first (make)' % GCSCOPE)
+
+
+def run_gcscope(args, timeout=SNAPSHOT_TIMEOUT):
+    """Run build/gcscope with args; return the CompletedProcess."""
+    require_gcscope()
+    return run([GCSCOPE] + list(args), timeout, 'gcscope ' + ' '.join(map(str, args[:1])))
+
+
+def snapshot_core(core, db, timeout=SNAPSHOT_TIMEOUT):
+    """gcscope snapshot --core core --db db; fail unless it exits with 0."""
+    started = time.monotonic()
+    result = run_gcscope(['snapshot', '--core', core, '--db', db], timeout)
+    elapsed = time.monotonic() - started
+    if result.returncode != 0:
+        raise AssertionError('gcscope snapshot --core %s --db %s exited with status %d:\n%s'
+                             % (core, db, result.returncode,
+                                tail(result.stderr + result.stdout)))
+    if not Path(db).exists():
+        raise AssertionError('gcscope snapshot exited with 0 but wrote no %s' % db)
+    return elapsed
+
+
+# ---------------------------------------------------------------------------
+# Truth recorded by a corpus
+
+@dataclasses.dataclass
+class TruthObject:
+    """One line of objects.tsv."""
+
+    type_addr: int
+    generation: object     # 0..3, or None when the interpreter could not tell
+    refcnt: int
+    immortal: int
+
+
+class Truth:
+    """The files a corpus wrote into its truth directory."""
+
+    def __init__(self, truth_dir):
+        self.dir = Path(truth_dir)
+        self.objects = {}
+        for addr, type_addr, gen, refcnt, immortal in self._rows('objects.tsv'):
+            self.objects[int(addr, 16)] = TruthObject(
+                int(type_addr, 16), None if gen == '-' else int(gen),
+                int(refcnt), int(immortal))
+        self.referents = {}
+        for row in self._rows('referents.tsv'):
+            self.referents[int(row[0], 16)] = [int(a, 16) for a in row[1:]]
+        self.types = {int(a, 16): name for a, name in self._rows('types.tsv')}
+        self.garbage = [int(r[0], 16) for r in self._rows('garbage.tsv')]
+        self.unreachable = [int(r[0], 16) for r in self._rows('unreachable.tsv')]
+        self.labels = {name: int(a, 16) for name, a in self._rows('labels.tsv')}
+        self.meta = {row[0]: (row[1] if len(row) > 1 else '')
+                     for row in self._rows('meta.tsv')}
+
+    def _rows(self, name):
+        path = self.dir / name
+        if not path.exists():
+            raise AssertionError('truth file %s is missing' % path)
+        with open(path, encoding='utf-8') as f:
+            for line in f:
+                if line.startswith('#'):
+                    continue
+                line = line.rstrip('\n')
+                if line:
+                    yield line.split('\t')
+
+    def type_name(self, addr):
+        """Name of the type of the object at addr, or None."""
+        obj = self.objects.get(addr)
+        return self.types.get(obj.type_addr) if obj else None
+
+    @property
+    def freeze_count(self):
+        return int(self.meta.get('freeze_count', '0'))
+
+
+# ---------------------------------------------------------------------------
+# Snapshot databases
+
+@dataclasses.dataclass
+class DbObject:
+    """One row of the objects table."""
+
+    type_addr: object
+    type: object
+    refcnt: object
+    gc_tracked: int
+    generation: object
+    immortal: int
+    repr: object
+    status: str
+    detail: object
+
+
+@dataclasses.dataclass
+class DbEdge:
+    """One row of the edges table, without its src."""
+
+    dst: int
+    kind: str
+    label: object
+
+
+class Snapshot:
+    """A gcscope snapshot database, read whole."""
+
+    REFERENCE_KINDS = ('traverse', 'conservative')
+
+    def __init__(self, db):
+        self.path = Path(db)
+        con = sqlite3.connect('file:%s?mode=ro' % self.path, uri=True)
+        try:
+            self.meta = dict(con.execute('SELECT key, value FROM meta'))
+            self.objects = {}
+            for row in con.execute('SELECT addr, type_addr, type, refcnt, gc_tracked,'
+                                   ' generation, immortal, repr, status, detail'
+                                   ' FROM objects'):
+                self.objects[row[0]] = DbObject(*row[1:])
+            self.edges = collections.defaultdict(list)
+            for src, dst, kind, label in con.execute(
+                    'SELECT src, dst, kind, label FROM edges ORDER BY rowid'):
+                self.edges[src].append(DbEdge(dst, kind, label))
+        finally:
+            con.close()
+
+    def references(self, src):
+        """Edges from src that stand for references tp_traverse visits."""
+        return [e for e in self.edges.get(src, ()) if e.kind in self.REFERENCE_KINDS]
+
+    @property
+    def label(self):
+        """'3.12.1 dwarf': version and layout source, from meta."""
+        return '%s %s' % (self.meta.get('python_version', '?'),
+                          self.meta.get('layout_source', '?'))
+
+
+# ---------------------------------------------------------------------------
+# Comparing a snapshot with the truth
+
+@dataclasses.dataclass
+class Measure:
+    """A ratio with a pass mark."""
+
+    name: str
+    matched: int
+    total: int
+    threshold: float       # percent
+
+    @property
+    def percent(self):
+        return 100.0 * self.matched / self.total if self.total else 100.0
+
+    @property
+    def ok(self):
+        return self.matched >= self.total * self.threshold / 100.0
+
+    def __str__(self):
+        return '%s %.2f%% (%d/%d)' % (self.name, self.percent, self.matched, self.total)
+
+
+class Misses:
+    """Examples of one kind of miss, grouped by a type name."""
+
+    def __init__(self, heading):
+        self.heading = heading
+        self.rows = []                 # (group, line)
+
+    def add(self, group, line):
+        self.rows.append((group, line))
+
+    def __len__(self):
+        return len(self.rows)
+
+    def lines(self, limit=10):
+        """A heading with a count per group, then up to limit examples.
+
+        Examples are taken one per group in turn, largest groups first, so
+        that one common miss does not hide the others.
+        """
+        if not self.rows:
+            return []
+        groups = collections.OrderedDict()
+        for group, line in self.rows:
+            groups.setdefault(group, []).append(line)
+        order = sorted(groups, key=lambda g: -len(groups[g]))
+        counts = ', '.join('%s %d' % (g, len(groups[g])) for g in order[:12])
+        if len(order) > 12:
+            counts += ', ... (%d types)' % len(order)
+        out = ['  %s: %d [%s]' % (self.heading, len(self.rows), counts)]
+        picked, depth = 0, 0
+        while picked < min(limit, len(self.rows)):
+            for g in order:
+                if depth < len(groups[g]) and picked < limit:
+                    out.append('    ' + groups[g][depth])
+                    picked += 1
+            depth += 1
+        return out
+
+
+@dataclasses.dataclass
+class Comparison:
+    """The result of comparing a snapshot with the truth."""
+
+    measures: list
+    facts: list            # (text, ok) lines that are not ratios
+    misses: list           # Misses
+
+    @property
+    def ok(self):
+        return all(m.ok for m in self.measures) and all(ok for _, ok in self.facts)
+
+    def failures(self):
+        """One short text per failed measure or fact."""
+        return ([str(m) for m in self.measures if not m.ok]
+                + [text for text, ok in self.facts if not ok])
+
+    def summary(self):
+        """One line: each measure's percentage."""
+        parts = []
+        for m in self.measures:
+            if m.name == 'objects':
+                parts.append('objects %.2f%% (%d/%d)' % (m.percent, m.matched, m.total))
+            else:
+                parts.append('%s %.2f%%' % (m.name, m.percent))
+        return ' '.join(parts)
+
+    def report(self, limit=10):
+        """Lines describing failed measures, facts and examples of every miss."""
+        lines = ['  FAILED %s: below %.2f%%' % (m, m.threshold)
+                 for m in self.measures if not m.ok]
+        lines.extend(self._fact_lines())
+        for misses in self.misses:
+            lines.extend(misses.lines(limit))
+        return lines
+
+    def report_facts(self, limit=10):
+        """Lines for the facts, with examples of tracked objects the truth lacks."""
+        lines = self._fact_lines()
+        for misses in self.misses:
+            if misses.heading == EXTRA_TRACKED:
+                lines.extend(misses.lines(limit))
+        return lines
+
+    def _fact_lines(self):
+        return ['  %s%s' % ('' if ok else 'FAILED ', text) for text, ok in self.facts]
+
+
+EXTRA_TRACKED = 'tracked objects not in the truth'
+
+
+class Namer:
+    """Describes addresses for messages, from the snapshot or the truth."""
+
+    def __init__(self, truth, snap):
+        self.truth = truth
+        self.snap = snap
+
+    def type_of(self, addr):
+        """Type name from the snapshot, else from the truth, else '?'."""
+        obj = self.snap.objects.get(addr)
+        if obj is not None and obj.type:
+            return obj.type
+        return self.truth.type_name(addr) or '?'
+
+    def __call__(self, addr):
+        """'0x7f.. dict' with a short repr when the snapshot has one."""
+        obj = self.snap.objects.get(addr)
+        if obj is None and addr not in self.truth.objects:
+            return '%#x (untracked, not in the snapshot)' % addr
+        text = '%#x %s' % (addr, self.type_of(addr))
+        if obj is None:
+            text += ' (not in the snapshot)'
+        elif obj.repr:
+            text += ' ' + shorten(obj.repr)
+        return text
+
+
+def shorten(text, width=60):
+    """text cut to width characters, one line."""
+    text = str(text).replace('\n', ' ')
+    return text if len(text) <= width else text[:width - 3] + '...'
+
+
+def _gen(g):
+    return '-' if g is None else str(g)
+
+
+def compare_objects(truth, snap, name):
+    """Truth objects found tracked with the right type."""
+    found = 0
+    misses = Misses('truth objects missing or wrong')
+    for addr, t in truth.objects.items():
+        obj = snap.objects.get(addr)
+        if obj is not None and obj.gc_tracked == 1 and obj.type_addr == t.type_addr:
+            found += 1
+            continue
+        want = truth.types.get(t.type_addr, '?')
+        if obj is None:
+            why = 'not in the snapshot'
+        elif obj.gc_tracked != 1:
+            why = 'in the snapshot with gc_tracked=0, status %s' % obj.status
+            if obj.detail:
+                why += ' (%s)' % obj.detail
+        else:
+            why = 'snapshot says type %s %s' % (
+                '%#x' % obj.type_addr if obj.type_addr is not None else 'NULL', obj.type)
+        misses.add(want, '%#x %s (generation %s, refcnt %d): %s'
+                   % (addr, want, _gen(t.generation), t.refcnt, why))
+    return Measure('objects', found, len(truth.objects), 100.0), misses
+
+
+def compare_extra_tracked(truth, snap, name):
+    """Snapshot objects tracked in generations 0-2 that the truth lacks."""
+    misses = Misses(EXTRA_TRACKED)
+    for addr, o in snap.objects.items():
+        if o.gc_tracked == 1 and o.generation in (0, 1, 2) and addr not in truth.objects:
+            misses.add(o.type or '?', '%s generation %s refcnt %s'
+                       % (name(addr), o.generation, o.refcnt))
+    return misses
+
+
+def compare_frozen(truth, snap):
+    """The permanent generation's size: (text, ok)."""
+    frozen = sum(1 for o in snap.objects.values() if o.gc_tracked == 1 and o.generation == 3)
+    want = truth.freeze_count
+    return ('generation 3: %d objects, gc.get_freeze_count() %d' % (frozen, want),
+            frozen == want)
+
+
+def _edge_list(edges, limit=8):
+    """'label->0x..., ...' for the first edges of a source."""
+    text = ', '.join('%s->%#x' % (e.label, e.dst) for e in edges[:limit])
+    return text + (', ...' if len(edges) > limit else '')
+
+
+def compare_edges(truth, snap, name):
+    """Referents present, edges real, and examples of both kinds of miss.
+
+    Per source object, the truth's referents and the snapshot's traverse
+    and conservative edges are compared as multisets of destinations.
+    """
+    matched = truth_total = db_total = 0
+    missing = Misses('truth referents without a snapshot edge')
+    extra = Misses('snapshot edges not among the truth referents')
+    for src, refs in truth.referents.items():
+        edges = snap.references(src)
+        want = collections.Counter(refs)
+        have = collections.Counter(e.dst for e in edges)
+        hits = sum(min(n, have[dst]) for dst, n in want.items())
+        matched += hits
+        truth_total += len(refs)
+        db_total += len(edges)
+        if hits == len(refs) and hits == len(edges):
+            continue
+        src_type = name.type_of(src)
+        for dst, n in (want - have).items():
+            missing.add(src_type, '%s -> %s%s; snapshot has [%s]'
+                        % (name(src), name(dst), ' (x%d)' % n if n > 1 else '',
+                           _edge_list(edges)))
+        over = have - want
+        # Of several edges to one destination, call the conservative ones
+        # and then the later ones extra.
+        for e in sorted(reversed(edges), key=lambda e: e.kind != 'conservative'):
+            if over[e.dst] > 0:
+                over[e.dst] -= 1
+                extra.add(src_type, '%s -[%s %s]-> %s'
+                          % (name(src), e.kind, e.label, name(e.dst)))
+    return (Measure('referents', matched, truth_total, 99.9),
+            Measure('edges-real', matched, db_total, 99.9),
+            missing, extra)
+
+
+def compare_refcounts(truth, snap, name):
+    """Raw refcounts equal, over all truth objects."""
+    equal = 0
+    misses = Misses('refcount differences')
+    for addr, t in truth.objects.items():
+        obj = snap.objects.get(addr)
+        if obj is not None and obj.refcnt == t.refcnt:
+            equal += 1
+        elif obj is not None:
+            misses.add(name.type_of(addr), '%s: truth %d, snapshot %s (%+d)'
+                       % (name(addr), t.refcnt, obj.refcnt, (obj.refcnt or 0) - t.refcnt))
+    return Measure('refcnt', equal, len(truth.objects), 99.5), misses
+
+
+def compare_generations(truth, snap, name):
+    """Generations equal, over the truth objects whose generation is known."""
+    equal = total = 0
+    misses = Misses('generation differences')
+    for addr, t in truth.objects.items():
+        if t.generation is None:
+            continue
+        total += 1
+        obj = snap.objects.get(addr)
+        if obj is not None and obj.generation == t.generation:
+            equal += 1
+        elif obj is not None:
+            misses.add(name.type_of(addr), '%s: truth %d, snapshot %s'
+                       % (name(addr), t.generation, obj.generation))
+    measure = Measure('generation', equal, total, 99.5) if total else None
+    return measure, misses
+
+
+def compare_snapshot(truth, snap):
+    """Compare a snapshot database with the truth; return a Comparison.
+
+    Measures: objects (truth objects tracked in the snapshot with the same
+    type, 100 %), referents (truth referent pairs found as traverse or
+    conservative edges, 99.9 %), edges-real (such edges from truth objects
+    that are truth referents, 99.9 %), refcnt (99.5 %) and generation
+    (99.5 %, where the truth knows it).  Facts: the permanent generation's
+    size must equal gc.get_freeze_count(); tracked objects the truth lacks
+    are counted.
+    """
+    name = Namer(truth, snap)
+    objects, missing_objects = compare_objects(truth, snap, name)
+    referents, edges_real, missing_edges, extra_edges = compare_edges(truth, snap, name)
+    refcnt, refcnt_misses = compare_refcounts(truth, snap, name)
+    generation, gen_misses = compare_generations(truth, snap, name)
+    extra_tracked = compare_extra_tracked(truth, snap, name)
+    measures = [objects, referents, edges_real, refcnt]
+    if generation is not None:
+        measures.append(generation)
+    facts = [compare_frozen(truth, snap),
+             ('tracked objects in generations 0-2 not in the truth: %d' % len(extra_tracked),
+              True)]
+    misses = [missing_objects, missing_edges, extra_edges, refcnt_misses, gen_misses,
+              extra_tracked]
+    return Comparison(measures, facts, misses)
+
+# ---------------------------------------------------------------------------
+# Raw memory of a core file
+
+class CoreFile:
+    """The memory image of an ELF64 little-endian core file."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self._file = open(self.path, 'rb')
+        self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
+        head = self._map[:64]
+        if head[:4] != b'\x7fELF' or head[4] != 2 or head[5] != 1:
+            raise AssertionError('%s is not an ELF64 little-endian file' % path)
+        (e_type,) = struct.unpack_from('<H', head, 0x10)
+        if e_type != 4:
+            raise AssertionError('%s is not a core file (e_type %d)' % (path, e_type))
+        (phoff,) = struct.unpack_from('<Q', head, 0x20)
+        phentsize, phnum = struct.unpack_from('<HH', head, 0x36)
+        self.segments = []                      # (vaddr, filesz, offset), sorted
+        for k in range(phnum):
+            p_type, _, p_offset, p_vaddr, _, p_filesz = struct.unpack_from(
+                '<IIQQQQ', self._map, phoff + k * phentsize)
+            if p_type == 1 and p_filesz:        # PT_LOAD with contents
+                self.segments.append((p_vaddr, p_filesz, p_offset))
+        self.segments.sort()
+        self._starts = [s[0] for s in self.segments]
+
+    def read(self, addr, size):
+        """size bytes at addr, or None if the core does not hold them."""
+        k = bisect.bisect_right(self._starts, addr) - 1
+        if k < 0:
+            return None
+        vaddr, filesz, offset = self.segments[k]
+        if addr + size > vaddr + filesz:
+            return None
+        at = offset + addr - vaddr
+        return self._map[at:at + size]
+
+    def ssize(self, addr):
+        """The signed 64-bit word at addr, or None."""
+        data = self.read(addr, 8)
+        return None if data is None else struct.unpack('<q', data)[0]
+
+    def close(self):
+        self._map.close()
+        self._file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
