@@ -72,6 +72,12 @@ enum decoder {
 	DEC_EXCEPTION,
 	DEC_ODICT,
 	DEC_DEQUE,
+	DEC_DESCRIPTOR,   // method, classmethod, getset, member, wrapper
+	DEC_SLICE,
+	DEC_MANAGEDBUFFER,
+	DEC_MEMORYVIEW,
+	DEC_ENUMERATE,
+	DEC_METATYPE,     // a type whose metatype has an unknown traverse
 };
 
 // Types identified by their exported type object. Most are also matched
@@ -106,6 +112,15 @@ static const struct {
 	{ "PyType_Type", DEC_TYPE },
 	{ "_PyExc_BaseException", DEC_EXCEPTION },
 	{ "PyODict_Type", DEC_ODICT },
+	{ "PyMethodDescr_Type", DEC_DESCRIPTOR },
+	{ "PyClassMethodDescr_Type", DEC_DESCRIPTOR },
+	{ "PyGetSetDescr_Type", DEC_DESCRIPTOR },
+	{ "PyMemberDescr_Type", DEC_DESCRIPTOR },
+	{ "PyWrapperDescr_Type", DEC_DESCRIPTOR },
+	{ "PySlice_Type", DEC_SLICE },
+	{ "_PyManagedBuffer_Type", DEC_MANAGEDBUFFER },
+	{ "PyMemoryView_Type", DEC_MEMORYVIEW },
+	{ "PyEnum_Type", DEC_ENUMERATE },
 	{ "PyUnicode_Type", DEC_NONE },
 	{ "PyLong_Type", DEC_NONE },
 	{ "PyBool_Type", DEC_NONE },
@@ -512,6 +527,10 @@ static struct tinfo *type_get(struct walk *w, uint64_t addr)
 	if (ti->decoder == DEC_UNKNOWN &&
 	    (ti->flags & TPFLAGS_BASE_EXC_SUBCLASS))
 		ti->decoder = DEC_EXCEPTION;
+	// Metatypes with a traverse of their own (ctypes') extend
+	// type_traverse: decode the type, scan only what they add.
+	if (ti->decoder == DEC_UNKNOWN && (ti->flags & TPFLAGS_TYPE_SUBCLASS))
+		ti->decoder = DEC_METATYPE;
 
 	char module[NAME_MAX_LEN];
 
@@ -956,6 +975,10 @@ static void decode_dict(struct walk *w, uint64_t obj)
 		// header before the array.
 		uint64_t array = values + (l->dv_values > 0 ? l->dv_values : 0);
 
+		// 3.13: values embedded in their object are that object's
+		// to visit (dict_traverse skips them).
+		if (l->dv_embedded >= 0 && rd8(w, values + l->dv_embedded))
+			return;
 		split_values(w, array, k.nentries, keys, false);
 		return;
 	}
@@ -1187,17 +1210,17 @@ static void conservative(struct walk *w, uint64_t obj, uint64_t from,
 		if (!p || (p & 7))
 			continue;
 		if (node_find(w, p) < 0) {
-			// Not seen yet: accept it if its type is a known type
-			// and it is alive (freed blocks keep their old type).
-			struct tinfo *pt;
+			// Not seen yet: accept it if its type is a type object
+			// and its count is that of a live object (a freed
+			// block keeps its type, but pymalloc puts a pointer
+			// in its first word).
 			int64_t refcnt;
 
 			if (!target_read_u64(w->t, p + w->l->ob_type, &type) ||
-			    !(pt = type_find(w, type)) || !pt->valid ||
 			    !target_read_u64(w->t, p + w->l->ob_refcnt,
 					     (uint64_t *)&refcnt) ||
-			    (refcnt <= 0 && !(w->l->immortal_refcnt &&
-					      (int32_t)refcnt < 0)))
+			    !(refcnt > 0 && refcnt < (1LL << 40)) ||
+			    !is_type_object(w, type))
 				continue;
 		}
 		const char *label = NULL;
@@ -1590,6 +1613,33 @@ static void decode_by(struct walk *w, enum decoder d, uint64_t obj,
 		decode_deque(w, obj);
 		if (ti->flags & TPFLAGS_HEAPTYPE)
 			edge(w, ti->addr, HEAP_EDGE_TRAVERSE, "__class__");
+		break;
+	case DEC_DESCRIPTOR:
+		// descr_traverse (Objects/descrobject.c): only d_type.
+		field(w, obj, l->descr_type, "__objclass__");
+		field_kind(w, obj, l->descr_name, HEAP_EDGE_STRONG, "__name__");
+		field_kind(w, obj, l->descr_qualname, HEAP_EDGE_STRONG,
+			   "__qualname__");
+		break;
+	case DEC_SLICE:
+		field(w, obj, l->slice_start, "start");
+		field(w, obj, l->slice_stop, "stop");
+		field(w, obj, l->slice_step, "step");
+		break;
+	case DEC_MANAGEDBUFFER:
+		field(w, obj, l->mbuf_obj, "obj");
+		break;
+	case DEC_MEMORYVIEW:
+		field(w, obj, l->memory_mbuf, "mbuf");
+		break;
+	case DEC_ENUMERATE:
+		field(w, obj, l->enum_sit, "iterator");
+		field(w, obj, l->enum_result, "result");
+		field(w, obj, l->enum_longindex, "index");
+		break;
+	case DEC_METATYPE:
+		decode_type(w, obj);
+		conservative(w, obj, l->sizeof_heaptype, ti->basicsize, ti);
 		break;
 	}
 }

@@ -95,6 +95,7 @@ struct target;
 	X(dku_value, "PyDictUnicodeEntry", "me_value")                        \
 	X(dv_capacity, "PyDictValues", "capacity")                            \
 	X(dv_valid, "PyDictValues", "valid")                                  \
+	X(dv_embedded, "PyDictValues", "embedded")                            \
 	X(dv_values, "PyDictValues", "values")                                \
 	X(set_mask, "PySetObject", "mask")                                    \
 	X(set_table, "PySetObject", "table")                                  \
@@ -105,8 +106,8 @@ struct target;
 	X(odnode_next, "struct _odictnode", "next")                           \
 	X(deque_leftblock, "dequeobject", "leftblock")                        \
 	X(deque_leftindex, "dequeobject", "leftindex")                        \
-	X(dblock_data, "block", "data")                                       \
-	X(dblock_rightlink, "block", "rightlink")                             \
+	X(dblock_data, "struct BLOCK", "data")                                       \
+	X(dblock_rightlink, "struct BLOCK", "rightlink")                             \
 	/* functions, methods, descriptors */                                 \
 	X(cell_ref, "PyCellObject", "ob_ref")                                 \
 	X(method_func, "PyMethodObject", "im_func")                           \
@@ -154,6 +155,17 @@ struct target;
 	X(moduledef_size, "PyModuleDef", "m_size")                            \
 	X(moduledef_traverse, "PyModuleDef", "m_traverse")                    \
 	X(weakref_object, "PyWeakReference", "wr_object")                     \
+	X(descr_type, "PyDescrObject", "d_type")                              \
+	X(descr_name, "PyDescrObject", "d_name")                              \
+	X(descr_qualname, "PyDescrObject", "d_qualname")                      \
+	X(slice_start, "PySliceObject", "start")                              \
+	X(slice_stop, "PySliceObject", "stop")                                \
+	X(slice_step, "PySliceObject", "step")                                \
+	X(mbuf_obj, "_PyManagedBufferObject", "master.obj")                   \
+	X(memory_mbuf, "PyMemoryViewObject", "mbuf")                          \
+	X(enum_sit, "enumobject", "en_sit")                                   \
+	X(enum_result, "enumobject", "en_result")                             \
+	X(enum_longindex, "enumobject", "en_longindex")                       \
 	X(weakref_callback, "PyWeakReference", "wr_callback")                 \
 	/* frames, generators, tracebacks, exceptions */                      \
 	X(frame_back, "PyFrameObject", "f_back")                              \

@@ -87,7 +87,8 @@ struct err *sink_create(const char *path, const char *schema,
 	}
 	unlink(s->tmp_path);
 	if (sqlite3_open_v2(s->tmp_path, &s->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
 		err = err_sqlite(s, "cannot create database");
 		free(load);

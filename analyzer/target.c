@@ -38,6 +38,11 @@ struct symbol {
 	size_t module;     /* index into target.mods */
 };
 
+struct name_block {
+	struct name_block *next;
+	char text[];
+};
+
 struct module_state {
 	Dwfl_Module *mod;         /* libdwfl's module */
 	struct target_module pub; /* what callers see */
@@ -64,6 +69,9 @@ struct target {
 	uint64_t entry;           /* AT_ENTRY from the core's auxv, or 0 */
 	struct symbol *syms;      /* open addressing; NULL until first lookup */
 	size_t syms_cap;          /* power of two */
+	struct name_block *names; /* base names of renamed symbols */
+	size_t names_used;        /* bytes used in names->text */
+	size_t names_cap;         /* bytes in names->text */
 	const struct segment *last; /* last segment hit, a cheap cache */
 };
 
@@ -472,6 +480,12 @@ void target_destroy(struct target *t)
 	if (t->fd >= 0)
 		close(t->fd);
 	free(t->syms);
+	while (t->names) {
+		struct name_block *next = t->names->next;
+
+		free(t->names);
+		t->names = next;
+	}
 	free(t->mods);
 	free(t->core);
 	free(t->files);
@@ -535,6 +549,51 @@ static uint64_t hash_str(const char *s)
 	return h;
 }
 
+/*
+ * Compilers rename local functions they clone or link-time optimize:
+ * "subtype_traverse.lto_priv.0", "deque_traverse.isra.0". Index such a
+ * symbol under its source name too, unless that name is taken; the
+ * base names are kept in one block freed with the table.
+ */
+static void symbols_add_base(struct target *t, const char *name,
+			     uint64_t addr, uint64_t size, size_t module)
+{
+	const char *dot = strchr(name, '.');
+
+	if (!dot || dot == name || dot - name >= 128)
+		return;
+	size_t len = dot - name;
+
+	if (t->names_used + len + 1 > t->names_cap) {
+		// Blocks are never moved: symbols point into them.
+		struct name_block *b = malloc(sizeof(*b) + 65536);
+
+		if (!b)
+			return;
+		b->next = t->names;
+		t->names = b;
+		t->names_used = 0;
+		t->names_cap = 65536;
+	}
+	char *base = t->names->text + t->names_used;
+
+	memcpy(base, name, len);
+	base[len] = 0;
+	size_t h = hash_str(base) & (t->syms_cap - 1);
+
+	while (t->syms[h].name && strcmp(t->syms[h].name, base))
+		h = (h + 1) & (t->syms_cap - 1);
+	if (t->syms[h].name)
+		return;
+	t->names_used += len + 1;
+	t->syms[h] = (struct symbol){
+		.name = base,
+		.addr = addr,
+		.size = size,
+		.module = module,
+	};
+}
+
 static struct err *symbols_build(struct target *t)
 {
 	size_t total = 0;
@@ -547,7 +606,8 @@ static struct err *symbols_build(struct target *t)
 	}
 	size_t cap = 64;
 
-	while (cap < total * 2)
+	// Room for every symbol and its base name, at most half full.
+	while (cap < total * 4)
 		cap *= 2;
 	t->syms = calloc(cap, sizeof(*t->syms));
 	if (!t->syms)
@@ -583,6 +643,7 @@ static struct err *symbols_build(struct target *t)
 				.size = sym.st_size,
 				.module = i,
 			};
+			symbols_add_base(t, name, addr, sym.st_size, i);
 		}
 	}
 	return NULL;
