@@ -1638,6 +1638,9 @@ static void decode_by(struct walk *w, enum decoder d, uint64_t obj,
 		field(w, obj, l->enum_longindex, "index");
 		break;
 	case DEC_METATYPE:
+		// Heap metatypes' traverse visits the metatype (3.9+).
+		if (ti->flags & TPFLAGS_HEAPTYPE)
+			edge(w, ti->addr, HEAP_EDGE_CONSERVATIVE, "__class__");
 		decode_type(w, obj);
 		conservative(w, obj, l->sizeof_heaptype, ti->basicsize, ti);
 		break;

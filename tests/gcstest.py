@@ -161,6 +161,11 @@ def keep_files():
     return os.environ.get('GCSCOPE_KEEP') == '1'
 
 
+def verbose():
+    """True if GCSCOPE_VERBOSE=1: report every mismatch, also on success."""
+    return os.environ.get('GCSCOPE_VERBOSE') == '1'
+
+
 @contextlib.contextmanager
 def scratch_dir(name):
     """A temporary directory, removed afterwards unless GCSCOPE_KEEP=1."""
