@@ -1726,6 +1726,26 @@ static int64_t object_size_repr(struct walk *w, uint64_t obj,
 		}
 	} else if (obj == w->none) {
 		snprintf(repr, max, "None");
+	} else if (l->iframes && (ti->decoder == DEC_GENERATOR ||
+				  ti->decoder == DEC_FRAME)) {
+		// 3.11+ generators and frame objects are not PyVarObjects:
+		// their items are the slots of the embedded frame, sized by
+		// the code (Objects/genobject.c make_gen, frameobject.c).
+		uint64_t code = ti->decoder == DEC_GENERATOR ?
+			rd64(w, obj + l->gen_iframe + l->iframe_code) :
+			rd64(w, rd64(w, obj + l->frame_frame) + l->iframe_code);
+		int32_t slots = -1;
+
+		// _PyFrame_NumSlotsForCodeObject: locals, cells, frees and
+		// the value stack.
+		if (code && l->code_nlocalsplus >= 0 && l->code_stacksize >= 0)
+			slots = rd32(w, code + l->code_nlocalsplus) +
+				rd32(w, code + l->code_stacksize);
+		size = slots >= 0 && slots < (1 << 24) ?
+			ti->basicsize + ti->itemsize * slots : -1;
+		if (ti->decoder == DEC_GENERATOR)
+			str_read(w, rd64(w, obj + l->gen_qualname), false,
+				 repr, max, NULL);
 	} else {
 		if (ti->itemsize)
 			size += ti->itemsize * var_size(w, obj);
@@ -1776,7 +1796,7 @@ static int64_t object_size_repr(struct walk *w, uint64_t obj,
 
 		size += l->dv_values + 8 * cap + ((cap + 7) & ~7u);
 	}
-	if (size < 0)
+	if (size < 0 || size > (1LL << 40))
 		return -1;
 	return presize + ((size + 7) & ~7LL);
 }

@@ -144,6 +144,7 @@ struct target;
 	X(code_qualname, "PyCodeObject", "co_qualname")                       \
 	X(code_localsplusnames, "PyCodeObject", "co_localsplusnames")         \
 	X(code_nlocalsplus, "PyCodeObject", "co_nlocalsplus")                 \
+	X(code_stacksize, "PyCodeObject", "co_stacksize")                     \
 	X(code_varnames, "PyCodeObject", "co_varnames")                       \
 	X(code_cellvars, "PyCodeObject", "co_cellvars")                       \
 	X(code_freevars, "PyCodeObject", "co_freevars")                       \

@@ -57,7 +57,9 @@ static int usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "error: ");
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n%s", usage_text);
+	// The synopsis: the first lines of the help, up to the blank line.
+	fprintf(stderr, "\n%.*s(gcscope --help says more)\n",
+		(int)(strstr(usage_text, "\n\n") - usage_text + 1), usage_text);
 	return EXIT_USAGE;
 }
 
@@ -150,7 +152,22 @@ static int snapshot(const struct snapshot_options *o)
 	err = target_open_core(o->core, o->exe, dirs, &t);
 	if (err)
 		return report(err);
+	uint64_t have, want;
+
+	if (target_truncated(t, &have, &want))
+		fprintf(stderr, "warning: core '%s' is truncated: %" PRIu64
+			" of %" PRIu64 " bytes\n", o->core, have, want);
 	err = layout_init(&l, t);
+	if (err && err->code == ERR_NOTPYTHON && !err->hint) {
+		long exe = target_executable(t);
+
+		if (target_truncated(t, &have, &want))
+			err_hint(err, "the core is truncated; take a complete one");
+		else if (exe >= 0)
+			err_hint(err, "the core is of '%s', not of a CPython "
+				      "interpreter",
+				 target_module(t, exe)->name);
+	}
 	if (err)
 		goto out;
 	err = sink_create(o->db, gcscope_schema, &s);

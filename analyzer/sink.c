@@ -39,7 +39,7 @@ static const char *const statuses[] = {
 static struct err *err_sqlite(struct sink *s, const char *what)
 {
 	return err_create(ERR_SQLITE, "%s '%s': %s", what,
-			  s->tmp_path ? s->tmp_path : "?",
+			  s->path ? s->path : "?",
 			  s->db ? sqlite3_errmsg(s->db) : "out of memory");
 }
 

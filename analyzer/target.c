@@ -67,6 +67,7 @@ struct target {
 	struct module_state *mods;
 	size_t nmods;
 	uint64_t entry;           /* AT_ENTRY from the core's auxv, or 0 */
+	uint64_t want_size;       /* file size the program headers need */
 	struct symbol *syms;      /* open addressing; NULL until first lookup */
 	size_t syms_cap;          /* power of two */
 	struct name_block *names; /* base names of renamed symbols */
@@ -212,8 +213,8 @@ static struct err *target_load_core(struct target *t)
 
 		if (!ph)
 			continue;
-		if (ph->p_type == PT_NOTE)
-			continue;
+		if (ph->p_offset + ph->p_filesz > t->want_size)
+			t->want_size = ph->p_offset + ph->p_filesz;
 		if (ph->p_type != PT_LOAD || ph->p_filesz == 0)
 			continue;
 		// A truncated core keeps what is there.
@@ -402,11 +403,8 @@ struct err *target_open_core(const char *core_path, const char *exe_path,
 		err = err_errno("cannot stat core '%s'", core_path);
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
-		err = err_create(ERR_INPUT, "'%s' is not a core file",
-				 core_path);
-		goto out;
-	}
+	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(Elf64_Ehdr))
+		goto not_core;
 	t->map_size = st.st_size;
 	t->map = mmap(NULL, t->map_size, PROT_READ, MAP_PRIVATE, t->fd, 0);
 	if (t->map == MAP_FAILED) {
@@ -418,13 +416,8 @@ struct err *target_open_core(const char *core_path, const char *exe_path,
 	GElf_Ehdr ehdr;
 
 	if (!t->elf || elf_kind(t->elf) != ELF_K_ELF ||
-	    !gelf_getehdr(t->elf, &ehdr) || ehdr.e_type != ET_CORE) {
-		err = err_create(ERR_INPUT, "'%s' is not a core file",
-				 core_path);
-		err_hint(err, "take one with 'gcore PID' or let the kernel "
-			      "dump it (ulimit -c unlimited)");
-		goto out;
-	}
+	    !gelf_getehdr(t->elf, &ehdr) || ehdr.e_type != ET_CORE)
+		goto not_core;
 	if (ehdr.e_machine != EM_X86_64 ||
 	    ehdr.e_ident[EI_CLASS] != ELFCLASS64) {
 		err = err_create(ERR_INPUT,
@@ -462,6 +455,10 @@ struct err *target_open_core(const char *core_path, const char *exe_path,
 	*ret = t;
 	return NULL;
 
+not_core:
+	err = err_create(ERR_INPUT, "'%s' is not a core file", core_path);
+	err_hint(err, "take one with 'gcore PID' or let the kernel dump it "
+		      "(ulimit -c unlimited)");
 out:
 	target_destroy(t);
 	return err;
@@ -710,6 +707,14 @@ bool target_section(struct target *t, size_t module, const char *name,
 		}
 	}
 	return false;
+}
+
+bool target_truncated(struct target *t, uint64_t *have_ret,
+		      uint64_t *want_ret)
+{
+	*have_ret = t->map_size;
+	*want_ret = t->want_size;
+	return t->want_size > t->map_size;
 }
 
 const char *target_source(struct target *t)

@@ -128,6 +128,15 @@ const char *target_symbol_at(struct target *t, uint64_t addr);
 bool target_section(struct target *t, size_t module, const char *name,
 		    uint64_t *addr_ret, uint64_t *size_ret);
 
+/**
+ * Whether the core file is shorter than its program headers say.
+ *
+ * @param have_ret bytes present; @param want_ret bytes the headers need.
+ * @return true if truncated.
+ */
+bool target_truncated(struct target *t, uint64_t *have_ret,
+		      uint64_t *want_ret);
+
 /** Describe the source, e.g. "core:/tmp/core.123", for the database. */
 const char *target_source(struct target *t);
 
