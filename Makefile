@@ -17,7 +17,7 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 CFLAGS ?= -g -O2 -Wall -Wextra
 PYTHON ?= /usr/bin/python3
-BUILD := build
+BUILD ?= build
 
 PKGS := libdw libelf sqlite3
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)

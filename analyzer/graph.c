@@ -147,7 +147,8 @@ struct err *graph_cycles(const struct heap_graph *g, struct graph_cycles *ret)
 			ncomp++;
 		}
 	}
-	qsort(comps, ncomps, sizeof(*comps), component_cmp);
+	if (ncomps)
+		qsort(comps, ncomps, sizeof(*comps), component_cmp);
 	// Reuse low[] as Tarjan component -> cycle number.
 	for (size_t c = 0; c < ncomp; c++)
 		low[c] = 0;

@@ -237,7 +237,8 @@ static struct err *target_load_core(struct target *t)
 		if (err)
 			return err;
 	}
-	qsort(t->core, t->ncore, sizeof(*t->core), segment_cmp);
+	if (t->ncore)
+		qsort(t->core, t->ncore, sizeof(*t->core), segment_cmp);
 
 	for (size_t i = 0; i < phnum; i++) {
 		GElf_Phdr mem, *ph = gelf_getphdr(t->elf, i, &mem);
@@ -348,8 +349,10 @@ static struct err *target_load_modules(struct target *t)
 				return err;
 		}
 	}
-	qsort(t->mods, t->nmods, sizeof(*t->mods), module_cmp);
-	qsort(t->files, t->nfiles, sizeof(*t->files), segment_cmp);
+	if (t->nmods)
+		qsort(t->mods, t->nmods, sizeof(*t->mods), module_cmp);
+	if (t->nfiles)
+		qsort(t->files, t->nfiles, sizeof(*t->files), segment_cmp);
 	return NULL;
 }
 

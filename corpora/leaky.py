@@ -21,6 +21,14 @@ object, with the files in TRUTH_DIR:
   unreachable.tsv  addr of each object a full collection finds unreachable
   labels.tsv       name  addr  for a few named anchors in the heap
   meta.tsv         key  value
+  sizes.tsv        addr  getsizeof  type_flags  itemsize  inline  block  offset
+                   one line per object of objects.tsv, what the interpreter
+                   knows about its allocation (see object_sizes()):
+                   sys.getsizeof() where the type keeps object.__sizeof__,
+                   else '-'; type(o).__flags__ (hex) and __itemsize__; the
+                   capacity of the inline values of 3.13 instances, else '-';
+                   the size of the pymalloc block holding the object and the
+                   object's offset in it, else '-' '-'
 
 Addresses are written in hex.  The program must run unchanged under every
 CPython from 3.6 on: no syntax newer than 3.6, and no module that registers
@@ -31,6 +39,7 @@ import gc
 
 gc.disable()
 
+import bisect  # noqa: E402
 import collections  # noqa: E402
 import ctypes  # noqa: E402
 import functools  # noqa: E402
@@ -520,6 +529,146 @@ def true_refcounts(objs, raw, peek):
     return counts, immortal
 
 
+# ---------------------------------------------------------------------------
+# Allocation sizes, as the interpreter knows them.
+
+OBJECT_SIZEOF = object.__dict__['__sizeof__']
+TPFLAGS_INLINE_VALUES = 1 << 2          # 3.13+, Include/object.h
+
+# pymalloc (Objects/obmalloc.c; Include/internal/pycore_obmalloc.h from 3.12):
+# a pool is POOL_SIZE bytes, POOL_SIZE-aligned, and starts with a
+#   struct pool_header { union { block *_padding; uint count; } ref;
+#       block *freeblock; poolp nextpool, prevpool;
+#       uint arenaindex, szidx, nextoffset, maxnextoffset; }
+# (48 bytes on 64-bit = POOL_OVERHEAD, already a multiple of ALIGNMENT),
+# followed by blocks of (szidx + 1) << ALIGNMENT_SHIFT bytes.  Pools are
+# 16 KiB from 3.10 on (USE_LARGE_POOLS, with the radix tree of 64-bit
+# builds), 4 KiB before; ALIGNMENT is 16 on 64-bit builds (bpo-27987, also
+# in the 3.6 and 3.7 releases tested here).  Requests up to 512 bytes
+# (SMALL_REQUEST_THRESHOLD) are served from pools.
+POOL_SIZE = (1 << 14) if sys.version_info >= (3, 10) else (1 << 12)
+POOL_OVERHEAD = 48
+ALIGNMENT_SHIFT = 4
+SMALL_SIZE_CLASSES = 512 >> ALIGNMENT_SHIFT
+
+
+def keeps_object_sizeof(tp, cache):
+    """True if tp's __sizeof__ is object.__sizeof__.
+
+    Looked up on tp's MRO the way sys.getsizeof finds it (a special method
+    lookup on the type): the first class defining __sizeof__ must be object.
+    """
+    known = cache.get(tp)
+    if known is None:
+        known = False
+        for k in tp.__mro__:
+            namespace = vars(k)
+            if '__sizeof__' in namespace:
+                known = namespace['__sizeof__'] is OBJECT_SIZEOF
+                break
+        cache[tp] = known
+    return known
+
+
+def pymalloc_usable():
+    """True if objects here come straight from pymalloc pools.
+
+    Not with the debug allocator hooks (debug builds, -X dev,
+    PYTHONMALLOC=*_debug), which put bytes in front of each object, nor
+    with PYTHONMALLOC=malloc, nor on builds other than 64-bit Linux.
+    """
+    return (sys.platform.startswith('linux') and ctypes.sizeof(ctypes.c_void_p) == 8
+            and not hasattr(sys, 'gettotalrefcount') and REFCNT_OFFSET == 0
+            and not getattr(sys.flags, 'dev_mode', False)
+            and os.environ.get('PYTHONMALLOC', 'pymalloc') == 'pymalloc')
+
+
+def readable_mappings():
+    """The readable mappings of this process, as sorted [(start, end)]."""
+    spans = []
+    try:
+        with open('/proc/self/maps') as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) >= 2 and fields[1].startswith('r'):
+                    lo, hi = fields[0].split('-')
+                    spans.append((int(lo, 16), int(hi, 16)))
+    except (OSError, ValueError):
+        return []
+    spans.sort()
+    return spans
+
+
+def pymalloc_block(addr, spans, starts):
+    """(block size, offset of addr in it) if addr is in a pymalloc block, else None.
+
+    The pool header is read only when the pool's start lies in the same
+    readable mapping as addr (so reading it is safe), and believed only if
+    it is consistent with pymalloc's invariants and with addr: a size class,
+    maxnextoffset == POOL_SIZE - size, a carved-out block holding addr, a
+    plausible count of used blocks.  Memory that is not a pool fails these.
+    """
+    pool = addr & ~(POOL_SIZE - 1)
+    k = bisect.bisect_right(starts, addr) - 1
+    if k < 0 or pool < spans[k][0] or addr >= spans[k][1] \
+            or addr - pool < POOL_OVERHEAD:
+        return None
+    head = (ctypes.c_uint32 * 12).from_address(pool)
+    count, arenaindex, szidx, nextoffset, maxnextoffset = \
+        head[0], head[8], head[9], head[10], head[11]
+    if szidx >= SMALL_SIZE_CLASSES:
+        return None
+    size = (szidx + 1) << ALIGNMENT_SHIFT
+    index, offset = divmod(addr - pool - POOL_OVERHEAD, size)
+    if (maxnextoffset != POOL_SIZE - size or nextoffset > POOL_SIZE
+            or nextoffset < POOL_OVERHEAD + 2 * size
+            or (nextoffset - POOL_OVERHEAD) % size
+            or POOL_OVERHEAD + (index + 1) * size > nextoffset
+            or not 1 <= count <= (POOL_SIZE - POOL_OVERHEAD) // size
+            or arenaindex >= 1 << 24):
+        return None
+    return size, offset
+
+
+def object_sizes(objs):
+    """The rows of sizes.tsv for objs, as tuples of str.
+
+    getsizeof is sys.getsizeof(o), which is __sizeof__ plus the GC head and
+    the pre-header the interpreter allocates in front of the object; it is
+    written only where __sizeof__ is object.__sizeof__ (basicsize +
+    itemsize * Py_SIZE), not where a type computes its own (which may count
+    separately allocated buffers).  The comparator turns it into the
+    allocation size (gcstest.expected_allocation).  On 3.13, instances of
+    types with Py_TPFLAGS_INLINE_VALUES carry their values after the object
+    (Objects/typeobject.c _PyType_AllocNoTrack, _PyInlineValuesSize), which
+    object.__sizeof__ does not count; 'inline' is the capacity byte of that
+    PyDictValues (Include/internal/pycore_dict.h struct _dictvalues), which
+    _PyObject_InitInlineValues set from the size the allocation used.
+    """
+    cache = {}
+    use_pools = pymalloc_usable()
+    spans = readable_mappings() if use_pools else []
+    starts = [lo for lo, _ in spans]
+    read_capacity = sys.version_info[:2] == (3, 13)
+    rows = []
+    for o in objs:
+        tp = type(o)
+        flags = tp.__flags__
+        size = '-'
+        if keeps_object_sizeof(tp, cache):
+            try:
+                size = str(sys.getsizeof(o))
+            except Exception:
+                pass
+        inline = '-'
+        if read_capacity and flags & TPFLAGS_INLINE_VALUES:
+            inline = str(ctypes.c_uint8.from_address(id(o) + tp.__basicsize__).value)
+        block = pymalloc_block(id(o), spans, starts) if spans else None
+        rows.append(('%#x' % id(o), size, '%#x' % flags, str(tp.__itemsize__), inline)
+                    + (('%d' % block[0], '%d' % block[1]) if block else ('-', '-')))
+    return rows
+
+
 def write_table(truth_dir, name, header, rows):
     """Write rows (sequences of str) as a TSV file with a header comment."""
     with open(os.path.join(truth_dir, name), 'w', encoding='utf-8') as f:
@@ -572,6 +721,9 @@ def record_truth(truth_dir, objs, raw, counted, frozen, peek):
     write_table(truth_dir, 'labels.tsv', ('name', 'addr'),
                 ((n, '%#x' % a) for n, a in labels))
     write_table(truth_dir, 'meta.tsv', ('key', 'value'), meta)
+    write_table(truth_dir, 'sizes.tsv',
+                ('addr', 'getsizeof', 'type_flags', 'itemsize', 'inline', 'block', 'offset'),
+                object_sizes(objs))
 
 
 def record_unreachable(truth_dir):

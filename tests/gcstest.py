@@ -327,8 +327,28 @@ class TruthObject:
     immortal: int
 
 
+@dataclasses.dataclass
+class TruthSize:
+    """One line of sizes.tsv: what the interpreter knows of an allocation."""
+
+    getsizeof: object      # sys.getsizeof(), or None where __sizeof__ is not object's
+    type_flags: int        # type(o).__flags__
+    itemsize: int          # type(o).__itemsize__
+    inline: object         # 3.13: capacity of the inline values, else None
+    block: object          # size of the pymalloc block holding the object, or None
+    offset: object         # the object's offset in that block, or None
+
+
+def _int_or_none(text, base=10):
+    return None if text == '-' else int(text, base)
+
+
 class Truth:
-    """The files a corpus wrote into its truth directory."""
+    """The files a corpus wrote into its truth directory.
+
+    sizes.tsv is optional (truth directories written before it existed
+    lack it): sizes is then empty.
+    """
 
     def __init__(self, truth_dir):
         self.dir = Path(truth_dir)
@@ -346,6 +366,12 @@ class Truth:
         self.labels = {name: int(a, 16) for name, a in self._rows('labels.tsv')}
         self.meta = {row[0]: (row[1] if len(row) > 1 else '')
                      for row in self._rows('meta.tsv')}
+        self.sizes = {}
+        if (self.dir / 'sizes.tsv').exists():
+            for addr, size, flags, itemsize, inline, block, offset in self._rows('sizes.tsv'):
+                self.sizes[int(addr, 16)] = TruthSize(
+                    _int_or_none(size), int(flags, 16), int(itemsize),
+                    _int_or_none(inline), _int_or_none(block), _int_or_none(offset))
 
     def _rows(self, name):
         path = self.dir / name
@@ -368,6 +394,13 @@ class Truth:
     def freeze_count(self):
         return int(self.meta.get('freeze_count', '0'))
 
+    @property
+    def version(self):
+        """(3, 12, 1): the interpreter's version, from meta.tsv."""
+        return tuple(int(p) for p in
+                     self.meta.get('python_version', '0').split('+')[0].split('.')[:3]
+                     if p.isdigit())
+
 
 # ---------------------------------------------------------------------------
 # Snapshot databases
@@ -385,6 +418,7 @@ class DbObject:
     repr: object
     status: str
     detail: object
+    size: object = None
 
 
 @dataclasses.dataclass
@@ -408,7 +442,7 @@ class Snapshot:
             self.meta = dict(con.execute('SELECT key, value FROM meta'))
             self.objects = {}
             for row in con.execute('SELECT addr, type_addr, type, refcnt, gc_tracked,'
-                                   ' generation, immortal, repr, status, detail'
+                                   ' generation, immortal, repr, status, detail, size'
                                    ' FROM objects'):
                 self.objects[row[0]] = DbObject(*row[1:])
             self.edges = collections.defaultdict(list)
