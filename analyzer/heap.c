@@ -147,6 +147,7 @@ static const struct {
 struct tinfo {
 	uint64_t addr;          // PyTypeObject *
 	char name[NAME_MAX_LEN]; // tp_name
+	char module[NAME_MAX_LEN]; // __module__, or "" when unknown
 	bool valid;             // a readable type object
 	enum decoder decoder;   // for instances of this type
 	uint64_t flags;         // tp_flags
@@ -444,6 +445,8 @@ static bool is_type_object(struct walk *w, uint64_t addr)
 
 static void module_of_type(struct walk *w, const struct tinfo *ti, char *buf,
 			   size_t size);
+static bool str_read(struct walk *w, uint64_t addr, bool quote, char *out,
+		     size_t max, int64_t *size_ret);
 
 static struct tinfo *type_get(struct walk *w, uint64_t addr);
 
@@ -532,13 +535,11 @@ static struct tinfo *type_get(struct walk *w, uint64_t addr)
 	if (ti->decoder == DEC_UNKNOWN && (ti->flags & TPFLAGS_TYPE_SUBCLASS))
 		ti->decoder = DEC_METATYPE;
 
-	char module[NAME_MAX_LEN];
-
-	module_of_type(w, ti, module, sizeof(module));
+	module_of_type(w, ti, ti->module, sizeof(ti->module));
 	struct heap_type ht = {
 		.addr = addr,
 		.name = ti->name,
-		.module = module,
+		.module = ti->module,
 		.basicsize = ti->basicsize,
 		.itemsize = ti->itemsize,
 		.flags = ti->flags,
@@ -1649,18 +1650,89 @@ static void decode_by(struct walk *w, enum decoder d, uint64_t obj,
 
 /* ---- objects ----------------------------------------------------------- */
 
+/*
+ * Find a str key in a dict without marking the current object: used on
+ * type dicts while another object is being decoded.
+ */
+static bool dict_find_str(struct walk *w, uint64_t dict, const char *key,
+			  uint64_t *value_ret)
+{
+	const struct layout *l = w->l;
+	uint64_t keys, values, nentries, entries;
+	unsigned entry_size, key_off, value_off;
+
+	if (!dict || !target_read_u64(w->t, dict + l->dict_keys, &keys) ||
+	    !target_read_u64(w->t, dict + l->dict_values, &values) ||
+	    !target_read_u64(w->t, keys + l->dk_nentries, &nentries) ||
+	    nentries > 4096)
+		return false;
+	if (l->dict_log2) {
+		uint8_t hdr[3];
+
+		if (!target_read_ok(w->t, &hdr[0], keys + l->dk_log2_index_bytes,
+				    1) ||
+		    !target_read_ok(w->t, &hdr[1], keys + l->dk_kind, 1) ||
+		    hdr[0] > 40)
+			return false;
+		entries = keys + l->dk_indices + (1ULL << hdr[0]);
+		bool general = hdr[1] == 0;
+
+		entry_size = general ? l->sizeof_dk_entry : l->sizeof_dk_uentry;
+		key_off = general ? l->dke_key : l->dku_key;
+		value_off = general ? l->dke_value : l->dku_value;
+	} else {
+		uint64_t size;
+
+		if (!target_read_u64(w->t, keys + l->dk_size, &size) ||
+		    size > (1ULL << 32))
+			return false;
+		unsigned width = size <= 0xff ? 1 : size <= 0xffff ? 2 : 4;
+
+		entries = keys + l->dk_indices + size * width;
+		entry_size = l->sizeof_dk_entry;
+		key_off = l->dke_key;
+		value_off = l->dke_value;
+	}
+	if (values)
+		values += l->dv_values > 0 ? l->dv_values : 0;
+	for (uint64_t i = 0; i < nentries; i++) {
+		uint64_t k, v;
+		char text[NAME_MAX_LEN];
+
+		if (!target_read_u64(w->t, entries + i * entry_size + key_off,
+				     &k) || !k ||
+		    !str_read(w, k, false, text, sizeof(text), NULL) ||
+		    strcmp(text, key))
+			continue;
+		if (values ? !target_read_u64(w->t, values + 8 * i, &v) :
+			     !target_read_u64(w->t, entries + i * entry_size +
+						    value_off, &v))
+			return false;
+		*value_ret = v;
+		return v != 0;
+	}
+	return false;
+}
+
 static void module_of_type(struct walk *w, const struct tinfo *ti, char *buf,
 			   size_t size)
 {
 	const char *dot = strrchr(ti->name, '.');
+	uint64_t dict, module;
 
-	(void)w;
-	// NEEDSWORK: heap types keep __module__ in their dict; the tp_name
-	// of a class statement has no module part.
-	if (dot && !(ti->flags & TPFLAGS_HEAPTYPE))
+	buf[0] = 0;
+	if (ti->flags & TPFLAGS_HEAPTYPE) {
+		// type_new() stores the defining module's name in the class
+		// dict (Objects/typeobject.c type_new_set_module).
+		if (target_read_u64(w->t, ti->addr + w->l->tp_dict, &dict) &&
+		    dict_find_str(w, dict, "__module__", &module))
+			str_read(w, module, false, buf, size, NULL);
+		if (buf[0] || !dot)
+			return;
+	}
+	// Static types: tp_name is "module.name" or a builtin's bare name.
+	if (dot)
 		snprintf(buf, size, "%.*s", (int)(dot - ti->name), ti->name);
-	else if (ti->flags & TPFLAGS_HEAPTYPE)
-		buf[0] = 0;
 	else
 		snprintf(buf, size, "builtins");
 }
@@ -1750,10 +1822,21 @@ static int64_t object_size_repr(struct walk *w, uint64_t obj,
 		if (ti->itemsize)
 			size += ti->itemsize * var_size(w, obj);
 		switch (ti->decoder) {
-		case DEC_FUNCTION:
-			str_read(w, rd64(w, obj + l->func_qualname), false,
-				 repr, max, NULL);
+		case DEC_FUNCTION: {
+			char module[NAME_MAX_LEN], qualname[NAME_MAX_LEN];
+
+			if (!str_read(w, rd64(w, obj + l->func_qualname), false,
+				      qualname, sizeof(qualname), NULL))
+				break;
+			// __module__ is usually the defining module's name.
+			if (str_read(w, rd64(w, obj + l->func_module), false,
+				     module, sizeof(module), NULL))
+				snprintf(repr, max, "%.100s.%.100s", module,
+					 qualname);
+			else
+				snprintf(repr, max, "%s", qualname);
 			break;
+		}
 		case DEC_CODE:
 			str_read(w, rd64(w, obj + (l->code_qualname >= 0 ?
 						   l->code_qualname :
@@ -1767,11 +1850,20 @@ static int64_t object_size_repr(struct walk *w, uint64_t obj,
 		case DEC_TYPE: {
 			struct tinfo *self = type_get(w, obj);
 
+			char qualname[NAME_MAX_LEN];
+
 			if (self && self->valid &&
 			    (self->flags & TPFLAGS_HEAPTYPE) &&
 			    str_read(w, rd64(w, obj + l->ht_qualname), false,
-				     repr, max, NULL))
+				     qualname, sizeof(qualname), NULL)) {
+				if (self->module[0] &&
+				    strcmp(self->module, "builtins"))
+					snprintf(repr, max, "%.100s.%.100s",
+						 self->module, qualname);
+				else
+					snprintf(repr, max, "%s", qualname);
 				break;
+			}
 			if (self)
 				snprintf(repr, max, "%s", self->name);
 			break;

@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import mmap
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -397,9 +398,8 @@ class Truth:
     @property
     def version(self):
         """(3, 12, 1): the interpreter's version, from meta.tsv."""
-        return tuple(int(p) for p in
-                     self.meta.get('python_version', '0').split('+')[0].split('.')[:3]
-                     if p.isdigit())
+        match = re.match(r'(\d+)\.(\d+)(?:\.(\d+))?', self.meta.get('python_version', ''))
+        return tuple(int(p) for p in match.groups() if p is not None) if match else ()
 
 
 # ---------------------------------------------------------------------------
@@ -731,6 +731,105 @@ def compare_generations(truth, snap, name):
     return measure, misses
 
 
+# Type flags (Include/object.h) that decide what is allocated around an object.
+TPFLAGS_INLINE_VALUES = 1 << 2      # 3.13+: values stored after the object
+TPFLAGS_MANAGED_WEAKREF = 1 << 3    # 3.12+: weakref list in the pre-header
+TPFLAGS_MANAGED_DICT = 1 << 4       # 3.11+: dict (and values) in the pre-header
+TPFLAGS_HEAPTYPE = 1 << 9
+
+
+def expected_allocation(version, s):
+    """The bytes the interpreter allocated for a tracked object, or None.
+
+    version is the interpreter's (3, 12, 1); s the object's TruthSize.  The
+    allocation is presize + round8(object part) (+ inline values on 3.13),
+    where (Include/internal/pycore_object.h _PyType_PreHeaderSize,
+    Include/cpython/objimpl.h _PyObject_VAR_SIZE):
+
+      presize  the GC head, 16 bytes from 3.8 on (32 before: a union with
+               long double), plus 2 pointers of pre-header for types with
+               Py_TPFLAGS_MANAGED_DICT on 3.11 and with either
+               Py_TPFLAGS_MANAGED_DICT or Py_TPFLAGS_MANAGED_WEAKREF from
+               3.12 (Py_TPFLAGS_PREHEADER);
+      object   basicsize + itemsize * Py_SIZE, which object.__sizeof__
+               returns, rounded up to 8;
+      inline   3.13, Py_TPFLAGS_INLINE_VALUES: _PyInlineValuesSize =
+               round8(capacity) order bytes + (capacity + 1) pointers.
+
+    sys.getsizeof() is object.__sizeof__ plus exactly that presize on every
+    version tested (3.11 included: its getsizeof adds _PyType_PreHeaderSize,
+    managed dict and all; checked against the pymalloc blocks), but not the
+    inline values of 3.13 (object.__sizeof__ leaves them out).
+
+    None where the interpreter's view is not exact: no getsizeof (the type
+    has its own __sizeof__); 3.13+ inline values without a known capacity;
+    and variable-size instances of heap types (tuple, int and bytes
+    subclasses), which PyType_GenericAlloc allocates with one item more
+    than Py_SIZE, while struct sequences and the like come from
+    PyObject_GC_NewVar without it: which one made the object cannot be told.
+    """
+    if s.getsizeof is None:
+        return None
+    if s.type_flags & TPFLAGS_HEAPTYPE and s.itemsize:
+        return None
+    presize = 16 if version >= (3, 8) else 32
+    if version >= (3, 12):
+        if s.type_flags & (TPFLAGS_MANAGED_DICT | TPFLAGS_MANAGED_WEAKREF):
+            presize += 16
+    elif version >= (3, 11) and s.type_flags & TPFLAGS_MANAGED_DICT:
+        presize += 16
+    inline = 0
+    if version >= (3, 13) and s.type_flags & TPFLAGS_INLINE_VALUES:
+        if s.inline is None:
+            return None
+        inline = (s.inline + 7) // 8 * 8 + (s.inline + 1) * 8
+    return presize + (s.getsizeof - presize + 7) // 8 * 8 + inline
+
+
+def compare_sizes(truth, snap, name):
+    """objects.size against the interpreter's view and against pymalloc.
+
+    size:        truth objects whose allocation the interpreter knows
+                 exactly (expected_allocation) with that size in the
+                 snapshot, 99.5 %;
+    size-block:  truth objects found in a pymalloc block whose snapshot size,
+                 rounded up to pymalloc's 16-byte size classes, is that
+                 block's size, 99.5 %.  An independent check that also
+                 covers the types with their own __sizeof__.
+    Returns (size measure or None, size misses, block measure or None,
+    block misses); a measure is None when the truth has no sizes.
+    """
+    version = truth.version
+    matched = total = block_matched = block_total = 0
+    misses = Misses('size differences (truth from sys.getsizeof)')
+    block_misses = Misses('size differences (truth from the pymalloc block)')
+    for addr, s in truth.sizes.items():
+        obj = snap.objects.get(addr)
+        have = obj.size if obj is not None else None
+        want = expected_allocation(version, s)
+        if want is not None:
+            total += 1
+            if have == want:
+                matched += 1
+            else:
+                misses.add(name.type_of(addr), '%s: truth %d (getsizeof %d%s), snapshot %s%s'
+                           % (name(addr), want, s.getsizeof,
+                              ', inline capacity %d' % s.inline if s.inline is not None else '',
+                              have, ' (%+d)' % (have - want) if have is not None else ''))
+        if s.block is not None:
+            block_total += 1
+            if have is not None and (have + 15) // 16 * 16 == s.block:
+                block_matched += 1
+            else:
+                block_misses.add(name.type_of(addr), '%s: pymalloc block %d (object at +%d),'
+                                 ' snapshot %s%s'
+                                 % (name(addr), s.block, s.offset, have,
+                                    '' if want is None else ' (getsizeof view %d)' % want))
+    size = Measure('size', matched, total, 99.5) if truth.sizes else None
+    block = Measure('size-block', block_matched, block_total, 99.5) if block_total else None
+    return size, misses, block, block_misses
+
+
 def compare_snapshot(truth, snap):
     """Compare a snapshot database with the truth; return a Comparison.
 
@@ -738,7 +837,8 @@ def compare_snapshot(truth, snap):
     type, 100 %), referents (truth referent pairs found as traverse or
     conservative edges, 99.9 %), edges-real (such edges from truth objects
     that are truth referents, 99.9 %), refcnt (99.5 %) and generation
-    (99.5 %, where the truth knows it).  Facts: the permanent generation's
+    (99.5 %, where the truth knows it), size and size-block (99.5 % each,
+    where the truth has sizes.tsv; see compare_sizes).  Facts: the permanent generation's
     size must equal gc.get_freeze_count(); tracked objects the truth lacks
     are counted.
     """
@@ -747,15 +847,17 @@ def compare_snapshot(truth, snap):
     referents, edges_real, missing_edges, extra_edges = compare_edges(truth, snap, name)
     refcnt, refcnt_misses = compare_refcounts(truth, snap, name)
     generation, gen_misses = compare_generations(truth, snap, name)
+    size, size_misses, block, block_misses = compare_sizes(truth, snap, name)
     extra_tracked = compare_extra_tracked(truth, snap, name)
     measures = [objects, referents, edges_real, refcnt]
-    if generation is not None:
-        measures.append(generation)
+    for measure in (generation, size, block):
+        if measure is not None:
+            measures.append(measure)
     facts = [compare_frozen(truth, snap),
              ('tracked objects in generations 0-2 not in the truth: %d' % len(extra_tracked),
               True)]
     misses = [missing_objects, missing_edges, extra_edges, refcnt_misses, gen_misses,
-              extra_tracked]
+              size_misses, block_misses, extra_tracked]
     return Comparison(measures, facts, misses)
 
 # ---------------------------------------------------------------------------
