@@ -170,6 +170,14 @@ static int snapshot(const struct snapshot_options *o)
 	}
 	if (err)
 		goto out;
+	if (!o->quiet) {
+		long exe = target_executable(t);
+
+		fprintf(stderr, "core %s: %s, Python %s in %s, debug info %s\n",
+			o->core, exe >= 0 ? target_module(t, exe)->name : "?",
+			l.version, l.module_path,
+			l.debug_path ? l.debug_path : "embedded");
+	}
 	err = sink_create(o->db, gcscope_schema, &s);
 	if (err)
 		goto out;

@@ -85,6 +85,10 @@ struct err *sink_create(const char *path, const char *schema,
 		err = &err_nomem;
 		goto out;
 	}
+	// One thread writes: no mutexes, no allocation statistics. This only
+	// takes effect before SQLite is first initialized in the process.
+	sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	unlink(s->tmp_path);
 	if (sqlite3_open_v2(s->tmp_path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
