@@ -159,6 +159,7 @@ struct tinfo {
 	uint64_t base;          // tp_base
 	uint64_t members;       // tp_members
 	uint64_t meta;          // Py_TYPE(type)
+	uint64_t alloc;         // tp_alloc
 	uint64_t cached_keys;   // ht_cached_keys (3.11+ shared keys)
 };
 
@@ -201,6 +202,7 @@ struct walk {
 	uint64_t bytes_type;          // PyBytes_Type
 	uint64_t none;                // _Py_NoneStruct
 	uint64_t set_dummy;           // *_PySet_Dummy
+	uint64_t generic_alloc;       // PyType_GenericAlloc
 
 	uint32_t *esrc, *edst;        // traverse graph
 	size_t nedges, edges_cap;
@@ -503,6 +505,7 @@ static struct tinfo *type_get(struct walk *w, uint64_t addr)
 	FIELD(ti->members, l->tp_members);
 	FIELD(ti->meta, l->ob_type);
 	FIELD(ti->nslots, l->ob_size);
+	FIELD(ti->alloc, l->tp_alloc);
 #undef FIELD
 	if (ti->flags & TPFLAGS_HEAPTYPE && l->ht_cached_keys >= 0)
 		ok = ok && target_read_u64(w->t, addr + l->ht_cached_keys,
@@ -1748,6 +1751,17 @@ static int64_t object_size_repr(struct walk *w, uint64_t obj,
 	uint64_t presize = 0;
 
 	repr[0] = 0;
+	// PyType_GenericAlloc allocates one item more than asked
+	// (Objects/typeobject.c): instances of heap types built on tuple,
+	// int or bytes, and heap type objects with their __slots__ members.
+	// Builtin instances come from their own allocators.
+	int64_t extra = 0;
+
+	if (ti->itemsize && w->generic_alloc && ti->alloc == w->generic_alloc &&
+	    ((ti->flags & TPFLAGS_HEAPTYPE) ||
+	     ((ti->decoder == DEC_TYPE || ti->decoder == DEC_METATYPE) &&
+	      is_heap_type(w, obj))))
+		extra = 1;
 	// Static types are objects without a GC head (type_is_gc).
 	if ((ti->flags & TPFLAGS_HAVE_GC) &&
 	    !(ti->decoder == DEC_TYPE && !is_heap_type(w, obj)))
@@ -1768,7 +1782,7 @@ static int64_t object_size_repr(struct walk *w, uint64_t obj,
 	} else if (is_type_or_subtype(w, type, w->long_type,
 				      TPFLAGS_LONG_SUBCLASS)) {
 		if (long_read(w, obj, repr, max, &nd))
-			size = ti->basicsize + (nd ? nd : 1) * 4;
+			size = ti->basicsize + ((nd ? nd : 1) + extra) * 4;
 	} else if (type == w->float_type) {
 		double d;
 
@@ -1780,7 +1794,7 @@ static int64_t object_size_repr(struct walk *w, uint64_t obj,
 		char raw[48];
 		size_t k = n < sizeof(raw) ? n : sizeof(raw), len = 0;
 
-		size = ti->basicsize + n;
+		size = ti->basicsize + n + extra;
 		if (target_read_ok(w->t, raw, obj + l->bytes_sval, k)) {
 			len += snprintf(repr, max, "b'");
 			for (size_t i = 0; i < k && len + 8 < max; i++) {
@@ -1820,7 +1834,7 @@ static int64_t object_size_repr(struct walk *w, uint64_t obj,
 				 repr, max, NULL);
 	} else {
 		if (ti->itemsize)
-			size += ti->itemsize * var_size(w, obj);
+			size += ti->itemsize * (var_size(w, obj) + extra);
 		switch (ti->decoder) {
 		case DEC_FUNCTION: {
 			char module[NAME_MAX_LEN], qualname[NAME_MAX_LEN];
@@ -1887,6 +1901,21 @@ static int64_t object_size_repr(struct walk *w, uint64_t obj,
 		unsigned cap = rd8(w, obj + ti->basicsize + l->dv_capacity);
 
 		size += l->dv_values + 8 * cap + ((cap + 7) & ~7u);
+		// _PyObject_InitInlineValues (3.13) takes one usable slot from
+		// the shared keys after the allocation was sized from them:
+		// while the keys had usable slots to spare, instances were
+		// allocated for one value more than they record. Their sum
+		// nentries + usable only shrinks by those takings, so an
+		// instance recording more than the sum left now was one.
+		uint64_t keys = ti->cached_keys, n = 0, usable = 0;
+
+		if (keys && target_read_u64(w->t, keys + l->dk_nentries, &n) &&
+		    target_read_u64(w->t, keys + l->dk_usable, &usable) &&
+		    (usable > 1 || cap > n + usable)) {
+			cap++;
+			size = ti->basicsize + l->dv_values + 8 * cap +
+			       ((cap + 7) & ~7u);
+		}
 	}
 	if (size < 0 || size > (1LL << 40))
 		return -1;
@@ -2080,6 +2109,8 @@ static void setup_decoders(struct walk *w)
 	target_symbol(w->t, "PyFloat_Type", &w->float_type, NULL, NULL);
 	target_symbol(w->t, "PyBytes_Type", &w->bytes_type, NULL, NULL);
 	target_symbol(w->t, "_Py_NoneStruct", &w->none, NULL, NULL);
+	target_symbol(w->t, "PyType_GenericAlloc", &w->generic_alloc, NULL,
+		      NULL);
 	if (target_symbol(w->t, "_PySet_Dummy", &addr, NULL, NULL))
 		target_read_u64(w->t, addr, &w->set_dummy);
 }

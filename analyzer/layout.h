@@ -69,6 +69,7 @@ struct target;
 	X(tp_subclasses, "PyTypeObject", "tp_subclasses")                     \
 	X(tp_del, "PyTypeObject", "tp_del")                                   \
 	X(tp_finalize, "PyTypeObject", "tp_finalize")                         \
+	X(tp_alloc, "PyTypeObject", "tp_alloc")                               \
 	X(ht_name, "PyHeapTypeObject", "ht_name")                             \
 	X(ht_slots, "PyHeapTypeObject", "ht_slots")                           \
 	X(ht_qualname, "PyHeapTypeObject", "ht_qualname")                     \
@@ -88,6 +89,7 @@ struct target;
 	X(dk_log2_index_bytes, "PyDictKeysObject", "dk_log2_index_bytes")     \
 	X(dk_kind, "PyDictKeysObject", "dk_kind")                             \
 	X(dk_nentries, "PyDictKeysObject", "dk_nentries")                     \
+	X(dk_usable, "PyDictKeysObject", "dk_usable")                         \
 	X(dk_indices, "PyDictKeysObject", "dk_indices")                       \
 	X(dke_key, "PyDictKeyEntry", "me_key")                                \
 	X(dke_value, "PyDictKeyEntry", "me_value")                            \

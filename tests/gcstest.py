@@ -840,10 +840,11 @@ def compare_sizes(truth, snap, name):
             if have == want:
                 matched += 1
             else:
+                inline = ('' if s.inline is None else
+                          ', capacity byte %d, pymalloc block %d' % (s.inline, s.block))
                 misses.add(name.type_of(addr), '%s: truth %d (getsizeof %d%s), snapshot %s%s'
-                           % (name(addr), want, s.getsizeof,
-                              ', inline capacity %d' % s.inline if s.inline is not None else '',
-                              have, ' (%+d)' % (have - want) if have is not None else ''))
+                           % (name(addr), want, s.getsizeof, inline, have,
+                              ' (%+d)' % (have - want) if have is not None else ''))
         if s.block is not None:
             block_total += 1
             if have is not None and _round16(have) == s.block:
@@ -866,9 +867,9 @@ def compare_snapshot(truth, snap):
     conservative edges, 99.9 %), edges-real (such edges from truth objects
     that are truth referents, 99.9 %), refcnt (99.5 %) and generation
     (99.5 %, where the truth knows it), size and size-block (99.5 % each,
-    where the truth has sizes.tsv; see compare_sizes).  Facts: the permanent generation's
-    size must equal gc.get_freeze_count(); tracked objects the truth lacks
-    are counted.
+    where the truth has sizes.tsv; see compare_sizes).  Facts: the
+    permanent generation's size must equal gc.get_freeze_count(); tracked
+    objects the truth lacks are counted.
     """
     name = Namer(truth, snap)
     objects, missing_objects = compare_objects(truth, snap, name)
