@@ -72,6 +72,7 @@ REGISTRY = weakref.WeakValueDictionary()
 DOOMED = {}         # cycles dropped once they reached older generations
 MIX = []            # the synthetic mix, one list per iteration
 ANCHORS = {}        # name -> object, for labels.tsv (not part of any pattern)
+PREVIEWS = []       # objects whose preview the snapshot must show, previews.tsv
 
 
 class Owner:
@@ -464,6 +465,18 @@ def name_anchors():
     })
 
 
+def build_previews():
+    """Values of every kind gcscope previews, kept alive in PREVIEWS."""
+    PREVIEWS.extend([
+        'short text', 'x' * 300, 'caf\u00e9 \u2603 \U0001f40d', '',
+        0, 7, -42, 2 ** 62 + 1, -(2 ** 100), 2 ** 1000, True, False, None,
+        1.5, -0.1, 1e100, 3.0,
+        b'raw\x00bytes', b'y' * 100,
+        make_counter, Owner, collections.OrderedDict, os, collections,
+        Plain(0).describe.__func__,
+    ])
+
+
 def build(scale):
     """Build the heap over three generations and fill gc.garbage."""
     build_old(scale)
@@ -473,6 +486,7 @@ def build(scale):
     build_middle(scale)
     gc.collect(0)
     build_young(scale)
+    build_previews()
     name_anchors()
 
 
@@ -721,9 +735,31 @@ def record_truth(truth_dir, objs, raw, counted, frozen, peek):
     write_table(truth_dir, 'labels.tsv', ('name', 'addr'),
                 ((n, '%#x' % a) for n, a in labels))
     write_table(truth_dir, 'meta.tsv', ('key', 'value'), meta)
+    write_table(truth_dir, 'previews.tsv', ('addr', 'kind', 'value'),
+                (preview_row(o) for o in PREVIEWS))
     write_table(truth_dir, 'sizes.tsv',
                 ('addr', 'getsizeof', 'type_flags', 'itemsize', 'inline', 'block', 'offset'),
                 object_sizes(objs))
+
+
+def preview_row(obj):
+    """addr, kind, value: what a preview of obj is made from.
+
+    value is ascii() of the Python value for str, bytes, int, float, bool
+    and None; module.qualname for functions and classes; the name of a
+    module.
+    """
+    if isinstance(obj, (types.FunctionType, type)):
+        kind, value = 'qualname', '%s.%s' % (obj.__module__, obj.__qualname__)
+        if obj.__module__ == 'builtins':
+            value = obj.__qualname__
+    elif isinstance(obj, types.ModuleType):
+        kind, value = 'module', obj.__name__
+    elif isinstance(obj, float):
+        kind, value = 'value', repr(obj)
+    else:
+        kind, value = 'value', ascii(obj)
+    return hexid(obj), kind, value
 
 
 def record_unreachable(truth_dir):

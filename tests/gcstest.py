@@ -13,6 +13,7 @@ A test module under tests/integration/ exposes its cases as
 and a callable raises Skip(reason) to skip, any other exception to fail.
 """
 
+import ast
 import bisect
 import collections
 import contextlib
@@ -365,6 +366,10 @@ class Truth:
         self.garbage = [int(r[0], 16) for r in self._rows('garbage.tsv')]
         self.unreachable = [int(r[0], 16) for r in self._rows('unreachable.tsv')]
         self.labels = {name: int(a, 16) for name, a in self._rows('labels.tsv')}
+        self.previews = []
+        if (self.dir / 'previews.tsv').exists():
+            self.previews = [(int(a, 16), kind, value)
+                             for a, kind, value in self._rows('previews.tsv')]
         self.meta = {row[0]: (row[1] if len(row) > 1 else '')
                      for row in self._rows('meta.tsv')}
         self.sizes = {}
@@ -859,6 +864,62 @@ def compare_sizes(truth, snap, name):
     return size, misses, block, block_misses
 
 
+def _quoted(text, limit, escape):
+    """text quoted as gcscope previews it: at most limit characters, the
+    rest cut with '…', quotes and backslashes escaped, escape(ch) for the
+    characters it does not keep."""
+    out = []
+    for ch in text[:limit]:
+        if ch in '\'\\':
+            out.append('\\' + ch)
+        else:
+            out.append(escape(ch))
+    return "'" + ''.join(out) + ('…' if len(text) > limit else '') + "'"
+
+
+def expected_preview(kind, value):
+    """The preview gcscope must show for a previews.tsv row.
+
+    Previews follow repr() with these rules of gcscope's own: str in single
+    quotes, cut after 96 characters with '…', control characters as \\xNN,
+    everything else as UTF-8; bytes cut after 48 bytes; int exact below
+    2**120 (four 30-bit digits), else '<int of N bits>' with N a multiple
+    of 30; functions and classes as module.qualname; modules by name.
+    """
+    if kind in ('qualname', 'module'):
+        return value
+    v = ast.literal_eval(value)
+    if isinstance(v, str):
+        return _quoted(v, 96, lambda ch: '\\x%02x' % ord(ch) if ord(ch) < 0x20 else ch)
+    if isinstance(v, bytes):
+        return 'b' + _quoted(v.decode('latin-1'), 48,
+                             lambda ch: ch if 0x20 <= ord(ch) < 0x7f else '\\x%02x' % ord(ch))
+    if isinstance(v, bool) or v is None:
+        return repr(v)
+    if isinstance(v, int):
+        digits = (abs(v).bit_length() + 29) // 30
+        return str(v) if digits <= 4 else '<int of %d bits>' % (digits * 30)
+    return repr(v)
+
+
+def compare_previews(truth, snap, name):
+    """Previews (objects.repr) of the values in previews.tsv, 100 %."""
+    if not truth.previews:
+        return None, Misses('preview differences')
+    equal = 0
+    misses = Misses('preview differences')
+    for addr, kind, value in truth.previews:
+        want = expected_preview(kind, value)
+        obj = snap.objects.get(addr)
+        have = obj.repr if obj is not None else None
+        if have == want:
+            equal += 1
+        else:
+            misses.add(name.type_of(addr) or kind, '%#x: expected %r, snapshot %r'
+                       % (addr, want, have))
+    return Measure('previews', equal, len(truth.previews), 100.0), misses
+
+
 def compare_snapshot(truth, snap):
     """Compare a snapshot database with the truth; return a Comparison.
 
@@ -867,7 +928,8 @@ def compare_snapshot(truth, snap):
     conservative edges, 99.9 %), edges-real (such edges from truth objects
     that are truth referents, 99.9 %), refcnt (99.5 %) and generation
     (99.5 %, where the truth knows it), size and size-block (99.5 % each,
-    where the truth has sizes.tsv; see compare_sizes).  Facts: the
+    where the truth has sizes.tsv; see compare_sizes), previews (100 %,
+    see expected_preview).  Facts: the
     permanent generation's size must equal gc.get_freeze_count(); tracked
     objects the truth lacks are counted.
     """
@@ -877,16 +939,17 @@ def compare_snapshot(truth, snap):
     refcnt, refcnt_misses = compare_refcounts(truth, snap, name)
     generation, gen_misses = compare_generations(truth, snap, name)
     size, size_misses, block, block_misses = compare_sizes(truth, snap, name)
+    previews, preview_misses = compare_previews(truth, snap, name)
     extra_tracked = compare_extra_tracked(truth, snap, name)
     measures = [objects, referents, edges_real, refcnt]
-    for measure in (generation, size, block):
+    for measure in (generation, size, block, previews):
         if measure is not None:
             measures.append(measure)
     facts = [compare_frozen(truth, snap),
              ('tracked objects in generations 0-2 not in the truth: %d' % len(extra_tracked),
               True)]
     misses = [missing_objects, missing_edges, extra_edges, refcnt_misses, gen_misses,
-              size_misses, block_misses, extra_tracked]
+              size_misses, block_misses, preview_misses, extra_tracked]
     return Comparison(measures, facts, misses)
 
 # ---------------------------------------------------------------------------
