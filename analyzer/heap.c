@@ -203,6 +203,7 @@ struct walk {
 	uint64_t none;                // _Py_NoneStruct
 	uint64_t set_dummy;           // *_PySet_Dummy
 	uint64_t generic_alloc;       // PyType_GenericAlloc
+	uint64_t lookdict;            // ≤3.10: lookup function of general dicts
 
 	uint32_t *esrc, *edst;        // traverse graph
 	size_t nedges, edges_cap;
@@ -896,10 +897,9 @@ static bool dict_keys_read(struct walk *w, uint64_t keys,
 		if (size > (1ULL << 40))
 			return false;
 		k->entries = keys + l->dk_indices + size * width;
-		// NEEDSWORK: before 3.11 keys are visited only for lookdict
-		// tables; which lookup function a table uses is not decoded
-		// yet, so all are treated as general.
-		k->general = true;
+		// Before 3.11 dict_traverse visits keys only of tables that
+		// use the general lookup function, lookdict.
+		k->general = rd64(w, keys + l->dk_lookup) == w->lookdict;
 	}
 	if (k->general || !l->dict_log2) {
 		k->entry_size = l->sizeof_dk_entry;
@@ -1104,6 +1104,68 @@ static void iframe_traverse(struct walk *w, uint64_t f)
 	free(slots);
 }
 
+/*
+ * ≤3.10 frame_traverse (Objects/frameobject.c): the frame object is the
+ * frame. f_localsplus holds co_nlocals locals, then the cells and the free
+ * variables, then the value stack: live up to f_stacktop (3.6–3.9, NULL
+ * while the frame runs) or f_stackdepth items (3.10).
+ */
+static void decode_frame_object(struct walk *w, uint64_t obj)
+{
+	const struct layout *l = w->l;
+	uint64_t code = rd64(w, obj + l->frame_code);
+
+	field(w, obj, l->frame_code, "f_code");
+	field(w, obj, l->frame_builtins, "f_builtins");
+	field(w, obj, l->frame_globals, "f_globals");
+	field(w, obj, l->frame_locals, "f_locals");
+	field(w, obj, l->frame_trace, "f_trace");
+	field(w, obj, l->frame_exc_type, "f_exc_type");
+	field(w, obj, l->frame_exc_value, "f_exc_value");
+	field(w, obj, l->frame_exc_traceback, "f_exc_traceback");
+	if (!code)
+		return;
+	uint64_t cells = rd64(w, code + l->code_cellvars);
+	uint64_t frees = rd64(w, code + l->code_freevars);
+	int64_t nlocals = (int32_t)rd32(w, code + l->code_nlocals);
+	uint64_t nslots = nlocals + (cells ? var_size(w, cells) : 0) +
+			  (frees ? var_size(w, frees) : 0);
+	uint64_t localsplus = obj + l->frame_localsplus;
+	uint64_t valuestack = rd64(w, obj + l->frame_valuestack);
+	uint64_t nstack = 0;
+
+	if (l->frame_stackdepth >= 0) {
+		int32_t depth = (int32_t)rd32(w, obj + l->frame_stackdepth);
+
+		nstack = depth > 0 ? depth : 0;
+	} else {
+		uint64_t top = rd64(w, obj + l->frame_stacktop);
+
+		if (top && valuestack && top >= valuestack)
+			nstack = (top - valuestack) / 8;
+	}
+	if (nlocals < 0 || nslots > w->lim->max_items ||
+	    nstack > w->lim->max_items) {
+		w->cur_problem = "bad frame slot counts";
+		return;
+	}
+	for (uint64_t i = 0; i < nslots + nstack && !w->err; i++) {
+		uint64_t slot = i < nslots ? localsplus + 8 * i :
+					     valuestack + 8 * (i - nslots);
+		uint64_t v = rd64(w, slot);
+		char name[128];
+
+		if (!v)
+			continue;
+		if (i < nslots && local_name(w, code, i, name, sizeof(name)))
+			snprintf(w->label, sizeof(w->label), "%s", name);
+		else
+			snprintf(w->label, sizeof(w->label), "<stack %" PRIu64
+				 ">", i - nslots);
+		edge(w, v, HEAP_EDGE_TRAVERSE, w->label);
+	}
+}
+
 // frame_traverse (Objects/frameobject.c).
 static void decode_frame(struct walk *w, uint64_t obj)
 {
@@ -1111,13 +1173,7 @@ static void decode_frame(struct walk *w, uint64_t obj)
 
 	field(w, obj, l->frame_back, "f_back");
 	if (!l->iframes) {
-		// ≤3.10: the frame object is the frame.
-		// NEEDSWORK: decode f_localsplus and the value stack.
-		field(w, obj, l->frame_code, "f_code");
-		field(w, obj, l->frame_builtins, "f_builtins");
-		field(w, obj, l->frame_globals, "f_globals");
-		field(w, obj, l->frame_locals, "f_locals");
-		field(w, obj, l->frame_trace, "f_trace");
+		decode_frame_object(w, obj);
 		return;
 	}
 	field(w, obj, l->frame_trace, "f_trace");
@@ -2052,9 +2108,13 @@ static void walk_interpreters(struct walk *w)
 	uint64_t interp;
 
 	if (l->gc_statics) {
-		// 3.6: one set of statics for the process.
+		// 3.6: one set of statics for the process (Modules/gcmodule.c
+		// generations[], no permanent generation).
 		w->st->interpreters = 1;
-		walk_gc_state(w, l->gc_statics - l->gc_generations, true);
+		for (int g = 0; g < 3; g++)
+			walk_list(w, l->gc_statics + g * l->sizeof_gc_generation +
+					     l->gen_head,
+				  g);
 		return;
 	}
 	if (l->rt_gc >= 0)
@@ -2109,6 +2169,8 @@ static void setup_decoders(struct walk *w)
 	target_symbol(w->t, "PyFloat_Type", &w->float_type, NULL, NULL);
 	target_symbol(w->t, "PyBytes_Type", &w->bytes_type, NULL, NULL);
 	target_symbol(w->t, "_Py_NoneStruct", &w->none, NULL, NULL);
+	if (l->dk_lookup >= 0)
+		target_symbol(w->t, "lookdict", &w->lookdict, NULL, NULL);
 	target_symbol(w->t, "PyType_GenericAlloc", &w->generic_alloc, NULL,
 		      NULL);
 	if (target_symbol(w->t, "_PySet_Dummy", &addr, NULL, NULL))

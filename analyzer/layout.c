@@ -35,6 +35,53 @@ static bool version_from_name(const char *name, unsigned *major,
 	return sscanf(p, "python%u.%u", major, minor) == 2;
 }
 
+/*
+ * Before 3.11 the micro version is only in memory: Py_GetVersion() fills
+ * a static buffer with "3.X.Y (build info) [compiler]" at start-up
+ * (Python/getversion.c). Find it in the module's writable data.
+ *
+ * @return Y, or 0 if not found.
+ */
+static unsigned version_from_memory(struct target *t,
+				    const struct target_module *m,
+				    unsigned minor)
+{
+	char prefix[16];
+	int plen = snprintf(prefix, sizeof(prefix), "3.%u.", minor);
+	uint64_t addr = m->start, start, len;
+	const unsigned char *p;
+	uint64_t scanned = 0;
+
+	while (scanned < (64u << 20) &&
+	       target_next_segment(t, addr, &start, &len, &p) &&
+	       start < m->end) {
+		for (uint64_t i = 0; i + plen + 4 < len; i++) {
+			if (p[i] != '3' || memcmp(p + i, prefix, plen) ||
+			    (i && p[i - 1] >= ' ' && p[i - 1] < 0x7f))
+				continue;
+			// "3.X.Y" then a release tag and " (".
+			const unsigned char *q = p + i + plen, *end = p + len;
+			unsigned micro = 0;
+			int digits = 0;
+
+			while (q < end && *q >= '0' && *q <= '9' && digits < 3) {
+				micro = micro * 10 + (*q++ - '0');
+				digits++;
+			}
+			while (q < end && q < p + i + plen + 12 &&
+			       ((*q >= '0' && *q <= '9') || *q == 'a' ||
+				*q == 'b' || *q == 'r' || *q == 'c' ||
+				*q == '+'))
+				q++;
+			if (digits && q + 1 < end && q[0] == ' ' && q[1] == '(')
+				return micro;
+		}
+		scanned += len;
+		addr = start + len;
+	}
+	return 0;
+}
+
 // The module holding the runtime, and its anchors.
 static struct err *find_runtime(struct layout *l, struct target *t)
 {
@@ -91,6 +138,8 @@ static struct err *find_version(struct layout *l, struct target *t)
 				  "cannot tell the Python version of '%s'",
 				  m->name);
 	}
+	if (!l->micro)
+		l->micro = version_from_memory(t, m, l->minor);
 	if (l->major != 3 || l->minor < 6 || l->minor > 14) {
 		return err_create(ERR_LAYOUT,
 				  "Python %u.%u in '%s' is not supported",
@@ -155,8 +204,12 @@ static struct err *layout_from_dwarf(struct layout *l, struct target *t)
 
 	// A file with DWARF for some units but not the core structs (a
 	// partial -dbg, a mismatched debug file) is no DWARF at all for us.
+	// 3.6 keeps the collector in statics, without a state struct.
+	bool gc_ok = l->gc_statics ? l->sizeof_gc_generation > 0 :
+				     l->gc_generations >= 0;
+
 	if (l->sizeof_object != 16 || l->ob_type != 8 || l->tp_name < 0 ||
-	    l->sizeof_gc_head < 0 || l->gc_generations < 0) {
+	    l->sizeof_gc_head < 0 || !gc_ok) {
 		err = err_create(ERR_LAYOUT,
 				 "the debug info for Python %s in '%s' lacks "
 				 "the interpreter's types",

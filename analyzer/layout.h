@@ -88,6 +88,7 @@ struct target;
 	X(dk_log2_size, "PyDictKeysObject", "dk_log2_size")                   \
 	X(dk_log2_index_bytes, "PyDictKeysObject", "dk_log2_index_bytes")     \
 	X(dk_kind, "PyDictKeysObject", "dk_kind")                             \
+	X(dk_lookup, "PyDictKeysObject", "dk_lookup")                         \
 	X(dk_nentries, "PyDictKeysObject", "dk_nentries")                     \
 	X(dk_usable, "PyDictKeysObject", "dk_usable")                         \
 	X(dk_indices, "PyDictKeysObject", "dk_indices")                       \
@@ -185,6 +186,9 @@ struct target;
 	X(frame_stacktop, "PyFrameObject", "f_stacktop")                      \
 	X(frame_stackdepth, "PyFrameObject", "f_stackdepth")                  \
 	X(frame_localsplus, "PyFrameObject", "f_localsplus")                  \
+	X(frame_exc_type, "PyFrameObject", "f_exc_type")                      \
+	X(frame_exc_value, "PyFrameObject", "f_exc_value")                    \
+	X(frame_exc_traceback, "PyFrameObject", "f_exc_traceback")            \
 	X(iframe_code, "struct _PyInterpreterFrame", "f_executable|f_code")   \
 	X(iframe_previous, "struct _PyInterpreterFrame", "previous")          \
 	X(iframe_func, "struct _PyInterpreterFrame", "f_funcobj|f_func")      \

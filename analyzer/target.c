@@ -101,6 +101,32 @@ static const struct segment *segment_find(const struct segment *segs,
 	return NULL;
 }
 
+bool target_next_segment(struct target *t, uint64_t addr,
+			 uint64_t *start_ret, uint64_t *len_ret,
+			 const unsigned char **data_ret)
+{
+	size_t lo = 0, hi = t->ncore;
+
+	// The first core segment that ends after addr.
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->core[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == t->ncore)
+		return false;
+	const struct segment *s = &t->core[lo];
+	uint64_t start = addr > s->start ? addr : s->start;
+
+	*start_ret = start;
+	*len_ret = s->end - start;
+	*data_ret = s->data + (start - s->start);
+	return true;
+}
+
 static const struct segment *target_segment(struct target *t, uint64_t addr)
 {
 	const struct segment *s = t->last;

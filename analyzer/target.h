@@ -81,6 +81,17 @@ static inline bool target_read_u64(struct target *t, uint64_t addr,
 long target_read_string(struct target *t, uint64_t addr, char *buf,
 			size_t max);
 
+/**
+ * The first run of bytes the core holds at or after @p addr.
+ *
+ * @param start_ret its first address; @param len_ret its length;
+ * @param data_ret the bytes, valid while the target is open.
+ * @return false if there is none.
+ */
+bool target_next_segment(struct target *t, uint64_t addr,
+			 uint64_t *start_ret, uint64_t *len_ret,
+			 const unsigned char **data_ret);
+
 /** Number of modules. */
 size_t target_num_modules(struct target *t);
 

@@ -8,9 +8,13 @@ for the measures and their pass marks).
 
 import gcstest
 
-# Interpreters to test, by gcstest.INTERPRETERS name.  Add 'pyenv-3.6.15'
-# ... 'pyenv-3.10.13' here once gcscope reads those versions.
+# Interpreters to test, by gcstest.INTERPRETERS name.
 CONFIGS = [
+    'pyenv-3.6.15',
+    'pyenv-3.7.16',
+    'pyenv-3.8.18',
+    'pyenv-3.9.18',
+    'pyenv-3.10.13',
     'pyenv-3.11.7',
     'pyenv-3.12.1',
     'pyenv-3.13.0',
@@ -59,11 +63,14 @@ def check_labels(truth, snap):
         dst = truth.labels[dst_name] if dst_name else None
         edges = snap.edges.get(src, [])
         # An attribute is held by the object itself (values, slots) or,
-        # once its __dict__ exists, by that dict under its name.
+        # once its __dict__ exists, by that dict under its name; before
+        # 3.11 a generator's locals are held by its frame object.
         via_dict = [e for d in edges if d.label == '__dict__'
                     for e in snap.edges.get(d.dst, [])]
+        via_frame = [e for d in edges if d.label == 'gi_frame'
+                     for e in snap.edges.get(d.dst, [])]
         if not any(e.label == label and (dst is None or e.dst == dst)
-                   for e in edges) and \
+                   for e in edges + via_frame) and \
            not any(e.label == "['%s']" % label and (dst is None or e.dst == dst)
                    for e in via_dict):
             have = ', '.join(sorted(set(str(e.label) for e in edges))[:12])
