@@ -2,6 +2,8 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,8 @@ struct dwarf_index {
 	struct dwarf_slot *slots;	/* open addressing, linear probing */
 	size_t nslots;			/* a power of two */
 	size_t used;			/* slots with a name */
+	Dwarf *owned;			/* opened by dwarf_index_open(), or NULL */
+	int fd;				/* its file, or -1 */
 };
 
 // FNV-1a; the kind is mixed in so that "struct x" and typedef "x" differ.
@@ -528,6 +532,7 @@ struct err *dwarf_index_create(struct Dwarf *dw, struct dwarf_index **ret)
 	idx = calloc(1, sizeof(*idx));
 	if (!idx)
 		return &err_nomem;
+	idx->fd = -1;
 	idx->nslots = DWARF_INITIAL_SLOTS;
 	idx->slots = calloc(idx->nslots, sizeof(*idx->slots));
 	if (!idx->slots) {
@@ -548,10 +553,42 @@ struct err *dwarf_index_create(struct Dwarf *dw, struct dwarf_index **ret)
 	return NULL;
 }
 
+struct err *dwarf_index_open(const char *path, struct dwarf_index **ret)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct err *err;
+
+	if (fd < 0) {
+		err = err_errno("cannot open '%s'", path);
+		err->code = ERR_INPUT;
+		return err;
+	}
+	Dwarf *dw = dwarf_begin(fd, DWARF_C_READ);
+
+	if (!dw) {
+		close(fd);
+		return err_create(ERR_INPUT, "no DWARF in '%s': %s", path,
+				  dwarf_errmsg(-1));
+	}
+	err = dwarf_index_create(dw, ret);
+	if (err) {
+		dwarf_end(dw);
+		close(fd);
+		return err;
+	}
+	(*ret)->owned = dw;
+	(*ret)->fd = fd;
+	return NULL;
+}
+
 void dwarf_index_destroy(struct dwarf_index *idx)
 {
 	if (!idx)
 		return;
+	if (idx->owned)
+		dwarf_end(idx->owned);
+	if (idx->fd >= 0)
+		close(idx->fd);
 	free(idx->slots);
 	free(idx);
 }

@@ -29,6 +29,14 @@ struct dwarf_index;
  */
 struct err *dwarf_index_create(struct Dwarf *dw, struct dwarf_index **ret);
 
+/**
+ * Open an ELF file with DWARF (a library, or a separate debug file) and
+ * index it; the index owns the file.
+ *
+ * @return NULL on success.
+ */
+struct err *dwarf_index_open(const char *path, struct dwarf_index **ret);
+
 /** Release an index; NULL is allowed. */
 void dwarf_index_destroy(struct dwarf_index *idx);
 

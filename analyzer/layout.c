@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,68 @@ static int64_t lookup_offset(struct dwarf_index *idx, const char *type,
 	return -1;
 }
 
+// Where each table entry lives in struct layout, and its name.
+static const size_t field_pos[LAYOUT_NFIELDS] = {
+#define X(field, ...) offsetof(struct layout, field),
+	LAYOUT_OFFSETS(X)
+	LAYOUT_SIZES(X)
+#undef X
+};
+
+static const char *const field_names[LAYOUT_NFIELDS] = {
+#define X(field, ...) #field,
+	LAYOUT_OFFSETS(X)
+	LAYOUT_SIZES(X)
+#undef X
+};
+
+static int32_t *field_ptr(struct layout *l, int i)
+{
+	return (int32_t *)((char *)l + field_pos[i]);
+}
+
+static int32_t field_get(const struct layout *l, int i)
+{
+	return *(const int32_t *)((const char *)l + field_pos[i]);
+}
+
+static void fill_from_dwarf(struct layout *l, struct dwarf_index *idx)
+{
+#define X(field, type, paths) l->field = lookup_offset(idx, type, paths);
+	LAYOUT_OFFSETS(X)
+#undef X
+#define X(field, type) l->field = dwarf_type_size(idx, type);
+	LAYOUT_SIZES(X)
+#undef X
+}
+
+static const struct layout_table *builtin_table(unsigned minor)
+{
+	for (unsigned i = 0; i < layout_ntables; i++) {
+		if (layout_tables[i].minor == minor)
+			return &layout_tables[i];
+	}
+	return NULL;
+}
+
+static void fill_from_table(struct layout *l, const struct layout_table *tb)
+{
+	for (int i = 0; i < LAYOUT_NFIELDS; i++)
+		*field_ptr(l, i) = tb->values[i];
+}
+
+// The tables every source must give for the walker to work.
+static bool layout_complete(const struct layout *l)
+{
+	// 3.6 keeps the collector in statics, without a state struct.
+	bool gc_ok = l->gc_statics ? l->sizeof_gc_generation > 0 :
+				     l->gc_generations >= 0;
+
+	return l->sizeof_object == 16 && l->ob_type == 8 && l->tp_name >= 0 &&
+	       l->tp_flags >= 0 && l->sizeof_gc_head > 0 && gc_ok &&
+	       l->dict_keys >= 0 && l->dk_nentries >= 0;
+}
+
 static struct err *layout_from_dwarf(struct layout *l, struct target *t)
 {
 	const struct target_module *m = target_module(t, l->module);
@@ -192,24 +255,14 @@ static struct err *layout_from_dwarf(struct layout *l, struct target *t)
 	err = dwarf_index_create(dw, &idx);
 	if (err)
 		return err;
-#define X(field, type, paths) l->field = lookup_offset(idx, type, paths);
-	LAYOUT_OFFSETS(X)
-#undef X
-#define X(field, type) l->field = dwarf_type_size(idx, type);
-	LAYOUT_SIZES(X)
-#undef X
+	fill_from_dwarf(l, idx);
 	dwarf_index_destroy(idx);
 	l->source = LAYOUT_DWARF;
 	l->debug_path = debug_path;
 
 	// A file with DWARF for some units but not the core structs (a
 	// partial -dbg, a mismatched debug file) is no DWARF at all for us.
-	// 3.6 keeps the collector in statics, without a state struct.
-	bool gc_ok = l->gc_statics ? l->sizeof_gc_generation > 0 :
-				     l->gc_generations >= 0;
-
-	if (l->sizeof_object != 16 || l->ob_type != 8 || l->tp_name < 0 ||
-	    l->sizeof_gc_head < 0 || !gc_ok) {
+	if (!layout_complete(l)) {
 		err = err_create(ERR_LAYOUT,
 				 "the debug info for Python %s in '%s' lacks "
 				 "the interpreter's types",
@@ -217,6 +270,140 @@ static struct err *layout_from_dwarf(struct layout *l, struct target *t)
 		return err_hint(err, "install the debug symbols that match "
 				     "this build");
 	}
+	return NULL;
+}
+
+static struct err *layout_from_builtin(struct layout *l)
+{
+	const struct layout_table *tb = builtin_table(l->minor);
+
+	if (!tb) {
+		struct err *err = err_create(
+			ERR_LAYOUT, "no built-in layout for Python %u.%u",
+			l->major, l->minor);
+
+		return err_hint(err, "install its debug symbols or pass "
+				     "--debuginfo DIR");
+	}
+	fill_from_table(l, tb);
+	l->source = LAYOUT_BUILTIN;
+	return NULL;
+}
+
+/*
+ * _Py_DebugOffsets (Include/internal/pycore_runtime.h, 3.13): the
+ * interpreter describes its own main structs at the start of _PyRuntime,
+ * every entry a uint64. Offsets of its fields, in 3.13.
+ */
+enum {
+	DO_COOKIE = 0,
+	DO_VERSION = 8,
+	DO_FREE_THREADED = 16,
+	DO_RUNTIME = 24,             // size, finalizing, interpreters_head
+	DO_INTERP = 48,              // size, id, next, threads_head, gc,
+				     // imports_modules, sysdict, builtins, …
+	DO_FRAME = 224,              // size, previous, executable, instr_ptr,
+				     // localsplus, owner
+	DO_CODE = 272,               // size, filename, name, qualname, …,
+				     // localsplusnames (+56)
+	DO_PYOBJECT = 352,           // size, ob_type
+	DO_TYPE = 368,               // size, tp_name, tp_repr, tp_flags
+	DO_TUPLE = 400,              // size, ob_item, ob_size
+	DO_LIST = 424,               // size, ob_item, ob_size
+	DO_DICT = 448,               // size, ma_keys, ma_values
+	DO_FLOAT = 472,              // size, ob_fval
+	DO_LONG = 488,               // size, lv_tag, ob_digit
+	DO_BYTES = 512,              // size, ob_size, ob_sval
+	DO_UNICODE = 536,            // size, state, length, asciiobject_size
+	DO_GC = 568,                 // size, collecting
+	DO_SIZE_3_13 = 584,
+};
+
+static struct err *layout_from_debug_offsets(struct layout *l,
+					     struct target *t)
+{
+	uint64_t d[DO_SIZE_3_13 / 8];
+	struct err *err;
+
+	if (l->minor < 13)
+		return err_create(ERR_LAYOUT,
+				  "_Py_DebugOffsets exists only from Python "
+				  "3.13; this is %s", l->version);
+	// What the debug offsets leave out (GC heads, dict keys, types'
+	// other slots…) comes from the built-in table.
+	err = layout_from_builtin(l);
+	if (err)
+		return err;
+	if (!l->runtime_addr ||
+	    !target_read_ok(t, d, l->runtime_addr, sizeof(d)) ||
+	    memcmp(d, "xdebugpy", 8))
+		return err_create(ERR_LAYOUT,
+				  "no _Py_DebugOffsets at _PyRuntime (0x%"
+				  PRIx64 ")", l->runtime_addr);
+	uint64_t version = d[DO_VERSION / 8];
+
+	if ((version >> 24) != 3 || ((version >> 16) & 0xff) != l->minor)
+		return err_create(ERR_LAYOUT,
+				  "_Py_DebugOffsets is for version 0x%" PRIx64
+				  ", not %s", version, l->version);
+	if (d[DO_FREE_THREADED / 8])
+		return err_create(ERR_LAYOUT,
+				  "free-threaded builds of Python are not "
+				  "supported");
+	// Each entry: the offset, and the size of the struct it is in.
+	const struct {
+		int32_t *dst;
+		unsigned off, size_off;
+	} map[] = {
+		{ &l->rt_interpreters_head, DO_RUNTIME + 16, DO_RUNTIME },
+		{ &l->interp_next, DO_INTERP + 16, DO_INTERP },
+		{ &l->interp_threads_head, DO_INTERP + 24, DO_INTERP },
+		{ &l->interp_gc, DO_INTERP + 32, DO_INTERP },
+		{ &l->interp_modules, DO_INTERP + 40, DO_INTERP },
+		{ &l->interp_sysdict, DO_INTERP + 48, DO_INTERP },
+		{ &l->interp_builtins, DO_INTERP + 56, DO_INTERP },
+		{ &l->iframe_previous, DO_FRAME + 8, DO_FRAME },
+		{ &l->iframe_code, DO_FRAME + 16, DO_FRAME },
+		{ &l->iframe_localsplus, DO_FRAME + 32, DO_FRAME },
+		{ &l->iframe_owner, DO_FRAME + 40, DO_FRAME },
+		{ &l->code_filename, DO_CODE + 8, DO_CODE },
+		{ &l->code_name, DO_CODE + 16, DO_CODE },
+		{ &l->code_qualname, DO_CODE + 24, DO_CODE },
+		{ &l->code_localsplusnames, DO_CODE + 56, DO_CODE },
+		{ &l->ob_type, DO_PYOBJECT + 8, DO_PYOBJECT },
+		{ &l->tp_name, DO_TYPE + 8, DO_TYPE },
+		{ &l->tp_flags, DO_TYPE + 24, DO_TYPE },
+		{ &l->tuple_items, DO_TUPLE + 8, DO_TUPLE },
+		{ &l->ob_size, DO_TUPLE + 16, DO_TUPLE },
+		{ &l->list_items, DO_LIST + 8, DO_LIST },
+		{ &l->dict_keys, DO_DICT + 8, DO_DICT },
+		{ &l->dict_values, DO_DICT + 16, DO_DICT },
+		{ &l->float_value, DO_FLOAT + 8, DO_FLOAT },
+		{ &l->long_tag, DO_LONG + 8, DO_LONG },
+		{ &l->long_digits, DO_LONG + 16, DO_LONG },
+		{ &l->bytes_sval, DO_BYTES + 16, DO_BYTES },
+		{ &l->str_state, DO_UNICODE + 8, DO_UNICODE },
+		{ &l->str_length, DO_UNICODE + 16, DO_UNICODE },
+		{ &l->sizeof_str_ascii, DO_UNICODE + 24, DO_UNICODE },
+		{ &l->gc_collecting, DO_GC + 8, DO_GC },
+		{ &l->sizeof_object, DO_PYOBJECT, DO_PYOBJECT },
+		{ &l->sizeof_iframe, DO_FRAME, DO_FRAME },
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		uint64_t value = d[map[i].off / 8], size = d[map[i].size_off / 8];
+
+		// Validate as pystack does: every offset inside its struct,
+		// every struct of a plausible size.
+		if (size == 0 || size > (1u << 20) ||
+		    (map[i].off != map[i].size_off && value >= size))
+			return err_create(ERR_LAYOUT,
+					  "_Py_DebugOffsets at 0x%" PRIx64
+					  " is damaged (entry at +%u is %"
+					  PRIu64 ")",
+					  l->runtime_addr, map[i].off, value);
+		*map[i].dst = value;
+	}
+	l->source = LAYOUT_DEBUG_OFFSETS;
 	return NULL;
 }
 
@@ -239,15 +426,79 @@ static void layout_derive(struct layout *l)
 	l->iframes = v >= 11;
 }
 
-struct err *layout_init(struct layout *l, struct target *t)
+/*
+ * Check the layout against the target before trusting it: the type of
+ * `type` is `type`, builtin types have the names and item sizes they
+ * must, and the youngest collector list links back to its head. A table
+ * from another patch release that moved a field fails here, with a
+ * message, instead of producing a wrong snapshot.
+ */
+static struct err *layout_validate(struct layout *l, struct target *t)
+{
+	const char *problem = NULL;
+	uint64_t type_type, tuple_type, v, head = 0, next, prev;
+	char name[16];
+
+	if (!target_symbol(t, "PyType_Type", &type_type, NULL, NULL) ||
+	    !target_symbol(t, "PyTuple_Type", &tuple_type, NULL, NULL)) {
+		problem = "PyType_Type or PyTuple_Type is not exported";
+	} else if (!target_read_u64(t, type_type + l->ob_type, &v) ||
+		   v != type_type) {
+		problem = "the type of PyType_Type is not PyType_Type";
+	} else if (!target_read_u64(t, type_type + l->tp_name, &v) ||
+		   target_read_string(t, v, name, sizeof(name)) < 0 ||
+		   strcmp(name, "type")) {
+		problem = "PyType_Type.tp_name is not 'type'";
+	} else if (!target_read_u64(t, type_type + l->tp_flags, &v) ||
+		   !(v & TPFLAGS_TYPE_SUBCLASS)) {
+		problem = "PyType_Type.tp_flags lacks Py_TPFLAGS_TYPE_SUBCLASS";
+	} else if (!target_read_u64(t, tuple_type + l->tp_itemsize, &v) ||
+		   v != 8) {
+		problem = "PyTuple_Type.tp_itemsize is not 8";
+	}
+	if (!problem) {
+		// The youngest generation's list head: head->next->prev == head.
+		uint64_t interp = 0;
+
+		if (l->gc_statics)
+			head = l->gc_statics + l->gen_head;
+		else if (l->rt_gc >= 0)
+			head = l->runtime_addr + l->rt_gc + l->gc_generations +
+			       l->gen_head;
+		else if (target_read_u64(t, l->runtime_addr +
+					    l->rt_interpreters_head,
+					 &interp) && interp)
+			head = interp + l->interp_gc + l->gc_generations +
+			       l->gen_head;
+		if (!head)
+			problem = "no interpreter in _PyRuntime";
+		else if (!target_read_u64(t, head + l->gchead_next, &next) ||
+			 !target_read_u64(t, (next & ~7ULL) + l->gchead_prev,
+					  &prev) ||
+			 (prev & ~3ULL) != head)
+			problem = "the youngest collector list does not link "
+				  "back to its head";
+	}
+	if (!problem)
+		return NULL;
+	struct err *err = err_create(ERR_LAYOUT,
+				     "the %s layout of Python %s does not fit "
+				     "'%s': %s",
+				     layout_source_name(l->source),
+				     l->version, l->module_path, problem);
+	return err_hint(err, l->source == LAYOUT_DWARF ?
+			"check that the debug info matches this build" :
+			"install its debug symbols or pass --debuginfo DIR");
+}
+
+struct err *layout_init(struct layout *l, struct target *t,
+			enum layout_choice choice)
 {
 	struct err *err;
 
 	memset(l, 0, sizeof(*l));
-#define X(field, ...) l->field = -1;
-	LAYOUT_OFFSETS(X)
-	LAYOUT_SIZES(X)
-#undef X
+	for (int i = 0; i < LAYOUT_NFIELDS; i++)
+		*field_ptr(l, i) = -1;
 	err = find_runtime(l, t);
 	if (err)
 		return err;
@@ -257,9 +508,98 @@ struct err *layout_init(struct layout *l, struct target *t)
 	err = find_version(l, t);
 	if (err)
 		return err;
-	err = layout_from_dwarf(l, t);
+	switch (choice) {
+	case LAYOUT_CHOOSE_DWARF:
+		err = layout_from_dwarf(l, t);
+		break;
+	case LAYOUT_CHOOSE_DEBUG_OFFSETS:
+		err = layout_from_debug_offsets(l, t);
+		break;
+	case LAYOUT_CHOOSE_BUILTIN:
+		err = layout_from_builtin(l);
+		break;
+	case LAYOUT_CHOOSE_AUTO:
+		err = layout_from_dwarf(l, t);
+		if (!err)
+			break;
+		// No usable DWARF: say so only if nothing else works.
+		struct err *dwarf_err = err;
+
+		err = l->minor >= 13 ? layout_from_debug_offsets(l, t) :
+				       layout_from_builtin(l);
+		if (err && l->minor >= 13) {
+			err_destroy(err);
+			err = layout_from_builtin(l);
+		}
+		if (err) {
+			err_destroy(err);
+			err = err_create(ERR_LAYOUT,
+					 "no debug info for Python %s in '%s' "
+					 "and no built-in layout for it",
+					 l->version, l->module_path);
+			err_hint(err, dwarf_err->hint ? dwarf_err->hint :
+				 "install its debug symbols or pass "
+				 "--debuginfo DIR");
+		}
+		err_destroy(dwarf_err);
+		break;
+	}
 	if (err)
 		return err;
 	layout_derive(l);
+	return layout_validate(l, t);
+}
+
+struct err *layout_from_file(struct layout *l, const char *path,
+			     unsigned minor)
+{
+	struct dwarf_index *idx;
+	struct err *err = dwarf_index_open(path, &idx);
+
+	if (err)
+		return err;
+	memset(l, 0, sizeof(*l));
+	l->major = 3;
+	l->minor = minor;
+	fill_from_dwarf(l, idx);
+	dwarf_index_destroy(idx);
+	l->source = LAYOUT_DWARF;
+	l->module_path = path;
+	// 3.6 has no collector state struct: tell layout_complete().
+	if (minor == 6)
+		l->gc_statics = 1;
+	if (!layout_complete(l))
+		return err_create(ERR_LAYOUT,
+				  "the DWARF in '%s' lacks the interpreter's "
+				  "types", path);
 	return NULL;
+}
+
+void layout_print_table(const struct layout *l, const char *from, FILE *out)
+{
+	fprintf(out, "\t{\n\t\t.minor = %u,\n\t\t.from = \"%s\",\n"
+		"\t\t.values = {\n", l->minor, from);
+	for (int i = 0; i < LAYOUT_NFIELDS; i++)
+		fprintf(out, "\t\t\t[LAYOUT_%s] = %d,\n", field_names[i],
+			field_get(l, i));
+	fprintf(out, "\t\t},\n\t},\n");
+}
+
+int layout_compare_table(const struct layout *l, FILE *out)
+{
+	const struct layout_table *tb = builtin_table(l->minor);
+	int differ = 0;
+
+	if (!tb)
+		return -1;
+	for (int i = 0; i < LAYOUT_NFIELDS; i++) {
+		if (tb->values[i] == field_get(l, i))
+			continue;
+		fprintf(out, "3.%u %s: built-in %d, DWARF %d\n", l->minor,
+			field_names[i], tb->values[i], field_get(l, i));
+		differ++;
+	}
+	fprintf(out, "%d entries checked, %d differ\n", LAYOUT_NFIELDS,
+		differ);
+	return differ;
 }

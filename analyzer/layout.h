@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "err.h"
 
@@ -301,15 +302,67 @@ enum {
 	MEMBER_T_OBJECT_EX = 16,
 };
 
+/** Index of each table entry: offsets, then sizes. */
+enum layout_field {
+#define X(field, ...) LAYOUT_##field,
+	LAYOUT_OFFSETS(X)
+	LAYOUT_SIZES(X)
+#undef X
+	LAYOUT_NFIELDS
+};
+
+/** A built-in table: every entry of struct layout for one minor version. */
+struct layout_table {
+	unsigned minor;                  /* 3.minor */
+	const char *from;                /* the build it was read from */
+	int32_t values[LAYOUT_NFIELDS];  /* bytes, -1 where absent */
+};
+
+/** The built-in tables (layout_tables.c), one per supported minor. */
+extern const struct layout_table layout_tables[];
+extern const unsigned layout_ntables;
+
+/** Which layout source to use (--layout). */
+enum layout_choice {
+	LAYOUT_CHOOSE_AUTO,           /* DWARF, else debug offsets, else builtin */
+	LAYOUT_CHOOSE_DWARF,
+	LAYOUT_CHOOSE_DEBUG_OFFSETS,
+	LAYOUT_CHOOSE_BUILTIN,
+};
+
 /**
  * Find the CPython runtime in @p t, identify its version and fill the
- * layout tables.
+ * layout tables from the source @p choice allows, then check them against
+ * the target's memory.
  *
  * @param ret the layout, filled in.
  * @return NULL on success; ERR_NOTPYTHON if the target holds no CPython
- * runtime, ERR_LAYOUT if the version's layout cannot be determined.
+ * runtime, ERR_LAYOUT if the version's layout cannot be determined or
+ * does not fit the target.
  */
-struct err *layout_init(struct layout *ret, struct target *t);
+struct err *layout_init(struct layout *ret, struct target *t,
+			enum layout_choice choice);
+
+/**
+ * Fill a layout from the DWARF of a file (a libpython, or a separate debug
+ * file), for printing or checking built-in tables.
+ *
+ * @param minor the Python minor version the file is of.
+ * @return NULL on success.
+ */
+struct err *layout_from_file(struct layout *l, const char *path,
+			     unsigned minor);
+
+/** Print @p l as a built-in table entry (C), naming @p from. */
+void layout_print_table(const struct layout *l, const char *from, FILE *out);
+
+/**
+ * Compare @p l with the built-in table of its minor version, printing one
+ * line per entry that differs.
+ *
+ * @return the number of entries that differ, or -1 if there is no table.
+ */
+int layout_compare_table(const struct layout *l, FILE *out);
 
 /** Name of a layout source as stored in meta.layout_source. */
 const char *layout_source_name(enum layout_source source);

@@ -4,6 +4,7 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,9 @@ enum exit_status {
 
 static const char usage_text[] =
 	"usage: gcscope snapshot --core CORE [--exe EXE] --db OUT.db\n"
-	"                        [--debuginfo DIR]... [--quiet]\n"
+	"                        [--layout SOURCE] [--debuginfo DIR]...\n"
+	"                        [--no-default-debuginfo] [--quiet]\n"
+	"       gcscope layout [--check] [--python X.Y] FILE\n"
 	"       gcscope --help | --version\n"
 	"\n"
 	"Read the heap of a CPython process from a core file and write every\n"
@@ -43,7 +46,24 @@ static const char usage_text[] =
 	"  --db OUT.db      the database to write; replaced if it exists\n"
 	"  --debuginfo DIR  also look for separate debug info in DIR\n"
 	"                   (by build-id: DIR/.build-id/xx/rest.debug)\n"
+	"  --no-default-debuginfo\n"
+	"                   look for separate debug info only in the\n"
+	"                   --debuginfo directories, not in /usr/lib/debug\n"
+	"                   or beside the files\n"
+	"  --layout SOURCE  where CPython's struct layouts come from:\n"
+	"                   auto (default): dwarf if found, else debug-offsets\n"
+	"                   (3.13+), else builtin; dwarf: the interpreter's\n"
+	"                   debug info; debug-offsets: the _Py_DebugOffsets\n"
+	"                   the interpreter keeps in memory (3.13+), completed\n"
+	"                   by the built-in tables; builtin: gcscope's tables\n"
+	"                   for release builds of 3.6 to 3.13 on x86-64\n"
 	"  --quiet          print nothing but errors\n"
+	"\n"
+	"gcscope layout FILE prints the layout read from the DWARF of FILE (a\n"
+	"libpython or a separate debug file) as a built-in table entry; with\n"
+	"--check it compares it with the built-in table instead, one line per\n"
+	"entry that differs. --python X.Y names the version when FILE's name\n"
+	"does not.\n"
 	"\n"
 	"Exit status:\n"
 	"  0   the snapshot was written\n"
@@ -51,7 +71,8 @@ static const char usage_text[] =
 	"      collector list, a limit reached); a warning says where\n"
 	"  2   nothing was written: the input is not a CPython core, its\n"
 	"      layout is unknown, or the database could not be written\n"
-	"  64  the command line is wrong\n";
+	"  64  the command line is wrong\n"
+	"gcscope layout --check exits with 1 if an entry differs.\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -79,6 +100,8 @@ struct snapshot_options {
 	const char *db;
 	const char *debuginfo[16];
 	int ndebuginfo;
+	bool no_default_debuginfo;
+	enum layout_choice layout;
 	int quiet;
 };
 
@@ -149,7 +172,8 @@ static int snapshot(const struct snapshot_options *o)
 		dirs[i] = o->debuginfo[i];
 	dirs[o->ndebuginfo] = NULL;
 
-	err = target_open_core(o->core, o->exe, dirs, &t);
+	err = target_open_core(o->core, o->exe, dirs, !o->no_default_debuginfo,
+			       &t);
 	if (err)
 		return report(err);
 	uint64_t have, want;
@@ -157,7 +181,7 @@ static int snapshot(const struct snapshot_options *o)
 	if (target_truncated(t, &have, &want))
 		fprintf(stderr, "warning: core '%s' is truncated: %" PRIu64
 			" of %" PRIu64 " bytes\n", o->core, have, want);
-	err = layout_init(&l, t);
+	err = layout_init(&l, t, o->layout);
 	if (err && err->code == ERR_NOTPYTHON && !err->hint) {
 		long exe = target_executable(t);
 
@@ -173,10 +197,11 @@ static int snapshot(const struct snapshot_options *o)
 	if (!o->quiet) {
 		long exe = target_executable(t);
 
-		fprintf(stderr, "core %s: %s, Python %s in %s, debug info %s\n",
+		fprintf(stderr, "core %s: %s, Python %s in %s, layout from %s\n",
 			o->core, exe >= 0 ? target_module(t, exe)->name : "?",
 			l.version, l.module_path,
-			l.debug_path ? l.debug_path : "embedded");
+			l.source != LAYOUT_DWARF ? layout_source_name(l.source) :
+			l.debug_path ? l.debug_path : "its own DWARF");
 	}
 	err = sink_create(o->db, gcscope_schema, &s);
 	if (err)
@@ -228,15 +253,68 @@ out:
 	return st.truncated ? EXIT_PARTIAL : EXIT_OK;
 }
 
+// gcscope layout [--check] [--python X.Y] FILE
+static int layout_command(int argc, char **argv)
+{
+	const char *file = NULL, *python = NULL;
+	bool check = false;
+	unsigned major, minor;
+	struct layout l;
+
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--check"))
+			check = true;
+		else if (!strcmp(argv[i], "--python") && i + 1 < argc)
+			python = argv[++i];
+		else if (argv[i][0] == '-' || file)
+			return usage_error("unexpected argument '%s'", argv[i]);
+		else
+			file = argv[i];
+	}
+	if (!file)
+		return usage_error("layout needs a FILE%s", "");
+	const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+	const char *p = python ? python : strstr(base, "python");
+
+	if (!p || sscanf(p + (python ? 0 : 6), "%u.%u", &major, &minor) != 2 ||
+	    major != 3) {
+		fprintf(stderr, "error: cannot tell the Python version of '%s'; "
+				"pass --python X.Y\n", file);
+		return EXIT_USAGE;
+	}
+	struct err *err = layout_from_file(&l, file, minor);
+
+	if (err)
+		return report(err);
+	if (!check) {
+		layout_print_table(&l, base, stdout);
+		return EXIT_OK;
+	}
+	int differ = layout_compare_table(&l, stdout);
+
+	if (differ < 0) {
+		fprintf(stderr, "error: no built-in layout for Python 3.%u\n",
+			minor);
+		return EXIT_FATAL;
+	}
+	return differ ? 1 : EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_CORE = 256, OPT_EXE, OPT_DB, OPT_DEBUGINFO, OPT_QUIET };
+	enum {
+		OPT_CORE = 256, OPT_EXE, OPT_DB, OPT_DEBUGINFO, OPT_QUIET,
+		OPT_LAYOUT, OPT_NO_DEFAULT_DEBUGINFO,
+	};
 	static const struct option long_options[] = {
 		{ "core", required_argument, NULL, OPT_CORE },
 		{ "exe", required_argument, NULL, OPT_EXE },
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "debuginfo", required_argument, NULL, OPT_DEBUGINFO },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "layout", required_argument, NULL, OPT_LAYOUT },
+		{ "no-default-debuginfo", no_argument, NULL,
+		  OPT_NO_DEFAULT_DEBUGINFO },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -255,6 +333,8 @@ int main(int argc, char **argv)
 	}
 	if (argc < 2)
 		return usage_error("no command given%s", "");
+	if (!strcmp(argv[1], "layout"))
+		return layout_command(argc, argv);
 	if (strcmp(argv[1], "snapshot"))
 		return usage_error("unknown command '%s'", argv[1]);
 	optind = 2;
@@ -278,6 +358,22 @@ int main(int argc, char **argv)
 			break;
 		case OPT_QUIET:
 			o.quiet = 1;
+			break;
+		case OPT_NO_DEFAULT_DEBUGINFO:
+			o.no_default_debuginfo = true;
+			break;
+		case OPT_LAYOUT:
+			if (!strcmp(optarg, "auto"))
+				o.layout = LAYOUT_CHOOSE_AUTO;
+			else if (!strcmp(optarg, "dwarf"))
+				o.layout = LAYOUT_CHOOSE_DWARF;
+			else if (!strcmp(optarg, "debug-offsets"))
+				o.layout = LAYOUT_CHOOSE_DEBUG_OFFSETS;
+			else if (!strcmp(optarg, "builtin"))
+				o.layout = LAYOUT_CHOOSE_BUILTIN;
+			else
+				return usage_error("unknown layout source '%s'",
+						   optarg);
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

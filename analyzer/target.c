@@ -382,12 +382,16 @@ static struct err *target_load_modules(struct target *t)
 	return NULL;
 }
 
-static char *debuginfo_path_create(const char *const *dirs)
+static char *debuginfo_path_create(const char *const *dirs, bool defaults)
 {
-	// libdwfl's default: the file's directory, its .debug subdirectory,
-	// then /usr/lib/debug (where build-id links live). "+" also checks
-	// CRCs of debuglink files.
-	size_t len = strlen("+::.debug:/usr/lib/debug") + 1;
+	// libdwfl's search path: our directories first, then its default:
+	// the file's directory, its .debug subdirectory, and /usr/lib/debug
+	// (where build-id links live). "+" also checks CRCs of debuglink
+	// files. A path with no directory at all would fall back to the
+	// default, so "without defaults" keeps a directory that cannot be.
+	const char *tail = defaults ? ":.debug:/usr/lib/debug" :
+				      "/nonexistent/gcscope";
+	size_t len = strlen("+:") + strlen(tail) + 1;
 
 	for (size_t i = 0; dirs && dirs[i]; i++)
 		len += strlen(dirs[i]) + 1;
@@ -395,18 +399,20 @@ static char *debuginfo_path_create(const char *const *dirs)
 
 	if (!s)
 		return NULL;
-	strcpy(s, "+:");
+	strcpy(s, "+");
 	for (size_t i = 0; dirs && dirs[i]; i++) {
 		strcat(s, dirs[i]);
 		strcat(s, ":");
 	}
-	strcat(s, ":.debug:/usr/lib/debug");
+	if (defaults)
+		strcat(s, ":");
+	strcat(s, tail);
 	return s;
 }
 
 struct err *target_open_core(const char *core_path, const char *exe_path,
 			     const char *const *debuginfo_dirs,
-			     struct target **ret)
+			     bool default_debuginfo, struct target **ret)
 {
 	struct err *err;
 	struct stat st;
@@ -458,7 +464,8 @@ struct err *target_open_core(const char *core_path, const char *exe_path,
 	if (err)
 		goto out;
 
-	t->debuginfo_path = debuginfo_path_create(debuginfo_dirs);
+	t->debuginfo_path = debuginfo_path_create(debuginfo_dirs,
+						  default_debuginfo);
 	if (!t->debuginfo_path) {
 		err = &err_nomem;
 		goto out;

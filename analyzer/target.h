@@ -38,12 +38,14 @@ struct target_module {
  * core's notes.
  * @param debuginfo_dirs NULL-terminated extra directories searched for
  * separate debug info (by build-id and debuglink), or NULL.
+ * @param default_debuginfo also search the usual places: beside each file,
+ * its .debug directory, and /usr/lib/debug.
  * @param ret the target.
  * @return NULL on success.
  */
 struct err *target_open_core(const char *core_path, const char *exe_path,
 			     const char *const *debuginfo_dirs,
-			     struct target **ret);
+			     bool default_debuginfo, struct target **ret);
 
 /** Close a target; NULL is allowed. */
 void target_destroy(struct target *t);
