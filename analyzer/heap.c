@@ -534,6 +534,10 @@ static struct tinfo *type_get(struct walk *w, uint64_t addr)
 	if (ti->decoder == DEC_UNKNOWN &&
 	    (ti->flags & TPFLAGS_BASE_EXC_SUBCLASS))
 		ti->decoder = DEC_EXCEPTION;
+	// Types known by name whose traverse is a local symbol that a
+	// stripped build does not have.
+	if (ti->decoder == DEC_UNKNOWN && !strcmp(ti->name, "collections.deque"))
+		ti->decoder = DEC_DEQUE;
 	// Metatypes with a traverse of their own (ctypes') extend
 	// type_traverse: decode the type, scan only what they add.
 	if (ti->decoder == DEC_UNKNOWN && (ti->flags & TPFLAGS_TYPE_SUBCLASS))
@@ -2158,6 +2162,8 @@ static void setup_decoders(struct walk *w)
 	     i < sizeof(traverse_symbols) / sizeof(traverse_symbols[0]); i++) {
 		if (target_symbol(w->t, traverse_symbols[i].symbol, &addr, NULL,
 				  NULL) && w->ntraverses < 64) {
+			if (traverse_symbols[i].decoder == DEC_SUBTYPE)
+				w->subtype_traverse = addr;
 			w->traverses[w->ntraverses].traverse = addr;
 			w->traverses[w->ntraverses++].decoder =
 				traverse_symbols[i].decoder;
@@ -2177,6 +2183,99 @@ static void setup_decoders(struct walk *w)
 		target_read_u64(w->t, addr, &w->set_dummy);
 }
 
+// A combined dict with a key that is not a str uses lookdict (≤3.10).
+static void learn_lookdict(struct walk *w, uint64_t dict)
+{
+	const struct layout *l = w->l;
+	uint64_t keys, values, size, n, lookup;
+
+	if (!target_read_u64(w->t, dict + l->dict_keys, &keys) ||
+	    !target_read_u64(w->t, dict + l->dict_values, &values) || values ||
+	    !target_read_u64(w->t, keys + l->dk_size, &size) ||
+	    !target_read_u64(w->t, keys + l->dk_nentries, &n) ||
+	    !target_read_u64(w->t, keys + l->dk_lookup, &lookup) ||
+	    size > (1ULL << 32) || !lookup)
+		return;
+	unsigned width = size <= 0xff ? 1 : size <= 0xffff ? 2 : 4;
+	uint64_t entries = keys + l->dk_indices + size * width;
+
+	for (uint64_t i = 0; i < n && i < 64; i++) {
+		uint64_t key, type;
+
+		if (target_read_u64(w->t, entries + i * l->sizeof_dk_entry +
+					       l->dke_key, &key) &&
+		    key && target_read_u64(w->t, key + l->ob_type, &type) &&
+		    type != w->str_type) {
+			w->lookdict = lookup;
+			return;
+		}
+	}
+}
+
+/*
+ * Learn from the tracked objects what a build without .symtab does not
+ * name: subtype_traverse (Objects/typeobject.c), the tp_traverse of every
+ * class a class statement makes and so the most common one among heap
+ * types; and before 3.11 lookdict (Objects/dictobject.c), the lookup
+ * function of every combined dict that ever held a key that is not a str.
+ */
+static void learn_unexported(struct walk *w)
+{
+	const struct layout *l = w->l;
+	bool need_lookdict = l->dk_lookup >= 0 && !w->lookdict;
+	uint64_t dict_type = 0;
+	struct {
+		uint64_t traverse;
+		uint64_t count;
+	} seen[256] = { { 0 } };
+
+	if (w->subtype_traverse && !need_lookdict)
+		return;
+	for (size_t i = 0; i < w->nexact; i++) {
+		if (w->exact[i].decoder == DEC_DICT && !dict_type)
+			dict_type = w->exact[i].type;
+	}
+	for (size_t i = 0; i < w->nnodes; i++) {
+		uint64_t obj = w->nodes[i].addr, type, flags, v;
+
+		if (!target_read_u64(w->t, obj + l->ob_type, &type))
+			continue;
+		if (!w->subtype_traverse && is_type_object(w, obj) &&
+		    target_read_u64(w->t, obj + l->tp_flags, &flags) &&
+		    (flags & TPFLAGS_HEAPTYPE) &&
+		    target_read_u64(w->t, obj + l->tp_traverse, &v) && v) {
+			size_t h = hash_addr(v) & 255;
+
+			for (unsigned k = 0; k < 256; k++, h = (h + 1) & 255) {
+				if (!seen[h].traverse || seen[h].traverse == v) {
+					seen[h].traverse = v;
+					seen[h].count++;
+					break;
+				}
+			}
+		}
+		if (need_lookdict && type == dict_type && dict_type)
+			learn_lookdict(w, obj);
+		need_lookdict = l->dk_lookup >= 0 && !w->lookdict;
+	}
+	if (!w->subtype_traverse) {
+		uint64_t best = 0, count = 0;
+
+		for (unsigned k = 0; k < 256; k++) {
+			if (seen[k].count > count) {
+				best = seen[k].traverse;
+				count = seen[k].count;
+			}
+		}
+		if (best && w->ntraverses < 64 &&
+		    decoder_for_traverse(w, best) == DEC_UNKNOWN) {
+			w->subtype_traverse = best;
+			w->traverses[w->ntraverses].traverse = best;
+			w->traverses[w->ntraverses++].decoder = DEC_SUBTYPE;
+		}
+	}
+}
+
 struct err *heap_walk(struct target *t, const struct layout *l,
 		      const struct heap_limits *limits,
 		      const struct heap_consumer *consumer,
@@ -2194,6 +2293,7 @@ struct err *heap_walk(struct target *t, const struct layout *l,
 	memset(stats_ret, 0, sizeof(*stats_ret));
 	setup_decoders(&w);
 	walk_interpreters(&w);
+	learn_unexported(&w);
 	if (!w.err && w.nnodes == 0) {
 		w.err = err_create(ERR_LAYOUT,
 				   "no object found on the collector's lists "
