@@ -115,6 +115,26 @@ static struct err *find_runtime(struct layout *l, struct target *t)
 			l->interp_head = head;
 		return NULL;
 	}
+	// A Python whose files are not on this machine looks like no Python:
+	// name the missing file, libpython first.
+	for (size_t k = 0; k < 2 * target_num_modules(t); k++) {
+		size_t i = k % target_num_modules(t);
+		const struct target_module *m = target_module(t, i);
+		const char *base = strrchr(m->name, '/');
+
+		base = base ? base + 1 : m->name;
+		if (!m->path && strstr(base, k < target_num_modules(t) ?
+					      "libpython" : "python")) {
+			struct err *err = err_create(
+				ERR_INPUT,
+				"the core maps '%s', which is not on this "
+				"machine", m->name);
+
+			return err_hint(err, "copy it here at that path "
+					     "(the executable may be given "
+					     "with --exe)");
+		}
+	}
 	return err_create(ERR_NOTPYTHON,
 			  "no CPython runtime in the target: none of its %zu "
 			  "modules has _PyRuntime or a .PyRuntime section",

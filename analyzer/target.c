@@ -10,6 +10,7 @@
  */
 #include <elf.h>
 #include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -343,7 +344,10 @@ static struct err *target_load_modules(struct target *t)
 		dwfl_module_info(m->mod, NULL, NULL, NULL, NULL, NULL,
 				 &mainfile, NULL);
 		m->pub.name = name ? name : "?";
-		m->pub.path = mainfile;
+		// libdwfl leaves mainfile unset for a file it was handed by
+		// name, as the executable from the core's notes is.
+		m->pub.path = mainfile ? mainfile :
+			      elf && name && name[0] == '/' ? name : NULL;
 		m->pub.start = start;
 		m->pub.end = end;
 		m->pub.bias = elf ? bias : 0;
@@ -380,6 +384,55 @@ static struct err *target_load_modules(struct target *t)
 	if (t->nfiles)
 		qsort(t->files, t->nfiles, sizeof(*t->files), segment_cmp);
 	return NULL;
+}
+
+static void hex(char *out, const unsigned char *bits, int len)
+{
+	for (int i = 0; i < len && i < 64; i++)
+		sprintf(out + 2 * i, "%02x", bits[i]);
+	out[len > 0 ? 2 * (len < 64 ? len : 64) : 0] = 0;
+}
+
+// --exe must be the file the core's process ran: same build-id.
+static struct err *target_check_exe(struct target *t, const char *exe_path)
+{
+	long i = target_executable(t);
+	const unsigned char *core_bits;
+	GElf_Addr vaddr;
+	int core_len = i >= 0 ? dwfl_module_build_id(t->mods[i].mod, &core_bits,
+						    &vaddr) : 0;
+	char want[130], have[130];
+	struct err *err;
+
+	if (core_len <= 0)
+		return NULL; // the core does not say; nothing to compare
+	int fd = open(exe_path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		err = err_errno("cannot open executable '%s'", exe_path);
+		err->code = ERR_INPUT;
+		return err;
+	}
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	const void *bits = NULL;
+	ssize_t len = elf ? dwelf_elf_gnu_build_id(elf, &bits) : -1;
+
+	bool same = len == core_len && !memcmp(bits, core_bits, len);
+
+	hex(want, core_bits, core_len);
+	hex(have, bits, len > 0 ? len : 0);
+	// bits points into the ELF data: done with it only now.
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	if (same)
+		return NULL;
+	err = err_create(ERR_INPUT,
+			 "executable '%s' does not match the core: its "
+			 "build-id is %s, the core's is %s",
+			 exe_path, len > 0 ? have : "missing", want);
+	return err_hint(err, "pass the executable that made the core, or "
+			     "leave --exe out");
 }
 
 static char *debuginfo_path_create(const char *const *dirs, bool defaults)
@@ -488,6 +541,11 @@ struct err *target_open_core(const char *core_path, const char *exe_path,
 	err = target_load_modules(t);
 	if (err)
 		goto out;
+	if (exe_path) {
+		err = target_check_exe(t, exe_path);
+		if (err)
+			goto out;
+	}
 	*ret = t;
 	return NULL;
 
