@@ -161,9 +161,23 @@ static struct err *find_version(struct layout *l, struct target *t)
 	}
 	if (!l->micro)
 		l->micro = version_from_memory(t, m, l->minor);
-	if (l->major != 3 || l->minor < 6 || l->minor > 14) {
+	// Supported: the default (GIL) builds of 3.6 to 3.13. 3.14 needs
+	// decoders for tagged stack references and the new tuple layout;
+	// free-threaded builds (libpython3.13t) have another object header.
+	const char *base = strrchr(m->name, '/');
+	char tag[32];
+
+	base = base ? base + 1 : m->name;
+	snprintf(tag, sizeof(tag), "python%u.%ut", l->major, l->minor);
+	if (strstr(base, tag))
 		return err_create(ERR_LAYOUT,
-				  "Python %u.%u in '%s' is not supported",
+				  "'%s' is a free-threaded build of Python "
+				  "%u.%u, which gcscope does not support",
+				  m->name, l->major, l->minor);
+	if (l->major != 3 || l->minor < 6 || l->minor > 13) {
+		return err_create(ERR_LAYOUT,
+				  "Python %u.%u in '%s' is not supported: "
+				  "gcscope reads 3.6 to 3.13",
 				  l->major, l->minor, m->name);
 	}
 	snprintf(l->version, sizeof(l->version), "%u.%u.%u", l->major,
