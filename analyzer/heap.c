@@ -221,27 +221,22 @@ struct walk {
 
 /* ---- small helpers ---------------------------------------------------- */
 
+// Read n bytes of the current object's data; an unreadable field marks
+// the object corrupt and reads as zeros.
+static void rd(struct walk *w, uint64_t addr, void *buf, size_t n)
+{
+	if (!target_read_ok(w->t, buf, addr, n)) {
+		if (!w->cur_problem)
+			w->cur_problem = "a field is unreadable";
+		memset(buf, 0, n);
+	}
+}
+
 static uint64_t rd64(struct walk *w, uint64_t addr)
 {
 	uint64_t v;
 
-	if (!target_read_u64(w->t, addr, &v)) {
-		if (!w->cur_problem)
-			w->cur_problem = "a field is unreadable";
-		return 0;
-	}
-	return v;
-}
-
-static uint8_t rd8(struct walk *w, uint64_t addr)
-{
-	uint8_t v;
-
-	if (!target_read_ok(w->t, &v, addr, 1)) {
-		if (!w->cur_problem)
-			w->cur_problem = "a field is unreadable";
-		return 0;
-	}
+	rd(w, addr, &v, sizeof(v));
 	return v;
 }
 
@@ -249,11 +244,15 @@ static uint32_t rd32(struct walk *w, uint64_t addr)
 {
 	uint32_t v;
 
-	if (!target_read_ok(w->t, &v, addr, 4)) {
-		if (!w->cur_problem)
-			w->cur_problem = "a field is unreadable";
-		return 0;
-	}
+	rd(w, addr, &v, sizeof(v));
+	return v;
+}
+
+static uint8_t rd8(struct walk *w, uint64_t addr)
+{
+	uint8_t v;
+
+	rd(w, addr, &v, sizeof(v));
 	return v;
 }
 
