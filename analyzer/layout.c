@@ -282,9 +282,15 @@ static struct err *layout_from_dwarf(struct layout *l, struct target *t)
 		err = err_create(ERR_LAYOUT,
 				 "no debug info for Python %s in '%s'",
 				 l->version, m->path ? m->path : m->name);
-		return err_hint(err, "install its debug symbols (for Debian's "
-				     "python3.X: apt-get install "
-				     "python3.X-dbg) or pass --debuginfo DIR");
+		// Distribution packages ship it apart: Debian and Ubuntu as
+		// python3.X-dbg.
+		if (!strncmp(l->module_path, "/usr/", 5))
+			return err_hint(err, "install its debug symbols "
+					"(Debian: apt-get install "
+					"python%u.%u-dbg) or pass --debuginfo "
+					"DIR", l->major, l->minor);
+		return err_hint(err, "install its debug symbols or pass "
+				     "--debuginfo DIR");
 	}
 	err = dwarf_index_create(dw, &idx);
 	if (err)
@@ -292,7 +298,8 @@ static struct err *layout_from_dwarf(struct layout *l, struct target *t)
 	fill_from_dwarf(l, idx);
 	dwarf_index_destroy(idx);
 	l->source = LAYOUT_DWARF;
-	l->debug_path = debug_path;
+	// No separate file: the DWARF is the module's own.
+	l->debug_path = debug_path ? debug_path : l->module_path;
 
 	// A file with DWARF for some units but not the core structs (a
 	// partial -dbg, a mismatched debug file) is no DWARF at all for us.
@@ -360,9 +367,11 @@ static struct err *layout_from_debug_offsets(struct layout *l,
 	struct err *err;
 
 	if (l->minor < 13)
-		return err_create(ERR_LAYOUT,
-				  "_Py_DebugOffsets exists only from Python "
-				  "3.13; this is %s", l->version);
+		return err_hint(err_create(ERR_LAYOUT,
+					   "_Py_DebugOffsets exists only from "
+					   "Python 3.13; this is %s",
+					   l->version),
+				"use --layout auto or builtin");
 	// What the debug offsets leave out (GC heads, dict keys, types'
 	// other slots…) comes from the built-in table.
 	err = layout_from_builtin(l);

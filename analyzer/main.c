@@ -2,6 +2,7 @@
 /*
  * gcscope: read a CPython process's heap from the outside.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "graph.h"
 #include "heap.h"
@@ -72,7 +74,8 @@ static const char usage_text[] =
 	"  2   nothing was written: the input is not a CPython core, its\n"
 	"      layout is unknown, or the database could not be written\n"
 	"  64  the command line is wrong\n"
-	"gcscope layout --check exits with 1 if an entry differs.\n";
+	"gcscope layout exits with 0, or with 1 when --check finds an entry\n"
+	"that differs, 2 when FILE cannot be read or its version is unknown.\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -276,11 +279,20 @@ static int layout_command(int argc, char **argv)
 	const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
 	const char *p = python ? python : strstr(base, "python");
 
-	if (!p || sscanf(p + (python ? 0 : 6), "%u.%u", &major, &minor) != 2 ||
-	    major != 3) {
+	if (access(file, R_OK) != 0) {
+		fprintf(stderr, "error: cannot open '%s': %s\n", file,
+			strerror(errno));
+		return EXIT_FATAL;
+	}
+	if (!p || sscanf(p + (python ? 0 : 6), "%u.%u", &major, &minor) != 2) {
 		fprintf(stderr, "error: cannot tell the Python version of '%s'; "
 				"pass --python X.Y\n", file);
-		return EXIT_USAGE;
+		return EXIT_FATAL;
+	}
+	if (major != 3 || minor < 6 || minor > 13) {
+		fprintf(stderr, "error: Python %u.%u is not supported: gcscope "
+				"reads 3.6 to 3.13\n", major, minor);
+		return EXIT_FATAL;
 	}
 	struct err *err = layout_from_file(&l, file, minor);
 

@@ -74,14 +74,40 @@ INTERPRETERS = [
 
 @dataclasses.dataclass(frozen=True)
 class Interpreter:
-    """An interpreter found on this machine."""
+    """An interpreter found on this machine, or a stripped copy of one.
+
+    A copy (mode 'strip-debug' or 'strip-all', see stripped_copy) lives
+    under build/stripped/ and loads its own libpython from library_dir
+    through LD_LIBRARY_PATH: Workload sets it (env()) and checks in
+    /proc/PID/maps that the copy's libpython is the one mapped.
+    """
 
     spec: InterpreterSpec
     executable: Path
+    mode: str = ''                 # '' or one of STRIP_MODES
+    library_dir: object = None     # copies: the lib/ holding the stripped libpython
 
     @property
     def name(self):
-        return self.spec.name
+        """'pyenv-3.12.1', or 'pyenv-3.12.1-strip-all' for a copy."""
+        return self.spec.name + ('-' + self.mode if self.mode else '')
+
+    @property
+    def prefix(self):
+        """The installation prefix: the executable's ../."""
+        return self.executable.parent.parent
+
+    def libpython(self):
+        """The shared libpython of a pyenv install (or copy), or None."""
+        libs = sorted(self.prefix.glob('lib/libpython3*.so.1.0'))
+        return libs[0] if self.spec.pyenv and libs else None
+
+    def env(self):
+        """Environment settings the interpreter needs to run as itself."""
+        if self.library_dir is None:
+            return {}
+        path = os.environ.get('LD_LIBRARY_PATH')
+        return {'LD_LIBRARY_PATH': str(self.library_dir) + (':' + path if path else '')}
 
 
 def interpreter_spec(name):
@@ -106,7 +132,14 @@ def pyenv_root():
 
 
 def find_interpreter(name):
-    """The Interpreter called name; raises Skip if it is not usable here."""
+    """The Interpreter called name; raises Skip if it is not usable here.
+
+    A name ending in -strip-debug or -strip-all ('pyenv-3.12.1-strip-all')
+    gives a stripped copy of the pyenv interpreter (stripped_copy).
+    """
+    for mode in STRIP_MODES:
+        if name.endswith('-' + mode):
+            return stripped_copy(find_interpreter(name[:-len(mode) - 1]), mode)
     spec = interpreter_spec(name)
     if spec.pyenv:
         major_minor = '.'.join(spec.version.split('.')[:2])
@@ -155,6 +188,178 @@ def debug_file_for(build_id):
     return DEBUG_ROOT / '.build-id' / build_id[:2] / (build_id[2:] + '.debug')
 
 
+def dwarf_file(interp):
+    """The file holding an interpreter's DWARF: its libpython, or the
+    separate debug file of a stripped executable.  Raises Skip if there
+    is none."""
+    if interp.mode:
+        raise Skip('%s is a stripped copy: no DWARF' % interp.name)
+    if interp.spec.debug_package:
+        return debug_file_for(elf_build_id(interp.executable))
+    lib = interp.libpython()
+    if lib is None:
+        raise Skip('no libpython next to %s' % interp.executable)
+    return lib
+
+
+def elf_sections(path):
+    """The section names of an ELF64 little-endian file, in order."""
+    with open(path, 'rb') as f:
+        head = f.read(64)
+        if head[:4] != b'\x7fELF' or head[4] != 2 or head[5] != 1:
+            raise AssertionError('%s is not an ELF64 little-endian file' % path)
+        (shoff,) = struct.unpack_from('<Q', head, 0x28)
+        shentsize, shnum, shstrndx = struct.unpack_from('<HHH', head, 0x3a)
+        if not shoff or not shnum:
+            return []
+        f.seek(shoff)
+        table = f.read(shentsize * shnum)
+        headers = [struct.unpack_from('<IIQQQQ', table, k * shentsize) for k in range(shnum)]
+        _, _, _, _, str_offset, str_size = headers[shstrndx]
+        f.seek(str_offset)
+        names = f.read(str_size)
+    return [names[h[0]:names.index(b'\0', h[0])].decode('ascii', 'replace') for h in headers]
+
+
+def debug_sections(path):
+    """The DWARF sections (.debug_*, .zdebug_*) of an ELF file."""
+    return [n for n in elf_sections(path) if n.startswith(('.debug_', '.zdebug_'))]
+
+
+# ---------------------------------------------------------------------------
+# Interpreters without debug info: stripped copies of pyenv installs
+#
+# build/stripped/VERSION-MODE/ is a prefix holding
+#
+#   bin/python3.X              stripped copy of the executable
+#   lib/libpython3.X*.so*      stripped copies (symbolic links as they were)
+#   lib/python3.X/             a directory of symbolic links to the
+#                              install's stdlib, except for
+#   lib/python3.X/lib-dynload/ stripped copies of the extension modules
+#                              (other files linked)
+#
+# so that no file the process maps has DWARF.  The interpreter finds its
+# stdlib from its own location (the landmark lib/python3.X/os.py next to
+# bin/), so sys.prefix is the copy.  pyenv's executables name their
+# libpython with DT_RUNPATH (not DT_RPATH) $prefix/lib, which
+# LD_LIBRARY_PATH overrides: the copy runs with LD_LIBRARY_PATH=its lib/
+# (Interpreter.env), and Workload checks in /proc/PID/maps that the copy's
+# libpython is the one loaded.  By hand:
+#
+#   LD_LIBRARY_PATH=build/stripped/3.12.1-strip-all/lib \
+#       build/stripped/3.12.1-strip-all/bin/python3.12
+#
+# A copy is made once and reused while its STAMP matches the install's
+# files (sizes and times) and STRIP_RECIPE.
+
+STRIP_MODES = ('strip-debug', 'strip-all')   # objcopy --strip-debug / --strip-all
+STRIPPED_ROOT = BUILD / 'stripped'
+STRIP_RECIPE = 1        # bump when the way copies are made changes
+
+
+def stripped_copy(interp, mode):
+    """A copy of the pyenv interpreter interp with its files stripped.
+
+    mode 'strip-debug': objcopy --strip-debug (no DWARF, .symtab kept);
+    'strip-all': objcopy --strip-all (.dynsym only).  Made under
+    build/stripped/ (see above) unless an up-to-date copy is there.
+    Raises Skip if objcopy is missing.
+    """
+    if mode not in STRIP_MODES:
+        raise ValueError('unknown strip mode %r' % mode)
+    if not interp.spec.pyenv or interp.mode:
+        raise ValueError('%s: only pyenv installs can be copied stripped' % interp.name)
+    if not shutil.which('objcopy'):
+        raise Skip('objcopy (binutils) is not installed')
+    src = interp.prefix
+    minor = 'python' + '.'.join(interp.spec.version.split('.')[:2])
+    dest = STRIPPED_ROOT / ('%s-%s' % (interp.spec.version, mode))
+    stamp = _strip_stamp(src, minor, mode)
+    try:
+        current = (dest / 'STAMP').read_text() == stamp
+    except OSError:
+        current = False
+    if not current:
+        _make_stripped(src, dest, minor, mode, stamp)
+    copy = Interpreter(interp.spec, dest / 'bin' / interp.executable.name, mode, dest / 'lib')
+    for path in (copy.executable, copy.libpython()):
+        if path is None or not path.is_file():
+            raise AssertionError('stripped copy %s lacks %s' % (dest, path))
+        left = debug_sections(path)
+        if left:
+            raise AssertionError('%s still has %s' % (path, ', '.join(left)))
+    return copy
+
+
+def _strip_stamp(src, minor, mode):
+    """What a copy is made from: recipe, mode, the install's files."""
+    lines = ['gcscope stripped copy, recipe %d' % STRIP_RECIPE, 'mode %s' % mode,
+             'source %s' % src]
+    stdlib = src / 'lib' / minor
+    # Files copied: size and time; the stdlib's entries, linked: names.
+    for path in ([src / 'bin' / minor] + sorted((src / 'lib').glob('libpython*'))
+                 + sorted((stdlib / 'lib-dynload').iterdir())):
+        st = path.lstat()
+        lines.append('%s %d %d' % (path.relative_to(src), st.st_size, st.st_mtime_ns))
+    lines.extend(str(p.relative_to(src)) for p in sorted(stdlib.iterdir()))
+    return '\n'.join(lines) + '\n'
+
+
+def _strip(src, dst, mode):
+    """objcopy --MODE src dst, keeping src's permission bits."""
+    result = run(['objcopy', '--' + mode, src, dst], 120, 'objcopy')
+    if result.returncode != 0:
+        raise AssertionError('objcopy --%s %s %s failed (status %d):\n%s'
+                             % (mode, src, dst, result.returncode,
+                                tail(result.stderr + result.stdout)))
+    shutil.copymode(src, dst)
+
+
+def _copy_entry(src, dst, mode, strip):
+    """dst for src: a relative link for a link, a stripped copy of an ELF
+    file if strip, else an absolute link to src."""
+    if src.is_symlink() and '/' not in os.readlink(src):
+        os.symlink(os.readlink(src), dst)       # libpython3.X.so -> libpython3.X.so.1.0
+    elif strip and src.is_file() and not src.is_symlink() and _is_elf(src):
+        _strip(src, dst, mode)
+    else:
+        os.symlink(src, dst)
+
+
+def _is_elf(path):
+    with open(path, 'rb') as f:
+        return f.read(4) == b'\x7fELF'
+
+
+def _make_stripped(src, dest, minor, mode, stamp):
+    """Build the copy in a temporary directory beside dest, then move it in."""
+    started = time.monotonic()
+    STRIPPED_ROOT.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix='.%s-' % dest.name, dir=STRIPPED_ROOT))
+    tmp.chmod(0o755)
+    try:
+        (tmp / 'bin').mkdir()
+        _strip(src / 'bin' / minor, tmp / 'bin' / minor, mode)
+        stdlib = tmp / 'lib' / minor
+        (stdlib / 'lib-dynload').mkdir(parents=True)
+        for lib in sorted((src / 'lib').glob('libpython*')):
+            _copy_entry(lib, tmp / 'lib' / lib.name, mode, True)
+        for entry in sorted((src / 'lib' / minor).iterdir()):
+            if entry.name != 'lib-dynload':
+                os.symlink(entry, stdlib / entry.name)
+        for entry in sorted((src / 'lib' / minor / 'lib-dynload').iterdir()):
+            _copy_entry(entry, stdlib / 'lib-dynload' / entry.name, mode, True)
+        (tmp / 'STAMP').write_text(stamp)
+        if dest.is_symlink() or dest.is_file():
+            dest.unlink()
+        elif dest.exists():
+            shutil.rmtree(dest)
+        os.rename(tmp, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print('  made %s (%.1f s)' % (dest.relative_to(REPO), time.monotonic() - started))
+
+
 # ---------------------------------------------------------------------------
 # Scratch directories, processes
 
@@ -200,11 +405,52 @@ def run(cmd, timeout, what):
                              % (what, timeout, tail((e.stderr or b'') + (e.stdout or b''))))
 
 
-def workload_env():
-    """The environment for workloads: no PYTHON* settings, fixed hash seed."""
+def workload_env(interpreter=None):
+    """The environment for workloads: no PYTHON* settings, fixed hash seed,
+    and what the interpreter needs (a stripped copy: LD_LIBRARY_PATH)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith('PYTHON')}
     env['PYTHONHASHSEED'] = '0'
+    if interpreter is not None:
+        env.update(interpreter.env())
     return env
+
+
+def mapped_files(pid):
+    """The files mapped into process pid, from /proc/PID/maps, in order."""
+    files = []
+    with open('/proc/%d/maps' % pid) as f:
+        for line in f:
+            fields = line.split(None, 5)
+            if len(fields) == 6 and fields[5].startswith('/'):
+                path = fields[5].rstrip('\n')
+                if path not in files:
+                    files.append(path)
+    return files
+
+
+def check_mapped(interpreter, pid):
+    """For a stripped copy: fail unless process pid maps the copy's
+    executable and libpython and no other libpython, and nothing it maps
+    from the copy has DWARF."""
+    if not interpreter.mode:
+        return
+    files = mapped_files(pid)
+    want = {str(interpreter.executable), str(interpreter.libpython())}
+    pythons = {f for f in files if '/libpython' in f} | (want & set(files))
+    if pythons != want:
+        raise AssertionError('%s: process %d maps %s, expected %s'
+                             % (interpreter.name, pid, ', '.join(sorted(pythons)) or 'no libpython',
+                                ', '.join(sorted(want))))
+    original = str(pyenv_root() / 'versions' / interpreter.spec.version) + '/'
+    copy = str(interpreter.prefix) + '/'
+    for path in files:
+        if path.startswith(original):
+            raise AssertionError('%s: process %d maps %s from the install itself'
+                                 % (interpreter.name, pid, path))
+        if path.startswith(copy) and _is_elf(path) and debug_sections(path):
+            raise AssertionError('%s: process %d maps %s, which has %s'
+                                 % (interpreter.name, pid, path,
+                                    ', '.join(debug_sections(path))))
 
 
 class Workload:
@@ -235,11 +481,16 @@ class Workload:
         cmd = [str(self.interpreter.executable), '-S', '-s', '-B', str(self.script),
                str(self.ready_path), str(self.truth_dir)] + self.args
         with open(self.stderr_path, 'wb') as err:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                         stdout=err, stderr=err, env=workload_env())
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err,
+                                         stderr=err, env=workload_env(self.interpreter))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._ready():
+                try:
+                    check_mapped(self.interpreter, self.pid)
+                except BaseException:
+                    self.stop()
+                    raise
                 return self
             if self.proc.poll() is not None:
                 raise AssertionError('%s exited with status %s before it was ready:\n%s'
@@ -302,14 +553,15 @@ def run_gcscope(args, timeout=SNAPSHOT_TIMEOUT):
     return run([GCSCOPE] + list(args), timeout, 'gcscope ' + ' '.join(map(str, args[:1])))
 
 
-def snapshot_core(core, db, timeout=SNAPSHOT_TIMEOUT):
-    """gcscope snapshot --core core --db db; fail unless it exits with 0."""
+def snapshot_core(core, db, timeout=SNAPSHOT_TIMEOUT, args=()):
+    """gcscope snapshot --core core --db db [args]; fail unless it exits with 0."""
     started = time.monotonic()
-    result = run_gcscope(['snapshot', '--core', core, '--db', db], timeout)
+    cmd = ['snapshot', '--core', core, '--db', db] + [str(a) for a in args]
+    result = run_gcscope(cmd, timeout)
     elapsed = time.monotonic() - started
     if result.returncode != 0:
-        raise AssertionError('gcscope snapshot --core %s --db %s exited with status %d:\n%s'
-                             % (core, db, result.returncode,
+        raise AssertionError('gcscope %s exited with status %d:\n%s'
+                             % (' '.join(map(str, cmd)), result.returncode,
                                 tail(result.stderr + result.stdout)))
     if not Path(db).exists():
         raise AssertionError('gcscope snapshot exited with 0 but wrote no %s' % db)

@@ -9,22 +9,11 @@ import gcstest
 CHECK = gcstest.BUILD / 'checks' / 'dwarf_check'
 
 
-def dwarf_file(interp):
-    """The file holding the interpreter's DWARF: libpython, or the
-    separate debug file of a stripped executable."""
-    if interp.spec.debug_package:
-        return gcstest.debug_file_for(gcstest.elf_build_id(interp.executable))
-    libs = sorted(interp.executable.parent.parent.glob('lib/libpython3*.so.1.0'))
-    if not libs:
-        raise gcstest.Skip('no libpython next to %s' % interp.executable)
-    return libs[0]
-
-
 def check(name):
     interp = gcstest.find_interpreter(name)
     if not CHECK.exists():
         raise AssertionError('%s is not built (make test builds it)' % CHECK)
-    proc = gcstest.run([CHECK, dwarf_file(interp)], 600, 'dwarf_check')
+    proc = gcstest.run([CHECK, gcstest.dwarf_file(interp)], 600, 'dwarf_check')
     output = (proc.stdout + proc.stderr).decode('utf-8', 'replace')
     summary = [l for l in output.splitlines() if ' passed, ' in l]
     print('%s: %s' % (name, summary[-1] if summary else 'no summary'))

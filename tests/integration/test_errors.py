@@ -16,7 +16,11 @@ USAGE = 64
 
 
 def expect_refusal(args, status, *phrases, db=None):
-    """Run gcscope with args; check status, the error line and no leftovers."""
+    """Run gcscope with args; check status, the error line and no leftovers.
+
+    The error line must contain every phrase; a phrase that is a tuple is
+    a choice: one of its words, in any case, is enough.
+    """
     result = gcstest.run_gcscope(args, timeout=120)
     stderr = result.stderr.decode('utf-8', 'replace')
     errors = [l for l in stderr.splitlines() if l.startswith('error: ')]
@@ -27,8 +31,14 @@ def expect_refusal(args, status, *phrases, db=None):
         raise AssertionError('expected one error line, got %d:\n%s'
                              % (len(errors), gcstest.tail(stderr)))
     for phrase in phrases:
-        if phrase not in errors[0]:
-            raise AssertionError('error line lacks %r: %s' % (phrase, errors[0]))
+        if isinstance(phrase, tuple):
+            found = any(p.lower() in errors[0].lower() for p in phrase)
+        else:
+            found = phrase in errors[0]
+        if not found:
+            raise AssertionError('error line lacks %s: %s'
+                                 % (' or '.join(map(repr, phrase))
+                                    if isinstance(phrase, tuple) else repr(phrase), errors[0]))
     if db is not None:
         left = sorted(p.name for p in db.parent.glob(db.name + '*'))
         if left:
@@ -108,6 +118,46 @@ def unwritable_db():
                        'cannot create database', str(db))
 
 
+def refuse_layout(name, layout, *phrases, extra=()):
+    """gcscope snapshot --layout layout of a core of interpreter name
+    (a stripped copy for names ending in -strip-*) must be refused."""
+    interpreter = gcstest.find_interpreter(name)
+    with gcstest.scratch_dir('errors') as work:
+        with gcstest.Workload(interpreter, gcstest.CORPORA / 'leaky.py', work) as workload:
+            core = gcstest.gcore(workload.pid, work / 'core')
+        db = work / 'out.db'
+        expect_refusal(['snapshot', '--core', core, '--db', db, '--layout', layout]
+                       + list(extra), FATAL, *phrases, db=db)
+
+
+# What an error about missing debug info must say: that debug info is
+# missing, and what to do (install it, or point --debuginfo at it).
+NO_DEBUG_INFO = (('debug',), ('install', '--debuginfo'))
+
+
+def dwarf_of_stripped(mode):
+    """--layout dwarf, but the interpreter's files have no DWARF."""
+    refuse_layout('pyenv-3.12.1-' + mode, 'dwarf', *NO_DEBUG_INFO)
+
+
+def dwarf_without_default_debuginfo():
+    """--layout dwarf --no-default-debuginfo: Debian's python3.11, whose
+    debug info is only in /usr/lib/debug."""
+    refuse_layout('debian-3.11', 'dwarf', *NO_DEBUG_INFO, extra=['--no-default-debuginfo'])
+
+
+def debug_offsets_before_3_13():
+    """--layout debug-offsets on 3.12: _Py_DebugOffsets is new in 3.13."""
+    refuse_layout('pyenv-3.12.1', 'debug-offsets',
+                  ('debug offsets', 'debugoffsets', 'debug-offsets'), '3.13')
+
+
+def layout_check_without_dwarf():
+    """gcscope layout --check of a libpython without DWARF: status 2."""
+    lib = gcstest.find_interpreter('pyenv-3.12.1-strip-all').libpython()
+    expect_refusal(['layout', '--check', lib], FATAL, ('DWARF', 'debug'), str(lib))
+
+
 def cases():
     yield 'not-a-core', not_a_core
     yield 'missing-core', missing_core
@@ -116,3 +166,8 @@ def cases():
     yield 'core-of-another-program', core_of_another_program
     yield 'truncated-core', truncated_core
     yield 'unwritable-db', unwritable_db
+    yield 'layout-dwarf-strip-debug', lambda: dwarf_of_stripped('strip-debug')
+    yield 'layout-dwarf-strip-all', lambda: dwarf_of_stripped('strip-all')
+    yield 'layout-dwarf-no-default-debuginfo', dwarf_without_default_debuginfo
+    yield 'layout-debug-offsets-3.12', debug_offsets_before_3_13
+    yield 'layout-check-without-dwarf', layout_check_without_dwarf

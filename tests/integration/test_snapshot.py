@@ -1,25 +1,52 @@
 """gcscope snapshot of a core, compared with the interpreter's own truth.
 
-For each interpreter in CONFIGS: run corpora/leaky.py, take a core with
-gcore once it is ready, snapshot the core with gcscope, and compare the
-database with the truth the workload recorded (see gcstest.compare_snapshot
-for the measures and their pass marks).
+For each interpreter and mode in CONFIGS: run corpora/leaky.py, take a core
+with gcore once it is ready, snapshot the core with gcscope, and compare
+the database with the truth the workload recorded (see
+gcstest.compare_snapshot for the measures and their pass marks).  Every
+mode must meet the same marks; what differs is where gcscope takes the
+interpreter's layout from, which meta.layout_source must name:
+
+  dwarf                 the interpreter as installed, with its DWARF
+  builtin-strip-debug   a copy of a pyenv install whose files have no DWARF
+  builtin-strip-all     (gcstest.stripped_copy): gcscope's built-in tables,
+                        or on 3.13+ _Py_DebugOffsets (debug-offsets-strip-*);
+                        builtin-strip-all on 3.13 forces --layout builtin
+  nodebug               Debian's python3.11 with --no-default-debuginfo, so
+                        its debug file in /usr/lib/debug is not used
 """
+
+import dataclasses
 
 import gcstest
 
-# Interpreters to test, by gcstest.INTERPRETERS name.
-CONFIGS = [
-    'pyenv-3.6.15',
-    'pyenv-3.7.16',
-    'pyenv-3.8.18',
-    'pyenv-3.9.18',
-    'pyenv-3.10.13',
-    'pyenv-3.11.7',
-    'pyenv-3.12.1',
-    'pyenv-3.13.0',
-    'debian-3.11',
-]
+
+@dataclasses.dataclass(frozen=True)
+class Mode:
+    """How one interpreter is run and snapshot."""
+
+    name: str              # case-name suffix
+    strip: str             # '' or a gcstest.STRIP_MODES entry: run a stripped copy
+    args: tuple            # extra gcscope snapshot options
+    layout_source: str     # what meta.layout_source must say
+
+
+DWARF = Mode('dwarf', '', (), 'dwarf')
+BUILTIN = [Mode('builtin-' + strip, strip, (), 'builtin') for strip in gcstest.STRIP_MODES]
+DEBUG_OFFSETS = [Mode('debug-offsets-' + strip, strip, (), 'debug_offsets')
+                 for strip in gcstest.STRIP_MODES]
+FORCED_BUILTIN = Mode('builtin-strip-all', 'strip-all', ('--layout', 'builtin'), 'builtin')
+NODEBUG = Mode('nodebug', '', ('--no-default-debuginfo',), 'builtin')
+
+# (gcstest.INTERPRETERS name, mode) pairs to test.
+CONFIGS = (
+    [(name, mode)
+     for name in ('pyenv-3.6.15', 'pyenv-3.7.16', 'pyenv-3.8.18', 'pyenv-3.9.18',
+                  'pyenv-3.10.13', 'pyenv-3.11.7', 'pyenv-3.12.1')
+     for mode in [DWARF] + BUILTIN]
+    + [('pyenv-3.13.0', mode) for mode in [DWARF] + DEBUG_OFFSETS + [FORCED_BUILTIN]]
+    + [('debian-3.11', DWARF), ('debian-3.11', NODEBUG)]
+)
 
 SCRIPT = gcstest.CORPORA / 'leaky.py'
 
@@ -79,22 +106,42 @@ def check_labels(truth, snap):
     return misses
 
 
-def snapshot_and_compare(name):
-    """Run the whole check for the interpreter called name."""
+def check_meta(interpreter, mode, snap):
+    """meta says where the layout came from, and which libpython was read."""
+    failures = []
+    source = snap.meta.get('layout_source')
+    if source != mode.layout_source:
+        failures.append('layout_source %r, expected %r' % (source, mode.layout_source))
+    libpython = interpreter.libpython()
+    if libpython is not None and snap.meta.get('libpython') != str(libpython):
+        failures.append('meta.libpython %r, expected %s'
+                        % (snap.meta.get('libpython'), libpython))
+    debuginfo = snap.meta.get('debuginfo')
+    if '--no-default-debuginfo' in mode.args and debuginfo and \
+       debuginfo.startswith(str(gcstest.DEBUG_ROOT) + '/'):
+        failures.append('meta.debuginfo %s despite --no-default-debuginfo' % debuginfo)
+    return failures
+
+
+def snapshot_and_compare(name, mode):
+    """Run the whole check for the interpreter called name in mode."""
     interpreter = gcstest.find_interpreter(name)
+    if mode.strip:
+        interpreter = gcstest.stripped_copy(interpreter, mode.strip)
     gcstest.require_gcscope()
-    with gcstest.scratch_dir('snapshot-' + name) as work:
+    with gcstest.scratch_dir('snapshot-%s-%s' % (name, mode.name)) as work:
         db = work / 'snapshot.db'
         with gcstest.Workload(interpreter, SCRIPT, work) as workload:
             core = gcstest.gcore(workload.pid, work / 'core')
-            elapsed = gcstest.snapshot_core(core, db)
+            elapsed = gcstest.snapshot_core(core, db, args=mode.args)
         truth = gcstest.Truth(workload.truth_dir)
         snap = gcstest.Snapshot(db)
         result = gcstest.compare_snapshot(truth, snap)
-        print('%s: %s' % (snap.label, result.summary()))
-        print('  snapshot %.1f s: %d objects, %d edges, %s corrupt'
+        print('%s (%s): %s' % (snap.label, mode.name, result.summary()))
+        print('  snapshot %.1f s: %d objects, %d edges, %s corrupt; libpython %s, debuginfo %s'
               % (elapsed, len(snap.objects), sum(map(len, snap.edges.values())),
-                 snap.meta.get('corrupt', '?')))
+                 snap.meta.get('corrupt', '?'), snap.meta.get('libpython', '-'),
+                 snap.meta.get('debuginfo', '-')))
         verbose = not result.ok or gcstest.verbose()
         for line in result.report() if verbose else result.report_facts():
             print(line)
@@ -103,7 +150,8 @@ def snapshot_and_compare(name):
               % (len(LABELS) - len(label_misses), len(LABELS)))
         for line in label_misses:
             print('    ' + line)
-        failures = result.failures() if not result.ok else []
+        failures = check_meta(interpreter, mode, snap)
+        failures += result.failures() if not result.ok else []
         if label_misses:
             failures.append('%d labelled references missing' % len(label_misses))
         if failures:
@@ -111,6 +159,7 @@ def snapshot_and_compare(name):
 
 
 def cases():
-    """One case per interpreter configuration."""
-    for name in CONFIGS:
-        yield name, lambda name=name: snapshot_and_compare(name)
+    """One case per interpreter and mode: 'pyenv-3.12.1-builtin-strip-all'."""
+    for name, mode in CONFIGS:
+        yield '%s-%s' % (name, mode.name), \
+            lambda name=name, mode=mode: snapshot_and_compare(name, mode)
