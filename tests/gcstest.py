@@ -462,7 +462,8 @@ class Workload:
     threading and so register at-fork handlers) and -s.
     """
 
-    def __init__(self, interpreter, script, workdir, args=()):
+    def __init__(self, interpreter, script, workdir, args=(), env=None):
+        self.extra_env = dict(env or {})
         self.interpreter = interpreter
         self.script = Path(script)
         self.workdir = Path(workdir)
@@ -481,8 +482,9 @@ class Workload:
         cmd = [str(self.interpreter.executable), '-S', '-s', '-B', str(self.script),
                str(self.ready_path), str(self.truth_dir)] + self.args
         with open(self.stderr_path, 'wb') as err:
+            env = dict(workload_env(self.interpreter), **self.extra_env)
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err,
-                                         stderr=err, env=workload_env(self.interpreter))
+                                         stderr=err, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._ready():

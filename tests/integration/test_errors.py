@@ -6,6 +6,7 @@ where there is one), and that neither the database nor its temporary file
 is left behind.
 """
 
+import shutil
 import subprocess
 import time
 
@@ -158,6 +159,38 @@ def layout_check_without_dwarf():
     expect_refusal(['layout', '--check', lib], FATAL, ('DWARF', 'debug'), str(lib))
 
 
+def wrong_exe():
+    """--exe of another build than the one that made the core."""
+    interpreter = gcstest.find_interpreter('pyenv-3.12.1')
+    other = gcstest.find_interpreter('pyenv-3.13.0')
+    with gcstest.scratch_dir('errors') as work:
+        with gcstest.Workload(interpreter, gcstest.CORPORA / 'leaky.py', work) as workload:
+            core = gcstest.gcore(workload.pid, work / 'core')
+        db = work / 'out.db'
+        expect_refusal(['snapshot', '--core', core, '--exe', other.executable,
+                        '--db', db], FATAL, 'does not match the core', 'build-id',
+                       str(other.executable), db=db)
+
+
+def missing_mapped_file():
+    """A core whose libpython was deleted after the process started."""
+    interpreter = gcstest.find_interpreter('pyenv-3.12.1')
+    lib = next(interpreter.executable.parent.parent.glob('lib/libpython3*.so.1.0'))
+    with gcstest.scratch_dir('errors') as work:
+        libdir = work / 'lib'
+        libdir.mkdir()
+        copy = libdir / lib.name
+        shutil.copyfile(lib, copy)
+        env = {'LD_LIBRARY_PATH': str(libdir)}
+        with gcstest.Workload(interpreter, gcstest.CORPORA / 'leaky.py', work,
+                              env=env) as workload:
+            core = gcstest.gcore(workload.pid, work / 'core')
+        copy.unlink()
+        db = work / 'out.db'
+        expect_refusal(['snapshot', '--core', core, '--db', db], FATAL,
+                       'not on this machine', str(copy), db=db)
+
+
 def cases():
     yield 'not-a-core', not_a_core
     yield 'missing-core', missing_core
@@ -171,3 +204,5 @@ def cases():
     yield 'layout-dwarf-no-default-debuginfo', dwarf_without_default_debuginfo
     yield 'layout-debug-offsets-3.12', debug_offsets_before_3_13
     yield 'layout-check-without-dwarf', layout_check_without_dwarf
+    yield 'wrong-exe', wrong_exe
+    yield 'missing-mapped-file', missing_mapped_file
