@@ -58,7 +58,8 @@ $(BUILD)/%.o: analyzer/%.c $(wildcard analyzer/*.h) | $(BUILD)
 $(BUILD)/schema.c: $(SCHEMA) | $(BUILD)
 	@echo "  GEN     $@"
 	$(Q)( echo 'const char gcscope_schema[] ='; \
-	  cat $(SCHEMA) | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' \
+	  for f in $(SCHEMA); do echo "-- @file $$f"; cat $$f; done | \
+	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' \
 	    -e 's/^/"/' -e 's/$$/\\n"/'; \
 	  echo ';' ) > $@
 

@@ -59,6 +59,46 @@ static struct err *prepare(struct sink *s, const char *sql,
 	return NULL;
 }
 
+/*
+ * The schema is the files of schema/ in order, each starting with a line
+ * "-- @file NAME". In each file, what stands before its line
+ * "-- @after-load" runs before the bulk load, the rest after it.
+ */
+static struct err *schema_split(const char *schema, char **load_ret,
+				char **after_ret)
+{
+	static const char file_mark[] = "-- @file ";
+	static const char after_mark[] = "\n-- @after-load\n";
+	size_t len = strlen(schema);
+	char *load = calloc(1, len + 1), *after = calloc(1, len + 1);
+
+	if (!load || !after) {
+		free(load);
+		free(after);
+		return &err_nomem;
+	}
+	for (const char *p = schema; *p;) {
+		const char *next = strstr(p + 1, file_mark);
+
+		// A file mark starts a line.
+		while (next && next[-1] != '\n')
+			next = strstr(next + 1, file_mark);
+		size_t flen = next ? (size_t)(next - p) : strlen(p);
+		const char *mark = strstr(p, after_mark);
+
+		if (mark && mark < p + flen) {
+			strncat(load, p, mark - p);
+			strncat(after, mark, p + flen - mark);
+		} else {
+			strncat(load, p, flen);
+		}
+		p += flen;
+	}
+	*load_ret = load;
+	*after_ret = after;
+	return NULL;
+}
+
 struct err *sink_create(const char *path, const char *schema,
 			struct sink **ret)
 {
@@ -74,17 +114,11 @@ struct err *sink_create(const char *path, const char *schema,
 		err = &err_nomem;
 		goto out;
 	}
-	// The marker stands alone on its line; the header comment quotes it.
-	const char *marker = strstr(schema, "\n-- @after-load\n");
-	size_t before = marker ? (size_t)(marker - schema) : strlen(schema);
-	char *load = strndup(schema, before);
+	char *load;
 
-	s->after_load = strdup(marker ? marker : "");
-	if (!load || !s->after_load) {
-		free(load);
-		err = &err_nomem;
+	err = schema_split(schema, &load, &s->after_load);
+	if (err)
 		goto out;
-	}
 	// One thread writes: no mutexes, no allocation statistics. This only
 	// takes effect before SQLite is first initialized in the process.
 	sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
