@@ -84,6 +84,27 @@ $(BUILD):
 DEPS := build-essential pkg-config libdw-dev libelf-dev libsqlite3-dev \
 	sqlite3 gdb elfutils python3 python3-dev python3.11 python3.11-dbg
 
+# The built-in layout tables, printed from the DWARF of the pyenv builds
+# of each supported minor version (needs them installed; the tests check
+# the committed tables against every installed interpreter).
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
+LAYOUT_LIBS = $(foreach v,3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13,\
+	$(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/$(v).*/lib/libpython$(v)*.so.1.0))))
+
+layout-tables: $(BUILD)/gcscope
+	$(Q)( sed -n '1,/^const struct layout_table layout_tables/p' \
+		analyzer/layout_tables.c; \
+	  for lib in $(LAYOUT_LIBS); do \
+	    v=$$(echo $$lib | sed 's|.*/versions/\([^/]*\)/.*|\1|'); \
+	    $(BUILD)/gcscope layout $$lib | \
+	      sed "s|\.from = \"|.from = \"pyenv $$v |" || exit 1; \
+	  done; \
+	  echo '};'; echo; \
+	  echo 'const unsigned layout_ntables = sizeof(layout_tables) / sizeof(layout_tables[0]);' \
+	) > analyzer/layout_tables.c.new
+	$(Q)mv analyzer/layout_tables.c.new analyzer/layout_tables.c
+	@echo "  GEN     analyzer/layout_tables.c"
+
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	export DEBIAN_FRONTEND=noninteractive; \
@@ -99,4 +120,4 @@ test: all $(UNIT_TESTS) $(CHECKS)
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps demo test clean
+.PHONY: all deps demo test clean layout-tables

@@ -19,8 +19,9 @@ enum err_code {
 	ERR_INPUT,      /**< the input is not what it must be (not a core…) */
 	ERR_NOTPYTHON,  /**< the target is not a CPython process */
 	ERR_LAYOUT,     /**< CPython layout unknown or inconsistent */
-	ERR_SQLITE,     /**< the database could not be written */
+	ERR_SQLITE,     /**< the database could not be written or read */
 	ERR_USAGE,      /**< bad command line */
+	ERR_NOTFOUND,   /**< what was asked about is not in the input */
 };
 
 struct err {

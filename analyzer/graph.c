@@ -22,10 +22,11 @@ static int component_cmp(const void *a, const void *b)
 	return x->first < y->first ? -1 : x->first > y->first;
 }
 
-// Adjacency in compressed rows: the targets of node v are
-// adj[start[v]] … adj[start[v + 1] - 1].
-static struct err *csr_build(const struct heap_graph *g, uint32_t **start_ret,
-			     uint32_t **adj_ret)
+// Adjacency in compressed rows: the edges leaving node v, of the kinds
+// in the bit set, are adj[start[v]] … adj[start[v + 1] - 1], as indexes
+// into the graph's edges.
+static struct err *csr_build(const struct heap_graph *g, uint32_t kinds,
+			     uint32_t **start_ret, uint32_t **adj_ret)
 {
 	uint32_t *start = calloc(g->nnodes + 1, sizeof(*start));
 	uint32_t *adj = malloc((g->nedges + 1) * sizeof(*adj));
@@ -35,13 +36,17 @@ static struct err *csr_build(const struct heap_graph *g, uint32_t **start_ret,
 		free(adj);
 		return &err_nomem;
 	}
-	for (size_t i = 0; i < g->nedges; i++)
-		start[g->src[i] + 1]++;
+	for (size_t i = 0; i < g->nedges; i++) {
+		if (kinds & (1u << g->kind[i]))
+			start[g->src[i] + 1]++;
+	}
 	for (size_t v = 0; v < g->nnodes; v++)
 		start[v + 1] += start[v];
 	// Fill using start[] as cursors, then shift back.
-	for (size_t i = 0; i < g->nedges; i++)
-		adj[start[g->src[i]]++] = g->dst[i];
+	for (size_t i = 0; i < g->nedges; i++) {
+		if (kinds & (1u << g->kind[i]))
+			adj[start[g->src[i]]++] = i;
+	}
 	for (size_t v = g->nnodes; v > 0; v--)
 		start[v] = start[v - 1];
 	start[0] = 0;
@@ -54,7 +59,7 @@ struct err *graph_cycles(const struct heap_graph *g, struct graph_cycles *ret)
 {
 	size_t n = g->nnodes;
 	uint32_t *start, *adj;
-	struct err *err = csr_build(g, &start, &adj);
+	struct err *err = csr_build(g, 1u << HEAP_EDGE_TRAVERSE, &start, &adj);
 
 	memset(ret, 0, sizeof(*ret));
 	if (err)
@@ -92,7 +97,7 @@ struct err *graph_cycles(const struct heap_graph *g, struct graph_cycles *ret)
 			uint32_t v = call[depth - 1];
 
 			if (cursor[depth - 1] < start[v + 1]) {
-				uint32_t w = adj[cursor[depth - 1]++];
+				uint32_t w = g->dst[adj[cursor[depth - 1]++]];
 
 				if (index[w] == NONE) {
 					index[w] = low[w] = next_index++;
@@ -125,7 +130,7 @@ struct err *graph_cycles(const struct heap_graph *g, struct graph_cycles *ret)
 
 			for (uint32_t e = start[v]; !cyclic && e < start[v + 1];
 			     e++)
-				cyclic = adj[e] == v;
+				cyclic = g->dst[adj[e]] == v;
 			if (cyclic) {
 				if (ncomps == comps_cap) {
 					size_t cap = comps_cap ? comps_cap * 2 :
@@ -177,4 +182,246 @@ void graph_cycles_deinit(struct graph_cycles *c)
 {
 	free(c->cycle);
 	memset(c, 0, sizeof(*c));
+}
+
+struct err *graph_reach(const struct heap_graph *g, struct graph_reach *ret)
+{
+	size_t n = g->nnodes;
+	uint32_t *start, *adj;
+	// Every reference that holds: not a weakref's borrowed pointer.
+	struct err *err = csr_build(g, (1u << HEAP_EDGE_TRAVERSE) |
+				       (1u << HEAP_EDGE_STRONG) |
+				       (1u << HEAP_EDGE_CONSERVATIVE),
+				    &start, &adj);
+
+	memset(ret, 0, sizeof(*ret));
+	if (err)
+		return err;
+	uint32_t *depth = malloc((n + 1) * sizeof(*depth));
+	uint32_t *via = malloc((n + 1) * sizeof(*via));
+	uint32_t *queue = malloc((n + 1) * sizeof(*queue));
+
+	if (!depth || !via || !queue) {
+		free(depth);
+		free(via);
+		free(queue);
+		free(start);
+		free(adj);
+		return &err_nomem;
+	}
+	for (size_t v = 0; v < n; v++)
+		depth[v] = via[v] = HEAP_NONE;
+	size_t head = 0, tail = 0;
+
+	// Breadth first from every root at once: the first path found to an
+	// object is a shortest one.
+	for (size_t r = 0; r < g->nroots; r++) {
+		uint32_t v = g->root[r];
+
+		if (v < n && depth[v] == HEAP_NONE) {
+			depth[v] = 0;
+			queue[tail++] = v;
+		}
+	}
+	while (head < tail) {
+		uint32_t v = queue[head++];
+
+		for (uint32_t e = start[v]; e < start[v + 1]; e++) {
+			uint32_t u = g->dst[adj[e]];
+
+			if (depth[u] != HEAP_NONE)
+				continue;
+			depth[u] = depth[v] + 1;
+			via[u] = adj[e];
+			queue[tail++] = u;
+		}
+	}
+	free(queue);
+	free(start);
+	free(adj);
+	ret->depth = depth;
+	ret->via = via;
+	return NULL;
+}
+
+void graph_reach_deinit(struct graph_reach *r)
+{
+	free(r->depth);
+	free(r->via);
+	memset(r, 0, sizeof(*r));
+}
+
+struct err *graph_unreachable(const struct heap_graph *g, uint8_t **ret)
+{
+	size_t n = g->nnodes;
+	uint32_t *start, *adj;
+	struct err *err = csr_build(g, 1u << HEAP_EDGE_TRAVERSE, &start, &adj);
+
+	*ret = NULL;
+	if (err)
+		return err;
+	int64_t *refs = malloc((n + 1) * sizeof(*refs));
+	uint8_t *state = calloc(n + 1, 1);
+	uint32_t *queue = malloc((n + 1) * sizeof(*queue));
+	enum { OUTSIDE, CANDIDATE, REACHABLE, UNREACHABLE };
+
+	if (!refs || !state || !queue) {
+		err = &err_nomem;
+		goto out;
+	}
+	// The set a full collection examines: the tracked objects of
+	// generations 0–2. Immortal objects are left out (3.12
+	// update_refs moves them to the permanent generation).
+	for (size_t v = 0; v < n; v++) {
+		const struct heap_node *x = &g->nodes[v];
+
+		if ((x->flags & HEAP_NODE_TRACKED) && x->generation >= 0 &&
+		    x->generation <= 2 && !(x->flags & HEAP_NODE_IMMORTAL) &&
+		    !(x->flags & HEAP_NODE_BAD)) {
+			state[v] = CANDIDATE;
+			refs[v] = x->refcnt;
+		}
+	}
+	// subtract_refs: what is left are references from outside the set.
+	for (size_t v = 0; v < n; v++) {
+		if (state[v] != CANDIDATE)
+			continue;
+		for (uint32_t e = start[v]; e < start[v + 1]; e++) {
+			uint32_t u = g->dst[adj[e]];
+
+			if (state[u] == CANDIDATE)
+				refs[u]--;
+		}
+	}
+	// move_unreachable: everything reachable from an object referenced
+	// from outside survives.
+	size_t head = 0, tail = 0;
+
+	for (size_t v = 0; v < n; v++) {
+		if (state[v] == CANDIDATE && refs[v] != 0) {
+			state[v] = REACHABLE;
+			queue[tail++] = v;
+		}
+	}
+	while (head < tail) {
+		uint32_t v = queue[head++];
+
+		for (uint32_t e = start[v]; e < start[v + 1]; e++) {
+			uint32_t u = g->dst[adj[e]];
+
+			if (state[u] == CANDIDATE) {
+				state[u] = REACHABLE;
+				queue[tail++] = u;
+			}
+		}
+	}
+	for (size_t v = 0; v < n; v++)
+		state[v] = state[v] == CANDIDATE;
+	*ret = state;
+	state = NULL;
+out:
+	free(refs);
+	free(state);
+	free(queue);
+	free(start);
+	free(adj);
+	return err;
+}
+
+struct err *graph_anomalies(const struct heap_graph *g,
+			    struct graph_anomaly **ret, size_t *nret)
+{
+	size_t n = g->nnodes, count = 0, cap = 0;
+	int64_t *refs = calloc(n + 1, sizeof(*refs));
+	int64_t *maybe = calloc(n + 1, sizeof(*maybe));
+	uint32_t *class_refs = calloc(n + 1, sizeof(*class_refs));
+	struct graph_anomaly *out = NULL;
+	struct err *err = NULL;
+
+	*ret = NULL;
+	*nret = 0;
+	if (!refs || !maybe || !class_refs) {
+		err = &err_nomem;
+		goto out;
+	}
+	for (size_t i = 0; i < g->nedges; i++) {
+		uint32_t s = g->src[i], d = g->dst[i];
+
+		if (g->kind[i] == HEAP_EDGE_BORROWED)
+			continue;
+		// The interned dict's references to mortal strings are not in
+		// their counts (Objects/unicodeobject.c intern_common).
+		if (s == g->interned)
+			continue;
+		// An instance's reference to its heap type is counted once,
+		// below, whether or not its traverse reported it.
+		if (d == g->nodes[s].type &&
+		    (g->nodes[s].flags & HEAP_NODE_HEAP_TYPE)) {
+			class_refs[s]++;
+			continue;
+		}
+		if (g->kind[i] == HEAP_EDGE_CONSERVATIVE)
+			maybe[d]++;
+		else
+			refs[d]++;
+	}
+	// Every instance of a heap type owns a reference to it
+	// (PyType_GenericAlloc).
+	for (size_t v = 0; v < n; v++) {
+		const struct heap_node *x = &g->nodes[v];
+
+		if ((x->flags & HEAP_NODE_HEAP_TYPE) && x->type < n)
+			refs[x->type] += class_refs[v] ? class_refs[v] : 1;
+	}
+	for (size_t r = 0; r < g->nroots; r++) {
+		if (g->root_conservative[r])
+			maybe[g->root[r]]++;
+		else
+			refs[g->root[r]]++;
+	}
+	for (size_t v = 0; v < n; v++) {
+		const struct heap_node *x = &g->nodes[v];
+		enum graph_anomaly_kind kind;
+
+		// Immortal and statically allocated objects keep no count
+		// worth checking; unreadable ones have none.
+		if (x->flags & (HEAP_NODE_IMMORTAL | HEAP_NODE_STATIC |
+				HEAP_NODE_BAD))
+			continue;
+		if (x->refcnt < refs[v])
+			kind = GRAPH_DEFICIT;
+		else if (x->refcnt > 0 && refs[v] + maybe[v] == 0)
+			kind = GRAPH_UNREFERENCED;
+		else if (x->refcnt > refs[v] + maybe[v] &&
+			 !(x->flags & HEAP_NODE_C_HELD))
+			kind = GRAPH_EXCESS;
+		else
+			continue;
+		if (count == cap) {
+			size_t ncap = cap ? cap * 2 : 256;
+			struct graph_anomaly *p = realloc(out, ncap * sizeof(*p));
+
+			if (!p) {
+				err = &err_nomem;
+				goto out;
+			}
+			out = p;
+			cap = ncap;
+		}
+		out[count++] = (struct graph_anomaly){
+			.node = v,
+			.kind = kind,
+			.referrers = refs[v],
+			.conservative = maybe[v],
+		};
+	}
+	*ret = out;
+	*nret = count;
+	out = NULL;
+out:
+	free(out);
+	free(refs);
+	free(maybe);
+	free(class_refs);
+	return err;
 }

@@ -33,4 +33,60 @@ struct err *graph_cycles(const struct heap_graph *g,
 /** Release what graph_cycles() allocated. */
 void graph_cycles_deinit(struct graph_cycles *c);
 
+/** The shortest chain of references from a root to each object. */
+struct graph_reach {
+	uint32_t *depth;  /* [nnodes] references from a root, HEAP_NONE if none */
+	uint32_t *via;    /* [nnodes] index of the edge arriving, HEAP_NONE at
+			     a root or when unreached */
+};
+
+/**
+ * Breadth-first search from every root at once over the references that
+ * hold (traverse, strong, conservative), linear in nodes and edges.
+ *
+ * @return NULL on success.
+ */
+struct err *graph_reach(const struct heap_graph *g, struct graph_reach *ret);
+
+/** Release what graph_reach() allocated. */
+void graph_reach_deinit(struct graph_reach *r);
+
+/**
+ * What the next full collection would find unreachable: the collector's
+ * own algorithm (Python/gc.c, Modules/gcmodule.c: update_refs,
+ * subtract_refs, move_unreachable) run on the snapshot, over the tracked
+ * objects of generations 0–2 and the traverse references.
+ *
+ * @param ret [nnodes] 1 for an unreachable object; free() it.
+ * @return NULL on success.
+ */
+struct err *graph_unreachable(const struct heap_graph *g, uint8_t **ret);
+
+enum graph_anomaly_kind {
+	GRAPH_DEFICIT,       /* fewer counted references than found */
+	GRAPH_UNREFERENCED,  /* counted references, none found */
+	GRAPH_EXCESS,        /* more counted references than found */
+};
+
+/** An object whose reference count the references found do not explain. */
+struct graph_anomaly {
+	uint32_t node;
+	enum graph_anomaly_kind kind;
+	int64_t referrers;      /* traverse and strong references, roots */
+	int64_t conservative;   /* and conservative ones, not in referrers */
+};
+
+/**
+ * Compare each object's reference count with the references to it found:
+ * edges other than borrowed ones (but not the interned dict's, which are
+ * not counted), each instance's reference to its heap type, and roots.
+ * Immortal and static objects are skipped, and excess is not reported for
+ * kinds C code holds uncounted (HEAP_NODE_C_HELD).
+ *
+ * @param ret the anomalies, by node; free() it.
+ * @return NULL on success.
+ */
+struct err *graph_anomalies(const struct heap_graph *g,
+			    struct graph_anomaly **ret, size_t *nret);
+
 #endif /* GCSCOPE_GRAPH_H */

@@ -160,13 +160,10 @@ struct tinfo {
 	uint64_t members;       // tp_members
 	uint64_t meta;          // Py_TYPE(type)
 	uint64_t alloc;         // tp_alloc
+	bool finalize;          // tp_finalize is called by the collector
 	uint64_t cached_keys;   // ht_cached_keys (3.11+ shared keys)
 };
 
-struct node {
-	uint64_t addr;          // PyObject *
-	int8_t generation;      // 0–3, -1 untracked
-};
 
 struct walk {
 	struct target *t;
@@ -176,7 +173,7 @@ struct walk {
 	struct heap_stats *st;
 	struct err *err;              // first consumer failure: stop
 
-	struct node *nodes;           // every object, in discovery order
+	struct heap_node *nodes;      // every object, in discovery order
 	size_t nnodes, nodes_cap;
 	uint32_t *node_ht;            // index + 1, 0 = empty
 	size_t node_ht_cap;           // power of two
@@ -205,8 +202,17 @@ struct walk {
 	uint64_t generic_alloc;       // PyType_GenericAlloc
 	uint64_t lookdict;            // ≤3.10: lookup function of general dicts
 
-	uint32_t *esrc, *edst;        // traverse graph
+	uint32_t *esrc, *edst;        // every reference, in report order
+	uint8_t *ekind;               // and its kind
 	size_t nedges, edges_cap;
+	uint32_t *roots;              // nodes held by roots
+	size_t nroots, roots_cap;
+	uint32_t *roots_flags;        // 1 for a conservative root
+	size_t nroots_flags, roots_flags_cap;
+	uint32_t *garbage;            // nodes in gc.garbage
+	size_t ngarbage, garbage_cap;
+	uint32_t interned;            // the interned dict's node, or HEAP_NONE
+	char root_label[256];         // scratch for root labels
 
 	// the object being decoded
 	uint32_t cur;                 // its node index
@@ -355,7 +361,7 @@ static long node_add(struct walk *w, uint64_t addr, int generation,
 	}
 	if (w->nnodes == w->nodes_cap) {
 		size_t cap = w->nodes_cap ? w->nodes_cap * 2 : 1u << 15;
-		struct node *p = realloc(w->nodes, cap * sizeof(*p));
+		struct heap_node *p = realloc(w->nodes, cap * sizeof(*p));
 
 		if (!p) {
 			w->err = &err_nomem;
@@ -365,7 +371,12 @@ static long node_add(struct walk *w, uint64_t addr, int generation,
 		w->nodes_cap = cap;
 	}
 	i = w->nnodes++;
-	w->nodes[i] = (struct node){ .addr = addr, .generation = generation };
+	w->nodes[i] = (struct heap_node){
+		.addr = addr,
+		.type = HEAP_NONE,
+		.generation = generation,
+		.flags = generation >= 0 ? HEAP_NODE_TRACKED : 0,
+	};
 	size_t h = hash_addr(addr) & (w->node_ht_cap - 1);
 
 	while (w->node_ht[h])
@@ -379,8 +390,11 @@ static long node_add(struct walk *w, uint64_t addr, int generation,
 
 static enum decoder decoder_for_traverse(struct walk *w, uint64_t traverse)
 {
+	// No traverse: not a container the collector knows, but it may
+	// hold references all the same (range, code, C types): scanned,
+	// unless type_symbols says it holds none.
 	if (!traverse)
-		return DEC_NONE;
+		return DEC_UNKNOWN;
 	for (size_t i = 0; i < w->ntraverses; i++) {
 		if (w->traverses[i].traverse == traverse)
 			return w->traverses[i].decoder;
@@ -558,6 +572,9 @@ static struct tinfo *type_get(struct walk *w, uint64_t addr)
 	if (l->tp_finalize >= 0)
 		target_read_u64(w->t, addr + l->tp_finalize, &fin);
 	ht.has_finalizer = del || fin;
+	// Before 3.8 the collector calls tp_finalize only for types with
+	// Py_TPFLAGS_HAVE_FINALIZE (Include/object.h, PEP 442).
+	ti->finalize = fin && (l->minor >= 8 || (ti->flags & 1));
 	w->st->types++;
 	if (!w->err)
 		w->err = w->c->type(w->c->arg, &ht);
@@ -797,30 +814,29 @@ static void edge(struct walk *w, uint64_t dst, enum heap_edge_kind kind,
 		.kind = kind,
 		.label = label,
 	};
-	w->err = w->c->edge(w->c->arg, &e);
-	w->st->edges++;
-	if (kind != HEAP_EDGE_TRAVERSE || w->err)
-		return;
 	if (w->nedges == w->edges_cap) {
 		size_t cap = w->edges_cap ? w->edges_cap * 2 : 1u << 16;
 		uint32_t *s = realloc(w->esrc, cap * sizeof(*s));
+		uint32_t *d = s ? realloc(w->edst, cap * sizeof(*d)) : NULL;
+		uint8_t *k = d ? realloc(w->ekind, cap * sizeof(*k)) : NULL;
 
-		if (!s) {
+		if (s)
+			w->esrc = s;
+		if (d)
+			w->edst = d;
+		if (!k) {
 			w->err = &err_nomem;
 			return;
 		}
-		w->esrc = s;
-		uint32_t *d = realloc(w->edst, cap * sizeof(*d));
-
-		if (!d) {
-			w->err = &err_nomem;
-			return;
-		}
-		w->edst = d;
+		w->ekind = k;
 		w->edges_cap = cap;
 	}
+	// Edge i is row i + 1 of the edges table: kept in step.
+	w->err = w->c->edge(w->c->arg, &e);
+	w->st->edges++;
 	w->esrc[w->nedges] = w->cur;
-	w->edst[w->nedges++] = i;
+	w->edst[w->nedges] = i;
+	w->ekind[w->nedges++] = kind;
 }
 
 // A traverse edge read from a field at obj + off.
@@ -1376,6 +1392,10 @@ static void decode_type(struct walk *w, uint64_t obj)
 	if (!heap)
 		return;
 	field(w, obj, l->ht_module, "ht_module");
+	// The dict of weak references to subclasses (3.12+ static
+	// builtin types keep theirs per interpreter, and an index here).
+	field_kind(w, obj, l->tp_subclasses, HEAP_EDGE_STRONG,
+		   "__subclasses__");
 	field_kind(w, obj, l->ht_name, HEAP_EDGE_STRONG, "__name__");
 	field_kind(w, obj, l->ht_qualname, HEAP_EDGE_STRONG, "__qualname__");
 	field_kind(w, obj, l->ht_slots, HEAP_EDGE_STRONG, "__slots__");
@@ -1523,6 +1543,10 @@ static void decode_subtype(struct walk *w, uint64_t obj, struct tinfo *ti)
 				split_values(w, values + l->dv_values,
 					     rd8(w, values + l->dv_capacity),
 					     ti->cached_keys, true);
+				// A dict made of the values is the object's
+				// too, though not visited while they are valid.
+				edge(w, dict_word, HEAP_EDGE_STRONG,
+				     "__dict__");
 			} else {
 				edge(w, dict_word, HEAP_EDGE_TRAVERSE,
 				     "__dict__");
@@ -1981,10 +2005,55 @@ static int64_t object_size_repr(struct walk *w, uint64_t obj,
 	return presize + ((size + 7) & ~7LL);
 }
 
+// Small ints are shared from a cache C code holds (-5 to 256).
+static bool is_small_int(struct walk *w, uint64_t obj)
+{
+	int64_t nd;
+	char text[48];
+
+	if (!long_read(w, obj, text, sizeof(text), &nd) || nd > 1)
+		return false;
+	long v = strtol(text, NULL, 10);
+
+	return v >= -5 && v <= 256;
+}
+
+// Flags the analyses use: how the object is held beyond what is found.
+static uint8_t node_flags(struct walk *w, uint32_t idx, const struct tinfo *ti,
+			  bool immortal)
+{
+	uint64_t addr = w->nodes[idx].addr;
+	uint8_t flags = w->nodes[idx].flags;
+
+	if (immortal)
+		flags |= HEAP_NODE_IMMORTAL;
+	if (ti->flags & TPFLAGS_HEAPTYPE)
+		flags |= HEAP_NODE_HEAP_TYPE;
+	if ((flags & HEAP_NODE_TRACKED) && ti->finalize &&
+	    !(flags & HEAP_NODE_FINALIZED))
+		flags |= HEAP_NODE_FINALIZE;
+	if (target_module_at(w->t, addr) >= 0)
+		flags |= HEAP_NODE_STATIC;
+	// Kinds C code holds references to that no object accounts for:
+	// types (caches, subclass lists, C statics), str (interned and
+	// identifier caches), code and modules (C module state, running
+	// C calls), the small-int cache.
+	if (ti->decoder == DEC_TYPE || ti->decoder == DEC_METATYPE ||
+	    ti->decoder == DEC_CODE || ti->decoder == DEC_MODULE ||
+	    is_type_or_subtype(w, ti->addr, w->str_type,
+			       TPFLAGS_UNICODE_SUBCLASS) ||
+	    (ti->addr == w->long_type && is_small_int(w, addr)))
+		flags |= HEAP_NODE_C_HELD;
+	return flags;
+}
+
+static long root(struct walk *w, uint64_t addr, enum heap_root_kind kind,
+		 const char *label);
+
 static void process(struct walk *w, uint32_t idx)
 {
 	const struct layout *l = w->l;
-	struct node n = w->nodes[idx];
+	struct heap_node n = w->nodes[idx];
 	struct heap_object o = {
 		.addr = n.addr,
 		.gc_tracked = n.generation >= 0,
@@ -2015,11 +2084,24 @@ static void process(struct walk *w, uint32_t idx)
 		o.detail = "ob_type is not a type object";
 		goto out;
 	}
+	bool added;
+	long type_node = node_add(w, o.type_addr, -1, &added);
+
+	// node_add may move the array: index, never hold pointers.
+	w->nodes[idx].refcnt = o.refcnt;
+	w->nodes[idx].type = type_node >= 0 ? (uint32_t)type_node : HEAP_NONE;
+	w->nodes[idx].flags = node_flags(w, idx, ti, o.immortal);
 	if (o.refcnt <= 0 && !o.immortal) {
 		o.status = HEAP_CORRUPT;
 		o.detail = "reference count is not positive";
 	}
 	decode_by(w, ti->decoder, n.addr, ti);
+	if ((ti->decoder == DEC_TYPE || ti->decoder == DEC_METATYPE) &&
+	    !is_heap_type(w, n.addr)) {
+		struct tinfo *self = type_get(w, n.addr);
+
+		root(w, n.addr, HEAP_ROOT_STATIC_TYPE, self ? self->name : "?");
+	}
 	o.size = object_size_repr(w, n.addr, ti, w->repr, sizeof(w->repr));
 	o.repr = w->repr[0] ? w->repr : NULL;
 	if (w->cur_problem && o.status == HEAP_OK) {
@@ -2029,6 +2111,8 @@ static void process(struct walk *w, uint32_t idx)
 out:
 	if (w->err)
 		return;
+	if (o.status == HEAP_UNREADABLE || !o.type)
+		w->nodes[idx].flags |= HEAP_NODE_BAD;
 	if (o.status != HEAP_OK)
 		w->st->corrupt++;
 	w->st->objects++;
@@ -2065,9 +2149,17 @@ static void walk_list(struct walk *w, uint64_t head, int generation)
 			return;
 		}
 		long i = node_add(w, p + l->sizeof_gc_head, generation, &added);
+		uint64_t word;
 
 		if (i < 0)
 			return;
+		// tp_finalize already called: bit 0 of _gc_prev (3.8+), of
+		// gc_refs before (_PyGC_PREV_MASK_FINALIZED,
+		// _PyGC_REFS_MASK_FINALIZED).
+		if (target_read_u64(w->t, p + (l->gchead_refs >= 0 ?
+					       l->gchead_refs : l->gchead_prev),
+				    &word) && (word & 1))
+			w->nodes[i].flags |= HEAP_NODE_FINALIZED;
 		if (!added) {
 			// On two lists, or a loop that misses the head.
 			problem(w, "gc list at 0x%" PRIx64 " loops", head);
@@ -2182,6 +2274,327 @@ static void setup_decoders(struct walk *w)
 		target_read_u64(w->t, addr, &w->set_dummy);
 }
 
+/* ---- roots ------------------------------------------------------------- */
+
+static bool append_u32(uint32_t **array, size_t *n, size_t *cap, uint32_t v)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256;
+		uint32_t *p = realloc(*array, ncap * sizeof(*p));
+
+		if (!p)
+			return false;
+		*array = p;
+		*cap = ncap;
+	}
+	(*array)[(*n)++] = v;
+	return true;
+}
+
+// A reference held from outside the heap; returns the object's node.
+static long root_add(struct walk *w, uint64_t addr, enum heap_root_kind kind,
+		     const char *label, bool conservative)
+{
+	bool added;
+
+	if (!addr || (addr & 7) || w->err)
+		return -1;
+	long i = node_add(w, addr, -1, &added);
+
+	if (i < 0)
+		return -1;
+	if (!append_u32(&w->roots, &w->nroots, &w->roots_cap, i) ||
+	    !append_u32(&w->roots_flags, &w->nroots_flags, &w->roots_flags_cap,
+			conservative)) {
+		w->err = &err_nomem;
+		return -1;
+	}
+	struct heap_root r = {
+		.addr = addr,
+		.kind = kind,
+		.label = label,
+		.conservative = conservative,
+	};
+
+	w->err = w->c->root(w->c->arg, &r);
+	return i;
+}
+
+static long root(struct walk *w, uint64_t addr, enum heap_root_kind kind,
+		 const char *label)
+{
+	return root_add(w, addr, kind, label, false);
+}
+
+/*
+ * The interpreter and runtime structs hold many more objects than the
+ * named roots: modules_by_index, codec registries, caches, the small ints
+ * before 3.12, atexit and audit hooks. Scan them for words that point at
+ * live objects and record those as conservative roots, named by offset.
+ */
+static void struct_roots(struct walk *w, uint64_t base, int64_t size,
+			 const char *what)
+{
+	const struct layout *l = w->l;
+	char label[64];
+
+	if (size <= 0)
+		return;
+	if (size > (4 << 20))
+		size = 4 << 20;
+	for (int64_t off = 0; off + 8 <= size && !w->err; off += 8) {
+		uint64_t p, type, refcnt;
+
+		if (!target_read_u64(w->t, base + off, &p) || !p || (p & 7) ||
+		    (p >= base && p < base + size))
+			continue;
+		if (node_find(w, p) < 0 &&
+		    (!target_read_u64(w->t, p + l->ob_type, &type) ||
+		     !target_read_u64(w->t, p + l->ob_refcnt, &refcnt) ||
+		     !((int64_t)refcnt > 0 && refcnt < (1ULL << 40)) ||
+		     !is_type_object(w, type)))
+			continue;
+		snprintf(label, sizeof(label), "%s+0x%" PRIx64, what,
+			 (uint64_t)off);
+		root_add(w, p, HEAP_ROOT_INTERPRETER, label, true);
+	}
+}
+
+static uint64_t peek(struct walk *w, uint64_t addr, int32_t off)
+{
+	uint64_t v = 0;
+
+	if (off >= 0 && addr)
+		target_read_u64(w->t, addr + off, &v);
+	return v;
+}
+
+static void root_field(struct walk *w, uint64_t base, int32_t off,
+		       enum heap_root_kind kind, const char *who,
+		       const char *what)
+{
+	char label[sizeof(w->root_label)];
+
+	if (off < 0)
+		return;
+	snprintf(label, sizeof(label), "%s %s", who, what);
+	root(w, peek(w, base, off), kind, label);
+}
+
+// "frame NAME (FILE)" for a code object.
+static void frame_name(struct walk *w, uint64_t code, const char *who,
+		       char *out, size_t size)
+{
+	const struct layout *l = w->l;
+	char name[128] = "?", file[256] = "?";
+
+	str_read(w, peek(w, code, l->code_qualname >= 0 ? l->code_qualname :
+					 l->code_name),
+		 false, name, sizeof(name), NULL);
+	str_read(w, peek(w, code, l->code_filename), false, file, sizeof(file),
+		 NULL);
+	const char *base = strrchr(file, '/');
+
+	snprintf(out, size, "%s frame %s (%.100s)", who, name,
+		 base ? base + 1 : file);
+}
+
+/*
+ * The slots of a thread-owned interpreter frame (3.11+): code, function,
+ * f_locals, the frame object, locals and stack are the thread's strong
+ * references; f_globals and f_builtins are borrowed.
+ */
+static void iframe_roots(struct walk *w, uint64_t f, const char *who)
+{
+	const struct layout *l = w->l;
+	uint64_t code = peek(w, f, l->iframe_code);
+	char frame[200], label[sizeof(w->root_label)];
+	uint32_t stacktop = 0;
+
+	frame_name(w, code, who, frame, sizeof(frame));
+	root_field(w, f, l->iframe_code, HEAP_ROOT_FRAME, frame, "code");
+	root_field(w, f, l->iframe_func, HEAP_ROOT_FRAME, frame, "function");
+	root_field(w, f, l->iframe_locals, HEAP_ROOT_FRAME, frame, "f_locals");
+	root_field(w, f, l->iframe_frame_obj, HEAP_ROOT_FRAME, frame,
+		   "frame object");
+	if (!target_read_ok(w->t, &stacktop, f + l->iframe_stacktop, 4) ||
+	    stacktop > (1u << 20))
+		return;
+	for (uint32_t i = 0; i < stacktop && !w->err; i++) {
+		uint64_t v = peek(w, f + l->iframe_localsplus, 8 * i);
+		char name[128];
+
+		if (!v)
+			continue;
+		if (local_name(w, code, i, name, sizeof(name)))
+			snprintf(label, sizeof(label), "%.140s local '%.100s'",
+				 frame, name);
+		else
+			snprintf(label, sizeof(label), "%.140s stack %u", frame,
+				 i);
+		root(w, v, HEAP_ROOT_FRAME, label);
+	}
+	w->cur_problem = NULL;
+}
+
+static void thread_roots(struct walk *w, uint64_t tstate)
+{
+	const struct layout *l = w->l;
+	char who[64];
+	uint64_t tid = l->tstate_native_thread_id >= 0 ?
+		peek(w, tstate, l->tstate_native_thread_id) :
+		peek(w, tstate, l->tstate_thread_id);
+
+	snprintf(who, sizeof(who), "thread %" PRIu64, tid);
+	root_field(w, tstate, l->tstate_dict, HEAP_ROOT_THREAD, who, "dict");
+	root_field(w, tstate, l->tstate_async_exc, HEAP_ROOT_THREAD, who,
+		   "async exception");
+	root_field(w, tstate, l->tstate_curexc_type, HEAP_ROOT_THREAD, who,
+		   "exception type");
+	root_field(w, tstate, l->tstate_curexc_value, HEAP_ROOT_THREAD, who,
+		   "exception");
+	root_field(w, tstate, l->tstate_curexc_traceback, HEAP_ROOT_THREAD, who,
+		   "exception traceback");
+	root_field(w, tstate, l->tstate_current_exception, HEAP_ROOT_THREAD,
+		   who, "exception");
+	root_field(w, tstate, l->tstate_exc_type, HEAP_ROOT_THREAD, who,
+		   "handled exception type");
+	root_field(w, tstate, l->tstate_exc_value, HEAP_ROOT_THREAD, who,
+		   "handled exception");
+	root_field(w, tstate, l->tstate_exc_traceback, HEAP_ROOT_THREAD, who,
+		   "handled exception traceback");
+	if (l->tstate_exc_state >= 0) {
+		// The thread's own handled-exception item; items of
+		// generators further down exc_info belong to them.
+		uint64_t item = tstate + l->tstate_exc_state;
+
+		root_field(w, item, l->errstack_exc_type, HEAP_ROOT_THREAD, who,
+			   "handled exception type");
+		root_field(w, item, l->errstack_exc_value, HEAP_ROOT_THREAD,
+			   who, "handled exception");
+		root_field(w, item, l->errstack_exc_traceback, HEAP_ROOT_THREAD,
+			   who, "handled exception traceback");
+	}
+	if (!l->iframes) {
+		// ≤3.10: frame objects from tstate->frame along f_back; their
+		// decoder reports what they hold.
+		uint64_t f = peek(w, tstate, l->tstate_frame);
+
+		for (int depth = 0; f && depth < 100000 && !w->err; depth++) {
+			char label[sizeof(w->root_label)];
+
+			frame_name(w, peek(w, f, l->frame_code), who, label,
+				   sizeof(label));
+			root(w, f, HEAP_ROOT_FRAME, label);
+			f = peek(w, f, l->frame_back);
+		}
+		return;
+	}
+	uint64_t f = l->tstate_current_frame >= 0 ?
+		peek(w, tstate, l->tstate_current_frame) :
+		peek(w, peek(w, tstate, l->tstate_cframe),
+		     l->cframe_current_frame);
+
+	for (int depth = 0; f && depth < 100000 && !w->err; depth++) {
+		uint8_t owner = 0xff;
+
+		// Only frames the thread owns: generators' and frame
+		// objects' frames are theirs, C-stack shims hold nothing.
+		target_read_ok(w->t, &owner, f + l->iframe_owner, 1);
+		if (owner == 0)
+			iframe_roots(w, f, who);
+		f = peek(w, f, l->iframe_previous);
+	}
+}
+
+static void interpreter_roots(struct walk *w, uint64_t interp, uint64_t gc)
+{
+	const struct layout *l = w->l;
+
+	root_field(w, interp, l->interp_modules, HEAP_ROOT_INTERPRETER,
+		   "interpreter", "sys.modules");
+	root_field(w, interp, l->interp_sysdict, HEAP_ROOT_INTERPRETER,
+		   "interpreter", "sys.__dict__");
+	root_field(w, interp, l->interp_builtins, HEAP_ROOT_INTERPRETER,
+		   "interpreter", "builtins");
+	if (gc) {
+		uint64_t list = peek(w, gc, l->gc_garbage);
+		long node = root(w, list, HEAP_ROOT_GC, "gc.garbage");
+		uint64_t n = peek(w, list, l->ob_size);
+		uint64_t items = peek(w, list, l->list_items);
+
+		for (uint64_t i = 0; node >= 0 && i < n && i < (1u << 26); i++) {
+			bool added;
+			long item = node_add(w, peek(w, items, 8 * i), -1,
+					     &added);
+
+			if (item >= 0 && !append_u32(&w->garbage, &w->ngarbage,
+						     &w->garbage_cap, item))
+				w->err = &err_nomem;
+		}
+		root(w, peek(w, gc, l->gc_callbacks), HEAP_ROOT_GC,
+		     "gc.callbacks");
+	}
+	struct_roots(w, interp, l->sizeof_interp, "PyInterpreterState");
+	uint64_t tstate = peek(w, interp, l->interp_threads_head);
+
+	for (int i = 0; tstate && i < 10000 && !w->err; i++) {
+		thread_roots(w, tstate);
+		tstate = peek(w, tstate, l->tstate_next);
+	}
+}
+
+/*
+ * What holds the heap from outside: each interpreter's modules and
+ * dicts, its collector's lists, its threads, and the interned strings.
+ * Static types are added as they are met (process()).
+ */
+static void walk_roots(struct walk *w)
+{
+	const struct layout *l = w->l;
+	uint64_t interp = 0, addr;
+
+	if (l->gc_statics) {
+		// 3.6: interp_head (a local symbol), statics for the collector.
+		if (target_symbol(w->t, "interp_head", &addr, NULL, NULL))
+			interp = peek(w, addr, 0);
+		if (target_symbol(w->t, "garbage", &addr, NULL, NULL))
+			root(w, peek(w, addr, 0), HEAP_ROOT_GC, "gc.garbage");
+		if (interp)
+			interpreter_roots(w, interp, 0);
+	} else {
+		interp = peek(w, l->runtime_addr, l->rt_interpreters_head);
+		for (int i = 0; interp && i < MAX_INTERPRETERS && !w->err; i++) {
+			uint64_t gc = l->interp_gc >= 0 ? interp + l->interp_gc :
+				      i == 0 ? l->runtime_addr + l->rt_gc : 0;
+
+			interpreter_roots(w, interp, gc);
+			interp = peek(w, interp, l->interp_next);
+		}
+	}
+	// 3.11+ embed the main interpreter in _PyRuntime (scanned above);
+	// the rest of the runtime holds its own objects.
+	if (l->runtime_addr)
+		struct_roots(w, l->runtime_addr, l->sizeof_runtime < 0 ? 0 :
+			     l->interp_main_offset > 0 ?
+			     l->interp_main_offset : l->sizeof_runtime,
+			     "_PyRuntimeState");
+	// The interned strings: a static dict before 3.12, per interpreter
+	// since (Objects/unicodeobject.c).
+	uint64_t interned = 0;
+
+	if (l->interp_interned >= 0)
+		interned = peek(w, peek(w, l->runtime_addr,
+					l->rt_interpreters_head),
+				l->interp_interned);
+	else if (target_symbol(w->t, "interned", &addr, NULL, NULL))
+		interned = peek(w, addr, 0);
+	long node = root(w, interned, HEAP_ROOT_INTERNED, "interned strings");
+
+	if (node >= 0)
+		w->interned = node;
+}
+
 // A combined dict with a key that is not a str uses lookdict (≤3.10).
 static void learn_lookdict(struct walk *w, uint64_t dict)
 {
@@ -2287,12 +2700,14 @@ struct err *heap_walk(struct target *t, const struct layout *l,
 		.lim = limits ? limits : &heap_default_limits,
 		.c = consumer,
 		.st = stats_ret,
+		.interned = HEAP_NONE,
 	};
 
 	memset(stats_ret, 0, sizeof(*stats_ret));
 	setup_decoders(&w);
 	walk_interpreters(&w);
 	learn_unexported(&w);
+	walk_roots(&w);
 	if (!w.err && w.nnodes == 0) {
 		w.err = err_create(ERR_LAYOUT,
 				   "no object found on the collector's lists "
@@ -2313,29 +2728,43 @@ struct err *heap_walk(struct target *t, const struct layout *l,
 	free(w.node_ht);
 	free(w.buf);
 	if (graph_ret && !w.err) {
-		graph_ret->nnodes = w.nnodes;
-		graph_ret->addr = malloc((w.nnodes + 1) * sizeof(uint64_t));
-		if (!graph_ret->addr) {
-			w.err = &err_nomem;
-		} else {
-			for (size_t i = 0; i < w.nnodes; i++)
-				graph_ret->addr[i] = w.nodes[i].addr;
-			graph_ret->nedges = w.nedges;
-			graph_ret->src = w.esrc;
-			graph_ret->dst = w.edst;
-			w.esrc = w.edst = NULL;
-		}
+		*graph_ret = (struct heap_graph){
+			.nnodes = w.nnodes,
+			.nodes = w.nodes,
+			.nedges = w.nedges,
+			.src = w.esrc,
+			.dst = w.edst,
+			.kind = w.ekind,
+			.nroots = w.nroots,
+			.root = w.roots,
+			.root_conservative = w.roots_flags,
+			.ngarbage = w.ngarbage,
+			.garbage = w.garbage,
+			.interned = w.interned,
+		};
+		w.nodes = NULL;
+		w.esrc = w.edst = NULL;
+		w.ekind = NULL;
+		w.roots = w.garbage = w.roots_flags = NULL;
 	}
+	free(w.roots_flags);
 	free(w.esrc);
 	free(w.edst);
+	free(w.ekind);
+	free(w.roots);
+	free(w.garbage);
 	free(w.nodes);
 	return w.err;
 }
 
 void heap_graph_deinit(struct heap_graph *g)
 {
-	free(g->addr);
+	free(g->root_conservative);
+	free(g->nodes);
 	free(g->src);
 	free(g->dst);
+	free(g->kind);
+	free(g->root);
+	free(g->garbage);
 	memset(g, 0, sizeof(*g));
 }

@@ -71,12 +71,32 @@ struct heap_edge {
 	const char *label;        /* attribute, key, index or field; or NULL */
 };
 
+/** What holds a root (schema: roots.kind). */
+enum heap_root_kind {
+	HEAP_ROOT_FRAME,        /* a slot, code or function of a running frame */
+	HEAP_ROOT_THREAD,       /* a thread's dict or exceptions */
+	HEAP_ROOT_INTERPRETER,  /* sys.modules, sys.__dict__, builtins */
+	HEAP_ROOT_INTERNED,     /* the interned-strings dict */
+	HEAP_ROOT_GC,           /* gc.garbage, gc.callbacks */
+	HEAP_ROOT_STATIC_TYPE,  /* a type that is not heap-allocated */
+};
+
+/** A reference held from outside the heap. */
+struct heap_root {
+	uint64_t addr;               /* the object held */
+	enum heap_root_kind kind;
+	const char *label;           /* who holds it */
+	bool conservative;           /* a word found by scanning a C struct:
+					may be a borrowed pointer */
+};
+
 /** Where the walker sends what it finds; each returns NULL on success. */
 struct heap_consumer {
 	void *arg;
 	struct err *(*type)(void *arg, const struct heap_type *type);
 	struct err *(*object)(void *arg, const struct heap_object *object);
 	struct err *(*edge)(void *arg, const struct heap_edge *edge);
+	struct err *(*root)(void *arg, const struct heap_root *root);
 };
 
 /** What the walk found, for meta and the summary line. */
@@ -93,16 +113,51 @@ struct heap_stats {
 	char first_problem[160]; /* the first list or cap problem, or "" */
 };
 
+#define HEAP_NONE UINT32_MAX
+
+/** What the analyses need to know of an object. */
+enum heap_node_flags {
+	HEAP_NODE_TRACKED = 1 << 0,     /* on a collector list */
+	HEAP_NODE_IMMORTAL = 1 << 1,    /* 3.12+ immortal */
+	HEAP_NODE_FINALIZE = 1 << 2,    /* a collection would call tp_finalize */
+	HEAP_NODE_HEAP_TYPE = 1 << 3,   /* its type is a heap type: it holds a
+					   reference to it */
+	HEAP_NODE_STATIC = 1 << 4,      /* in an executable's or library's data */
+	HEAP_NODE_C_HELD = 1 << 5,      /* of a kind C code holds uncounted:
+					   types, str, small int, code, module */
+	HEAP_NODE_BAD = 1 << 6,         /* status not ok */
+	HEAP_NODE_FINALIZED = 1 << 7,   /* tp_finalize already ran */
+};
+
+/** An object of the graph. */
+struct heap_node {
+	uint64_t addr;         /* PyObject * */
+	int64_t refcnt;        /* ob_refcnt as read */
+	uint32_t type;         /* node of ob_type, or HEAP_NONE */
+	int8_t generation;     /* 0–3, -1 untracked */
+	uint8_t flags;         /* enum heap_node_flags */
+};
+
 /**
- * The graph of 'traverse' references between objects, by dense index, for
- * the graph algorithms. Index i is the i-th object reported.
+ * The object graph by dense index, for the analyses. Node i is the i-th
+ * object reported; edge i the i-th reference reported (its rowid in the
+ * edges table is i + 1).
  */
 struct heap_graph {
-	size_t nnodes;        /* objects */
-	uint64_t *addr;       /* [nnodes] address of each */
-	size_t nedges;        /* traverse references */
-	uint32_t *src;        /* [nedges] */
-	uint32_t *dst;        /* [nedges] */
+	size_t nnodes;             /* objects */
+	struct heap_node *nodes;   /* [nnodes] */
+	size_t nedges;             /* references, all kinds */
+	uint32_t *src;             /* [nedges] referring node */
+	uint32_t *dst;             /* [nedges] referred node */
+	uint8_t *kind;             /* [nedges] enum heap_edge_kind */
+	size_t nroots;             /* roots, as reported */
+	uint32_t *root;            /* [nroots] node held */
+	uint32_t *root_conservative; /* [nroots] 1 if found by a scan */
+	size_t ngarbage;           /* items of gc.garbage */
+	uint32_t *garbage;         /* [ngarbage] node */
+	uint32_t interned;         /* the interned dict, whose references to
+				      mortal strings are not counted, or
+				      HEAP_NONE */
 };
 
 /** Caps that bound the walk over untrusted memory. */

@@ -32,6 +32,7 @@ struct target;
 	/* runtime and interpreters */                                        \
 	X(rt_interpreters_head, "_PyRuntimeState", "interpreters.head")       \
 	X(rt_gc, "_PyRuntimeState", "gc")                                     \
+	X(interp_main_offset, "_PyRuntimeState", "_main_interpreter")         \
 	X(interp_next, "PyInterpreterState", "next")                          \
 	X(interp_gc, "PyInterpreterState", "gc")                              \
 	X(interp_threads_head, "PyInterpreterState",                          \
@@ -39,12 +40,38 @@ struct target;
 	X(interp_modules, "PyInterpreterState", "imports.modules|modules")    \
 	X(interp_sysdict, "PyInterpreterState", "sysdict")                    \
 	X(interp_builtins, "PyInterpreterState", "builtins")                  \
+	X(interp_interned, "PyInterpreterState",                              \
+	  "cached_objects.interned_strings")                                  \
+	/* threads */                                                         \
+	X(tstate_next, "PyThreadState", "next")                               \
+	X(tstate_frame, "PyThreadState", "frame")                             \
+	X(tstate_cframe, "PyThreadState", "cframe")                           \
+	X(cframe_current_frame, "struct _PyCFrame", "current_frame")          \
+	X(tstate_current_frame, "PyThreadState", "current_frame")             \
+	X(tstate_thread_id, "PyThreadState", "thread_id")                     \
+	X(tstate_native_thread_id, "PyThreadState", "native_thread_id")       \
+	X(tstate_dict, "PyThreadState", "dict")                               \
+	X(tstate_async_exc, "PyThreadState", "async_exc")                     \
+	X(tstate_curexc_type, "PyThreadState", "curexc_type")                 \
+	X(tstate_curexc_value, "PyThreadState", "curexc_value")               \
+	X(tstate_curexc_traceback, "PyThreadState", "curexc_traceback")       \
+	X(tstate_current_exception, "PyThreadState", "current_exception")     \
+	X(tstate_exc_type, "PyThreadState", "exc_type")                       \
+	X(tstate_exc_value, "PyThreadState", "exc_value")                     \
+	X(tstate_exc_traceback, "PyThreadState", "exc_traceback")             \
+	X(tstate_exc_info, "PyThreadState", "exc_info")                       \
+	X(tstate_exc_state, "PyThreadState", "exc_state")                     \
+	X(errstack_exc_type, "_PyErr_StackItem", "exc_type")                  \
+	X(errstack_exc_value, "_PyErr_StackItem", "exc_value")                \
+	X(errstack_exc_traceback, "_PyErr_StackItem", "exc_traceback")        \
+	X(errstack_previous, "_PyErr_StackItem", "previous_item")             \
 	/* the collector */                                                   \
 	X(gc_debug, "struct _gc_runtime_state", "debug")                      \
 	X(gc_generations, "struct _gc_runtime_state", "generations")          \
 	X(gc_permanent, "struct _gc_runtime_state", "permanent_generation")   \
 	X(gc_collecting, "struct _gc_runtime_state", "collecting")            \
 	X(gc_garbage, "struct _gc_runtime_state", "garbage")                  \
+	X(gc_callbacks, "struct _gc_runtime_state", "callbacks")              \
 	X(gen_head, "struct gc_generation", "head")                           \
 	X(gchead_next, "PyGC_Head", "_gc_next|gc.gc_next")                    \
 	X(gchead_prev, "PyGC_Head", "_gc_prev|gc.gc_prev")                    \
@@ -144,6 +171,7 @@ struct target;
 	X(code_consts, "PyCodeObject", "co_consts")                           \
 	X(code_names, "PyCodeObject", "co_names")                             \
 	X(code_filename, "PyCodeObject", "co_filename")                       \
+	X(code_firstlineno, "PyCodeObject", "co_firstlineno")                 \
 	X(code_name, "PyCodeObject", "co_name")                               \
 	X(code_qualname, "PyCodeObject", "co_qualname")                       \
 	X(code_localsplusnames, "PyCodeObject", "co_localsplusnames")         \
@@ -228,6 +256,8 @@ struct target;
 /* LAYOUT_SIZES(X): X(field, type). */
 #define LAYOUT_SIZES(X)                                                       \
 	X(sizeof_gc_head, "PyGC_Head")                                        \
+	X(sizeof_interp, "PyInterpreterState")                                \
+	X(sizeof_runtime, "_PyRuntimeState")                                  \
 	X(sizeof_gc_generation, "struct gc_generation")                       \
 	X(sizeof_object, "PyObject")                                          \
 	X(sizeof_heaptype, "PyHeapTypeObject")                                \

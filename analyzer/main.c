@@ -108,9 +108,86 @@ struct snapshot_options {
 	int quiet;
 };
 
+/** What the analyses found, for meta and the summary line. */
+struct analyses_stats {
+	size_t cycles;        /* reference cycles */
+	size_t reachable;     /* objects a root reaches */
+	size_t unreachable;   /* what the next full collection would free */
+	size_t gc_garbage;    /* items of gc.garbage */
+	size_t anomalies;     /* refcount anomalies */
+};
+
+// Reach from the roots, garbage, anomalies: computed here, stored.
+static struct err *write_analyses(struct sink *s, const struct heap_graph *g,
+				  struct analyses_stats *as)
+{
+	static const char *const anomaly_kinds[] = {
+		[GRAPH_DEFICIT] = "deficit",
+		[GRAPH_UNREFERENCED] = "unreferenced",
+		[GRAPH_EXCESS] = "excess",
+	};
+	struct graph_reach reach;
+	struct graph_anomaly *anomalies = NULL;
+	uint8_t *unreachable = NULL;
+	size_t nanomalies = 0;
+	struct err *err;
+
+	err = graph_reach(g, &reach);
+	if (err)
+		return err;
+	for (size_t v = 0; v < g->nnodes && !err; v++) {
+		uint32_t e = reach.via[v];
+
+		if (reach.depth[v] == HEAP_NONE)
+			continue;
+		as->reachable++;
+		err = sink_reach(s, g->nodes[v].addr, reach.depth[v],
+				 e == HEAP_NONE ? 0 : g->nodes[g->src[e]].addr,
+				 e == HEAP_NONE ? 0 : (uint64_t)e + 1);
+	}
+	graph_reach_deinit(&reach);
+	if (!err)
+		err = graph_unreachable(g, &unreachable);
+	for (size_t v = 0; !err && v < g->nnodes; v++) {
+		if (!unreachable[v])
+			continue;
+		as->unreachable++;
+		err = sink_garbage(s, g->nodes[v].addr, "unreachable",
+				   g->nodes[v].flags & HEAP_NODE_FINALIZE);
+	}
+	for (size_t i = 0; !err && i < g->ngarbage; i++) {
+		const struct heap_node *x = &g->nodes[g->garbage[i]];
+
+		as->gc_garbage++;
+		err = sink_garbage(s, x->addr, "gc.garbage",
+				   x->flags & HEAP_NODE_FINALIZE);
+	}
+	free(unreachable);
+	if (!err)
+		err = graph_anomalies(g, &anomalies, &nanomalies);
+	for (size_t i = 0; !err && i < nanomalies; i++) {
+		const struct graph_anomaly *a = &anomalies[i];
+		char detail[96] = "";
+
+		if (a->conservative)
+			snprintf(detail, sizeof(detail),
+				 "%" PRId64 " more possible references from "
+				 "objects scanned conservatively",
+				 a->conservative);
+		err = sink_anomaly(s, g->nodes[a->node].addr,
+				   anomaly_kinds[a->kind],
+				   g->nodes[a->node].refcnt, a->referrers,
+				   detail[0] ? detail : NULL);
+	}
+	as->anomalies = nanomalies;
+	free(anomalies);
+	return err;
+}
+
 static struct err *write_meta(struct sink *s, struct target *t,
 			      const struct layout *l,
-			      const struct heap_stats *st, size_t ncycles)
+			      const struct heap_stats *st,
+			      const struct analyses_stats *as)
 {
 	char buf[64], when[32];
 	time_t now = time(NULL);
@@ -152,7 +229,11 @@ static struct err *write_meta(struct sink *s, struct target *t,
 	META_U64("edges", st->edges);
 	META_U64("types", st->types);
 	META_U64("corrupt", st->corrupt);
-	META_U64("cycles", ncycles);
+	META_U64("cycles", as->cycles);
+	META_U64("reachable", as->reachable);
+	META_U64("unreachable", as->unreachable);
+	META_U64("gc_garbage", as->gc_garbage);
+	META_U64("anomalies", as->anomalies);
 	if (st->first_problem[0])
 		META("walk_problem", st->first_problem);
 #undef META
@@ -214,6 +295,7 @@ static int snapshot(const struct snapshot_options *o)
 		.type = sink_type,
 		.object = sink_object,
 		.edge = sink_edge,
+		.root = sink_root,
 	};
 	err = heap_walk(t, &l, NULL, &consumer, &g, &st);
 	if (err)
@@ -223,10 +305,14 @@ static int snapshot(const struct snapshot_options *o)
 		goto out;
 	for (size_t i = 0; i < g.nnodes && !err; i++) {
 		if (cycles.cycle[i])
-			err = sink_cycle(s, cycles.cycle[i], g.addr[i]);
+			err = sink_cycle(s, cycles.cycle[i], g.nodes[i].addr);
 	}
+	struct analyses_stats as = { .cycles = cycles.ncycles };
+
 	if (!err)
-		err = write_meta(s, t, &l, &st, cycles.ncycles);
+		err = write_analyses(s, &g, &as);
+	if (!err)
+		err = write_meta(s, t, &l, &st, &as);
 	if (!err)
 		err = sink_finish(s);
 	if (err)
@@ -243,9 +329,12 @@ static int snapshot(const struct snapshot_options *o)
 	if (!o->quiet)
 		fprintf(stderr,
 			"Python %s (%s layout): %" PRIu64 " objects, %" PRIu64
-			" tracked, %" PRIu64 " references, %zu cycles -> %s\n",
+			" tracked, %" PRIu64 " references, %zu cycles, %zu "
+			"unreachable, %zu in gc.garbage, %zu refcount anomalies "
+			"-> %s\n",
 			l.version, layout_source_name(l.source), st.objects,
-			st.tracked, st.edges, cycles.ncycles, o->db);
+			st.tracked, st.edges, as.cycles, as.unreachable,
+			as.gc_garbage, as.anomalies, o->db);
 out:
 	graph_cycles_deinit(&cycles);
 	heap_graph_deinit(&g);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sink.h"
@@ -19,6 +21,7 @@ struct sink {
 	char *tmp_path;       // written here, renamed at the end
 	char *after_load;     // schema statements run by sink_finish()
 	sqlite3_stmt *meta, *type, *object, *edge, *cycle;
+	sqlite3_stmt *root, *reach, *garbage, *anomaly;
 	uint64_t rows;        // rows in the open transaction
 	int finished;         // renamed into place
 };
@@ -151,7 +154,15 @@ struct err *sink_create(const char *path, const char *schema,
 			   &s->object)) ||
 	    (err = prepare(s, "INSERT INTO edges VALUES (?, ?, ?, ?)",
 			   &s->edge)) ||
-	    (err = prepare(s, "INSERT INTO cycles VALUES (?, ?)", &s->cycle)))
+	    (err = prepare(s, "INSERT INTO cycles VALUES (?, ?)", &s->cycle)) ||
+	    (err = prepare(s, "INSERT INTO roots VALUES (?, ?, ?, ?)",
+			   &s->root)) ||
+	    (err = prepare(s, "INSERT INTO reach VALUES (?, ?, ?, ?, NULL)",
+			   &s->reach)) ||
+	    (err = prepare(s, "INSERT INTO garbage VALUES (?, ?, ?)",
+			   &s->garbage)) ||
+	    (err = prepare(s, "INSERT INTO anomalies VALUES (?, ?, ?, ?, ?)",
+			   &s->anomaly)))
 		goto out;
 	err = exec(s, "BEGIN");
 	if (err)
@@ -242,6 +253,58 @@ struct err *sink_edge(void *arg, const struct heap_edge *e)
 	return step(s, s->edge);
 }
 
+static const char *const root_kinds[] = {
+	[HEAP_ROOT_FRAME] = "frame",
+	[HEAP_ROOT_THREAD] = "thread",
+	[HEAP_ROOT_INTERPRETER] = "interpreter",
+	[HEAP_ROOT_INTERNED] = "interned",
+	[HEAP_ROOT_GC] = "gc",
+	[HEAP_ROOT_STATIC_TYPE] = "static_type",
+};
+
+struct err *sink_root(void *arg, const struct heap_root *r)
+{
+	struct sink *s = arg;
+
+	sqlite3_bind_int64(s->root, 1, r->addr);
+	sqlite3_bind_text(s->root, 2, root_kinds[r->kind], -1, SQLITE_STATIC);
+	bind_text(s->root, 3, r->label ? r->label : "?");
+	sqlite3_bind_int(s->root, 4, r->conservative);
+	return step(s, s->root);
+}
+
+struct err *sink_reach(struct sink *s, uint64_t addr, uint32_t depth,
+		       uint64_t via, uint64_t edge_rowid)
+{
+	sqlite3_bind_int64(s->reach, 1, addr);
+	sqlite3_bind_int64(s->reach, 2, depth);
+	if (via)
+		sqlite3_bind_int64(s->reach, 3, via);
+	if (edge_rowid)
+		sqlite3_bind_int64(s->reach, 4, edge_rowid);
+	return step(s, s->reach);
+}
+
+struct err *sink_garbage(struct sink *s, uint64_t addr, const char *reason,
+			 bool finalizer)
+{
+	sqlite3_bind_int64(s->garbage, 1, addr);
+	sqlite3_bind_text(s->garbage, 2, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s->garbage, 3, finalizer);
+	return step(s, s->garbage);
+}
+
+struct err *sink_anomaly(struct sink *s, uint64_t addr, const char *kind,
+			 int64_t refcnt, int64_t referrers, const char *detail)
+{
+	sqlite3_bind_int64(s->anomaly, 1, addr);
+	sqlite3_bind_text(s->anomaly, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s->anomaly, 3, refcnt);
+	sqlite3_bind_int64(s->anomaly, 4, referrers);
+	bind_text(s->anomaly, 5, detail);
+	return step(s, s->anomaly);
+}
+
 struct err *sink_cycle(struct sink *s, uint64_t cycle_id, uint64_t addr)
 {
 	sqlite3_bind_int64(s->cycle, 1, cycle_id);
@@ -263,7 +326,12 @@ struct err *sink_finish(struct sink *s)
 	sqlite3_finalize(s->object);
 	sqlite3_finalize(s->edge);
 	sqlite3_finalize(s->cycle);
+	sqlite3_finalize(s->root);
+	sqlite3_finalize(s->reach);
+	sqlite3_finalize(s->garbage);
+	sqlite3_finalize(s->anomaly);
 	s->meta = s->type = s->object = s->edge = s->cycle = NULL;
+	s->root = s->reach = s->garbage = s->anomaly = NULL;
 	if (sqlite3_close(s->db) != SQLITE_OK)
 		return err_sqlite(s, "cannot close database");
 	s->db = NULL;
@@ -283,6 +351,10 @@ void sink_destroy(struct sink *s)
 	sqlite3_finalize(s->object);
 	sqlite3_finalize(s->edge);
 	sqlite3_finalize(s->cycle);
+	sqlite3_finalize(s->root);
+	sqlite3_finalize(s->reach);
+	sqlite3_finalize(s->garbage);
+	sqlite3_finalize(s->anomaly);
 	if (s->db)
 		sqlite3_close(s->db);
 	if (!s->finished && s->tmp_path)
@@ -291,4 +363,329 @@ void sink_destroy(struct sink *s)
 	free(s->tmp_path);
 	free(s->path);
 	free(s);
+}
+
+/*
+ * Reading a snapshot: read-only queries.
+ *
+ * Nothing below writes: the database is opened with SQLITE_OPEN_READONLY
+ * and PRAGMA query_only, and every statement must satisfy
+ * sqlite3_stmt_readonly() before it runs.
+ */
+
+struct sink_db {
+	sqlite3 *db;
+	char *path;    // as given, for messages
+	int version;   // PRAGMA user_version
+};
+
+struct sink_query {
+	struct sink_db *db;
+	sqlite3_stmt *stmt;
+};
+
+static struct err *err_read(struct sink_db *d, const char *what)
+{
+	return err_create(ERR_SQLITE, "%s '%s': %s", what, d->path,
+			  d->db ? sqlite3_errmsg(d->db) : "out of memory");
+}
+
+// SQL quoted in a message: white space runs as one space, at most 60 bytes,
+// never cut inside a UTF-8 sequence. The caller frees it.
+static char *sql_excerpt(const char *sql)
+{
+	enum { EXCERPT_MAX = 60 };
+	char *out = malloc(EXCERPT_MAX + 4);
+	size_t n = 0;
+	bool space = false;
+
+	if (!out)
+		return NULL;
+	while (*sql == ' ' || (*sql >= '\t' && *sql <= '\r'))
+		sql++;
+	for (; *sql; sql++) {
+		unsigned char c = *sql;
+
+		if (c == ' ' || (c >= '\t' && c <= '\r')) {
+			space = true;
+			continue;
+		}
+		if (n + space + 1 > EXCERPT_MAX && (c & 0xc0) != 0x80) {
+			memcpy(out + n, "...", 3);
+			n += 3;
+			break;
+		}
+		if (space)
+			out[n++] = ' ';
+		space = false;
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+static struct err *err_statement(enum err_code code, const char *problem,
+				 const char *sql)
+{
+	char *excerpt = sql_excerpt(sql);
+	struct err *err;
+
+	if (!excerpt)
+		return &err_nomem;
+	err = err_create(code, "%s: '%s'", problem, excerpt);
+	free(excerpt);
+	return err;
+}
+
+// One internal statement that yields one integer.
+static struct err *read_int(struct sink_db *d, const char *sql, int *ret)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite3_prepare_v2(d->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(stmt);
+		goto fail;
+	}
+	*ret = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	return NULL;
+
+fail:
+	if (sqlite3_errcode(d->db) == SQLITE_NOTADB)
+		return err_hint(err_create(ERR_INPUT,
+					   "'%s' is not a gcscope database: "
+					   "it is not an SQLite database",
+					   d->path),
+				"make one with gcscope snapshot");
+	return err_read(d, "cannot read database");
+}
+
+struct err *sink_db_open(const char *path, struct sink_db **ret)
+{
+	struct sink_db *d;
+	struct err *err;
+	struct stat st;
+	int has_meta;
+
+	// SQLite says no more than "unable to open database file", and
+	// creates nothing when opening read-only: ask the system first.
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return err_errno("cannot open database '%s'", path);
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
+		errno = EISDIR;
+		return err_errno("cannot open database '%s'", path);
+	}
+	close(fd);
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return &err_nomem;
+	d->path = strdup(path);
+	if (!d->path) {
+		err = &err_nomem;
+		goto out;
+	}
+	if (sqlite3_open_v2(path, &d->db,
+			    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		err = err_read(d, "cannot open database");
+		goto out;
+	}
+	if (sqlite3_exec(d->db, "PRAGMA query_only = ON", NULL, NULL,
+			 NULL) != SQLITE_OK) {
+		err = err_read(d, "cannot open database");
+		goto out;
+	}
+	err = read_int(d, "SELECT count(*) FROM sqlite_master "
+			  "WHERE type = 'table' AND name = 'meta'", &has_meta);
+	if (!err)
+		err = read_int(d, "PRAGMA user_version", &d->version);
+	if (err)
+		goto out;
+	if (!has_meta) {
+		err = err_hint(err_create(ERR_INPUT,
+					  "'%s' is not a gcscope database: it "
+					  "has no meta table (schema version "
+					  "%d; this gcscope reads versions %d "
+					  "to %d)", path, d->version,
+					  SINK_SCHEMA_OLDEST,
+					  SINK_SCHEMA_NEWEST),
+			       "make one with gcscope snapshot");
+		goto out;
+	}
+	if (d->version < SINK_SCHEMA_OLDEST ||
+	    d->version > SINK_SCHEMA_NEWEST) {
+		err = err_create(ERR_INPUT, "database '%s' has schema version "
+				 "%d; this gcscope reads versions %d to %d",
+				 path, d->version, SINK_SCHEMA_OLDEST,
+				 SINK_SCHEMA_NEWEST);
+		if (d->version > SINK_SCHEMA_NEWEST)
+			err_hint(err, "read it with the gcscope that wrote "
+				      "it, or a newer one");
+		else
+			err_hint(err, "take the snapshot again");
+		goto out;
+	}
+	*ret = d;
+	return NULL;
+
+out:
+	sink_db_destroy(d);
+	return err;
+}
+
+int sink_db_version(const struct sink_db *d)
+{
+	return d->version;
+}
+
+const char *sink_db_path(const struct sink_db *d)
+{
+	return d->path;
+}
+
+void sink_db_destroy(struct sink_db *d)
+{
+	if (!d)
+		return;
+	if (d->db)
+		sqlite3_close(d->db);
+	free(d->path);
+	free(d);
+}
+
+struct err *sink_query_create(struct sink_db *d, const char *sql,
+			      struct sink_query **ret)
+{
+	sqlite3_stmt *stmt, *next = NULL;
+	const char *tail;
+	struct sink_query *q;
+
+	if (sqlite3_prepare_v2(d->db, sql, -1, &stmt, &tail) != SQLITE_OK)
+		return err_read(d, "cannot query database");
+	if (!stmt)
+		return err_statement(ERR_INPUT, "no SQL statement in", sql);
+	// What follows must compile to nothing: white space and comments.
+	if (sqlite3_prepare_v2(d->db, tail, -1, &next, NULL) != SQLITE_OK ||
+	    next) {
+		sqlite3_finalize(next);
+		sqlite3_finalize(stmt);
+		return err_hint(err_statement(ERR_INPUT,
+					      "more than one SQL statement in",
+					      sql),
+				"run one statement at a time");
+	}
+	if (!sqlite3_stmt_readonly(stmt)) {
+		sqlite3_finalize(stmt);
+		return err_hint(err_statement(ERR_INPUT,
+					      "not a read-only statement", sql),
+				"the database is only read, never changed");
+	}
+	q = calloc(1, sizeof(*q));
+	if (!q) {
+		sqlite3_finalize(stmt);
+		return &err_nomem;
+	}
+	q->db = d;
+	q->stmt = stmt;
+	*ret = q;
+	return NULL;
+}
+
+void sink_query_bind_int64(struct sink_query *q, int i, int64_t value)
+{
+	sqlite3_bind_int64(q->stmt, i, value);
+}
+
+void sink_query_bind_text(struct sink_query *q, int i, const char *value)
+{
+	if (value)
+		sqlite3_bind_text(q->stmt, i, value, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(q->stmt, i);
+}
+
+struct err *sink_query_step(struct sink_query *q, bool *row_ret)
+{
+	int rc = sqlite3_step(q->stmt);
+
+	if (rc == SQLITE_ROW) {
+		*row_ret = true;
+		return NULL;
+	}
+	*row_ret = false;
+	if (rc == SQLITE_DONE)
+		return NULL;
+	return err_read(q->db, "cannot query database");
+}
+
+void sink_query_reset(struct sink_query *q)
+{
+	sqlite3_reset(q->stmt);
+	sqlite3_clear_bindings(q->stmt);
+}
+
+int sink_query_columns(struct sink_query *q)
+{
+	return sqlite3_column_count(q->stmt);
+}
+
+const char *sink_query_name(struct sink_query *q, int i)
+{
+	const char *name = sqlite3_column_name(q->stmt, i);
+
+	return name ? name : "?";
+}
+
+enum sink_value_type sink_query_type(struct sink_query *q, int i)
+{
+	switch (sqlite3_column_type(q->stmt, i)) {
+	case SQLITE_INTEGER:
+		return SINK_INTEGER;
+	case SQLITE_FLOAT:
+		return SINK_FLOAT;
+	case SQLITE_TEXT:
+		return SINK_TEXT;
+	case SQLITE_BLOB:
+		return SINK_BLOB;
+	default:
+		return SINK_NULL;
+	}
+}
+
+int64_t sink_query_int64(struct sink_query *q, int i)
+{
+	return sqlite3_column_int64(q->stmt, i);
+}
+
+double sink_query_double(struct sink_query *q, int i)
+{
+	return sqlite3_column_double(q->stmt, i);
+}
+
+const char *sink_query_text(struct sink_query *q, int i)
+{
+	return (const char *)sqlite3_column_text(q->stmt, i);
+}
+
+const void *sink_query_blob(struct sink_query *q, int i, size_t *size_ret)
+{
+	const void *blob = sqlite3_column_blob(q->stmt, i);
+
+	*size_ret = (size_t)sqlite3_column_bytes(q->stmt, i);
+	return blob;
+}
+
+void sink_query_destroy(struct sink_query *q)
+{
+	if (!q)
+		return;
+	sqlite3_finalize(q->stmt);
+	free(q);
 }

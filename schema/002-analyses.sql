@@ -21,7 +21,11 @@ CREATE TABLE roots(
         --   builtins and the like; 'interned': the interned-strings dict;
         --   'gc': gc.garbage, gc.callbacks; 'static_type': a type compiled
         --   into the interpreter or an extension
-  label TEXT NOT NULL      -- who holds it: "thread 4242 frame main (app.py:12) local 'cache'", 'sys.modules'
+  label TEXT NOT NULL,     -- who holds it: "thread 4242 frame main (app.py) local 'cache'", 'interpreter sys.modules'
+  conservative INTEGER NOT NULL CHECK(conservative BETWEEN 0 AND 1)
+           -- 1: a word of the interpreter's or runtime's C struct that points
+           -- at a live object (label 'PyInterpreterState+0x1a8'); it may be
+           -- a borrowed pointer, so anomalies do not count it as a reference
 ) STRICT;
 
 -- The shortest chain of references from a root to each object reachable
@@ -30,6 +34,7 @@ CREATE TABLE reach(
   addr  INTEGER PRIMARY KEY REFERENCES objects(addr),
   depth INTEGER NOT NULL,  -- references from the nearest root; 0 for an object a root holds
   via   INTEGER REFERENCES objects(addr),  -- the referrer one step closer to a root; NULL at depth 0
+  edge  INTEGER,           -- rowid of the edges row via -> addr; NULL at depth 0
   label TEXT               -- edges.label of via -> addr; at depth 0 the root's label
 ) STRICT;
 
@@ -64,6 +69,11 @@ CREATE TABLE anomalies(
 
 CREATE INDEX roots_addr ON roots(addr);
 CREATE INDEX garbage_addr ON garbage(addr);
+
+-- The labels of reach, from the edges and roots they stand for.
+UPDATE reach SET label = CASE
+  WHEN edge IS NOT NULL THEN (SELECT label FROM edges WHERE rowid = reach.edge)
+  ELSE (SELECT label FROM roots WHERE roots.addr = reach.addr LIMIT 1) END;
 
 -- Cycles with what matters about them: reachable from a root or garbage,
 -- whether a member has a finalizer.
