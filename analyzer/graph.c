@@ -214,26 +214,31 @@ struct err *graph_reach(const struct heap_graph *g, struct graph_reach *ret)
 	size_t head = 0, tail = 0;
 
 	// Breadth first from every root at once: the first path found to an
-	// object is a shortest one.
-	for (size_t r = 0; r < g->nroots; r++) {
-		uint32_t v = g->root[r];
+	// object is a shortest one. Named roots first; words found by
+	// scanning C structs only for what those do not reach, so chains
+	// start where people can read them (a frame, sys.modules).
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t r = 0; r < g->nroots; r++) {
+			uint32_t v = g->root[r];
 
-		if (v < n && depth[v] == HEAP_NONE) {
-			depth[v] = 0;
-			queue[tail++] = v;
+			if (v < n && depth[v] == HEAP_NONE &&
+			    (g->root_conservative[r] != 0) == pass) {
+				depth[v] = 0;
+				queue[tail++] = v;
+			}
 		}
-	}
-	while (head < tail) {
-		uint32_t v = queue[head++];
+		while (head < tail) {
+			uint32_t v = queue[head++];
 
-		for (uint32_t e = start[v]; e < start[v + 1]; e++) {
-			uint32_t u = g->dst[adj[e]];
+			for (uint32_t e = start[v]; e < start[v + 1]; e++) {
+				uint32_t u = g->dst[adj[e]];
 
-			if (depth[u] != HEAP_NONE)
-				continue;
-			depth[u] = depth[v] + 1;
-			via[u] = adj[e];
-			queue[tail++] = u;
+				if (depth[u] != HEAP_NONE)
+					continue;
+				depth[u] = depth[v] + 1;
+				via[u] = adj[e];
+				queue[tail++] = u;
+			}
 		}
 	}
 	free(queue);
