@@ -15,6 +15,7 @@
 #include "graph.h"
 #include "heap.h"
 #include "layout.h"
+#include "report.h"
 #include "sink.h"
 #include "target.h"
 
@@ -27,6 +28,7 @@ extern const char gcscope_schema[];
 enum exit_status {
 	EXIT_OK = 0,       // snapshot written
 	EXIT_PARTIAL = 1,  // snapshot written, but the walk was cut short
+	EXIT_NOTFOUND = 1, // analysis: the object asked about is not there
 	EXIT_FATAL = 2,    // nothing written
 	EXIT_USAGE = 64,   // bad command line
 };
@@ -35,8 +37,17 @@ static const char usage_text[] =
 	"usage: gcscope snapshot --core CORE [--exe EXE] --db OUT.db\n"
 	"                        [--layout SOURCE] [--debuginfo DIR]...\n"
 	"                        [--no-default-debuginfo] [--quiet]\n"
+	"       gcscope types DB [--limit N] [--json]\n"
+	"       gcscope cycles DB [--garbage-only] [--type T] [--members N]\n"
+	"                         [--limit N] [--json]\n"
+	"       gcscope garbage DB [--limit N] [--json]\n"
+	"       gcscope leaks DB [--limit N] [--json]\n"
+	"       gcscope path DB ADDR [--json]\n"
+	"       gcscope referrers DB ADDR [--limit N] [--json]\n"
+	"       gcscope referents DB ADDR [--limit N] [--json]\n"
+	"       gcscope sql DB STATEMENT [--limit N] [--json]\n"
 	"       gcscope layout [--check] [--python X.Y] FILE\n"
-	"       gcscope --help | --version\n"
+	"       gcscope --help | --version | COMMAND --help\n"
 	"\n"
 	"Read the heap of a CPython process from a core file and write every\n"
 	"object the garbage collector tracks, every object they refer to and\n"
@@ -67,12 +78,61 @@ static const char usage_text[] =
 	"entry that differs. --python X.Y names the version when FILE's name\n"
 	"does not.\n"
 	"\n"
+	"The other commands read a database gcscope snapshot wrote (schema\n"
+	"versions 1 to 2), opened read-only, and print one record per line in\n"
+	"aligned columns, addresses as 0x...; ADDR is an object's address, in\n"
+	"hex (0x7f3a1c2d4e50) or decimal:\n"
+	"\n"
+	"  types      objects, bytes and tracked objects per type, most\n"
+	"             bytes first (the view type_histogram)\n"
+	"  cycles     the reference cycles, largest first: a line per cycle\n"
+	"             with its size, types, whether a root reaches it,\n"
+	"             whether it is garbage and whether a member has __del__,\n"
+	"             then its members and the references between them\n"
+	"             (cycle_summary, cycle_edges); --garbage-only: only\n"
+	"             garbage cycles; --type T: only cycles with a member of\n"
+	"             type T; --members N: members and references shown per\n"
+	"             cycle (default 10)\n"
+	"  garbage    what gc.garbage holds and what the next collection\n"
+	"             would free, by type with bytes and finalizers, then\n"
+	"             the objects\n"
+	"  leaks      reference counts the references found do not explain,\n"
+	"             by type, then the objects (anomaly_types, anomalies)\n"
+	"  path       the shortest chain of references from a root to ADDR,\n"
+	"             root first (reach); or that no root reaches it, and\n"
+	"             whether it is garbage\n"
+	"  referrers  what refers to ADDR: address, type, kind and label of\n"
+	"             each reference, preview\n"
+	"  referents  what ADDR refers to, the same way\n"
+	"  sql        run one SQL statement that only reads and print its\n"
+	"             rows under a header (NULL as NULL, numbers as SQLite\n"
+	"             has them)\n"
+	"\n"
+	"  --limit N  print at most N rows (cycles: N cycles; default 50,\n"
+	"             cycles 20), then a line '... N more ...'; 0: all\n"
+	"  --json     print a JSON array of objects keyed by column\n"
+	"             instead; garbage and leaks print {\"types\": [...],\n"
+	"             \"objects\": [...]}, cycles one object per cycle with\n"
+	"             its \"objects\" and \"edges\"; addresses are numbers.\n"
+	"             What --limit left out goes to stderr as a note.\n"
+	"garbage, leaks and path need schema version 2, which has the\n"
+	"analyses. gcscope COMMAND --help says more about each command.\n"
+	"\n"
 	"Exit status:\n"
-	"  0   the snapshot was written\n"
-	"  1   the snapshot was written, but the walk was cut short (a broken\n"
-	"      collector list, a limit reached); a warning says where\n"
-	"  2   nothing was written: the input is not a CPython core, its\n"
-	"      layout is unknown, or the database could not be written\n"
+	"  0   snapshot: the snapshot was written; the other commands: the\n"
+	"      answer was printed\n"
+	"  1   snapshot: the snapshot was written, but the walk was cut\n"
+	"      short (a broken collector list, a limit reached); a warning\n"
+	"      says where; path, referrers, referents: ADDR is not an object\n"
+	"      of the snapshot; path: no root reaches ADDR (it says so, and\n"
+	"      whether ADDR is garbage)\n"
+	"  2   snapshot: nothing was written: the input is not a CPython\n"
+	"      core, its layout is unknown, or the database could not be\n"
+	"      written; the other commands: the database cannot be read\n"
+	"      (missing, not a gcscope database, a schema version other than\n"
+	"      1 to 2, version 1 for garbage, leaks and path), or the sql\n"
+	"      STATEMENT is not exactly one read-only statement, does not\n"
+	"      compile or fails\n"
 	"  64  the command line is wrong\n"
 	"gcscope layout exits with 0, or with 1 when --check finds an entry\n"
 	"that differs, 2 when FILE cannot be read or its version is unknown.\n";
@@ -207,7 +267,7 @@ static struct err *write_meta(struct sink *s, struct target *t,
 		snprintf(buf, sizeof(buf), "%" PRIu64, (uint64_t)(value));   \
 		META(key, buf);                                              \
 	} while (0)
-	META("schema_version", "1");
+	META("schema_version", "2");
 	META("gcscope_version", GCSCOPE_VERSION);
 	META("created_at", when);
 	META("source", target_source(t));
@@ -401,6 +461,38 @@ static int layout_command(int argc, char **argv)
 	return differ ? 1 : EXIT_OK;
 }
 
+// gcscope types|cycles|garbage|leaks|path|referrers|referents|sql DB ...
+static int analysis_command(int argc, char **argv)
+{
+	struct report_options o;
+	struct err *err;
+	bool found;
+
+	err = report_parse(argc, argv, &o);
+	if (err && err->code == ERR_USAGE) {
+		fprintf(stderr, "error: %s\nusage: %s\n(gcscope %s --help says "
+			"more)\n", err->message, report_usage(argv[1]),
+			argv[1]);
+		err_destroy(err);
+		return EXIT_USAGE;
+	}
+	if (err)
+		return report(err);
+	if (o.help) {
+		printf("usage: %s\n\n%s", report_usage(o.name),
+		       report_help(o.name));
+		return EXIT_OK;
+	}
+	err = report_run(&o, stdout, stderr, &found);
+	if (err && err->code == ERR_NOTFOUND) {
+		report(err);
+		return EXIT_NOTFOUND;
+	}
+	if (err)
+		return report(err);
+	return found ? EXIT_OK : EXIT_NOTFOUND;
+}
+
 int main(int argc, char **argv)
 {
 	enum {
@@ -436,6 +528,8 @@ int main(int argc, char **argv)
 		return usage_error("no command given%s", "");
 	if (!strcmp(argv[1], "layout"))
 		return layout_command(argc, argv);
+	if (report_is_command(argv[1]))
+		return analysis_command(argc, argv);
 	if (strcmp(argv[1], "snapshot"))
 		return usage_error("unknown command '%s'", argv[1]);
 	optind = 2;

@@ -424,15 +424,14 @@ static char *sql_excerpt(const char *sql)
 	return out;
 }
 
-static struct err *err_statement(enum err_code code, const char *problem,
-				 const char *sql)
+static struct err *err_statement(const char *problem, const char *sql)
 {
 	char *excerpt = sql_excerpt(sql);
 	struct err *err;
 
 	if (!excerpt)
 		return &err_nomem;
-	err = err_create(code, "%s: '%s'", problem, excerpt);
+	err = err_create(ERR_INPUT, "%s: '%s'", problem, excerpt);
 	free(excerpt);
 	return err;
 }
@@ -570,21 +569,19 @@ struct err *sink_query_create(struct sink_db *d, const char *sql,
 	if (sqlite3_prepare_v2(d->db, sql, -1, &stmt, &tail) != SQLITE_OK)
 		return err_read(d, "cannot query database");
 	if (!stmt)
-		return err_statement(ERR_INPUT, "no SQL statement in", sql);
+		return err_statement("no SQL statement", sql);
 	// What follows must compile to nothing: white space and comments.
 	if (sqlite3_prepare_v2(d->db, tail, -1, &next, NULL) != SQLITE_OK ||
 	    next) {
 		sqlite3_finalize(next);
 		sqlite3_finalize(stmt);
-		return err_hint(err_statement(ERR_INPUT,
-					      "more than one SQL statement in",
+		return err_hint(err_statement("more than one SQL statement",
 					      sql),
 				"run one statement at a time");
 	}
 	if (!sqlite3_stmt_readonly(stmt)) {
 		sqlite3_finalize(stmt);
-		return err_hint(err_statement(ERR_INPUT,
-					      "not a read-only statement", sql),
+		return err_hint(err_statement("not a read-only statement", sql),
 				"the database is only read, never changed");
 	}
 	q = calloc(1, sizeof(*q));
