@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -117,6 +118,12 @@ static const char usage_text[] =
 	"             What --limit left out goes to stderr as a note.\n"
 	"garbage, leaks and path need schema version 2, which has the\n"
 	"analyses. gcscope COMMAND --help says more about each command.\n"
+	"\n"
+	"Every analysis command also takes --core CORE [--exe EXE] in place\n"
+	"of DB: the core is snapshotted first, into CORE.gcscope.db when its\n"
+	"directory is writable, else into $XDG_CACHE_HOME/gcscope (default\n"
+	"~/.cache/gcscope), and the snapshot is reused while it is newer\n"
+	"than the core: gcscope cycles --core core.1234 --type Node\n"
 	"\n"
 	"Exit status:\n"
 	"  0   snapshot: the snapshot was written; the other commands: the\n"
@@ -301,6 +308,8 @@ static struct err *write_meta(struct sink *s, struct target *t,
 	return err;
 }
 
+static int analysis_command(int argc, char **argv);
+
 static int snapshot(const struct snapshot_options *o)
 {
 	struct target *t = NULL;
@@ -462,12 +471,125 @@ static int layout_command(int argc, char **argv)
 }
 
 // gcscope types|cycles|garbage|leaks|path|referrers|referents|sql DB ...
+/*
+ * Where a snapshot of @p core is cached for the analysis commands: beside
+ * the core when its directory is writable, else in the user's cache
+ * directory ($XDG_CACHE_HOME/gcscope or ~/.cache/gcscope).
+ */
+static char *cache_path(const char *core)
+{
+	char *path, *dir = strdup(core), *slash;
+
+	if (!dir)
+		return NULL;
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	if (access(slash ? (*dir ? dir : "/") : ".", W_OK) == 0) {
+		free(dir);
+		return asprintf(&path, "%s.gcscope.db", core) < 0 ? NULL : path;
+	}
+	free(dir);
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char *base, *real = realpath(core, NULL);
+
+	if (xdg && *xdg)
+		base = strdup(xdg);
+	else if (asprintf(&base, "%s/.cache", home ? home : "/tmp") < 0)
+		base = NULL;
+	if (!base || !real) {
+		free(base);
+		free(real);
+		return NULL;
+	}
+	for (char *p = real; *p; p++)
+		*p = *p == '/' ? '_' : *p;
+	char *cache_dir = NULL;
+
+	if (asprintf(&cache_dir, "%s/gcscope", base) < 0)
+		cache_dir = NULL;
+	if (cache_dir) {
+		mkdir(base, 0700);
+		mkdir(cache_dir, 0700);
+	}
+	if (!cache_dir || asprintf(&path, "%s/%s.db", cache_dir, real) < 0)
+		path = NULL;
+	free(cache_dir);
+	free(base);
+	free(real);
+	return path;
+}
+
+/*
+ * COMMAND --core CORE [--exe EXE] ...: snapshot the core into its cache,
+ * unless a snapshot newer than the core is there, and answer from that.
+ */
+static int analysis_on_core(int argc, char **argv)
+{
+	const char *core = argv[3], *exe = NULL;
+	int skip = 2;
+	struct stat core_st, db_st;
+
+	if (argc > 5 && !strcmp(argv[4], "--exe")) {
+		exe = argv[5];
+		skip = 4;
+	}
+	if (stat(core, &core_st) != 0) {
+		fprintf(stderr, "error: cannot open core '%s': %s\n", core,
+			strerror(errno));
+		return EXIT_FATAL;
+	}
+	char *db = cache_path(core);
+
+	if (!db) {
+		fprintf(stderr, "error: no place to cache a snapshot of '%s'; "
+				"run gcscope snapshot --db\n", core);
+		return EXIT_FATAL;
+	}
+	if (stat(db, &db_st) != 0 || db_st.st_mtime < core_st.st_mtime) {
+		struct snapshot_options so = {
+			.core = core,
+			.exe = exe,
+			.db = db,
+			.quiet = 1,
+		};
+		int status = snapshot(&so);
+
+		if (status != EXIT_OK && status != EXIT_PARTIAL) {
+			free(db);
+			return status;
+		}
+		fprintf(stderr, "snapshot of %s in %s\n", core, db);
+	}
+	// The command line again, with the cached database for --core.
+	char **args = calloc(argc + 1, sizeof(*args));
+
+	if (!args) {
+		free(db);
+		return report(&err_nomem);
+	}
+	int n = 0;
+
+	args[n++] = argv[0];
+	args[n++] = argv[1];
+	args[n++] = db;
+	for (int i = 2 + skip; i < argc; i++)
+		args[n++] = argv[i];
+	int status = analysis_command(n, args);
+
+	free(args);
+	free(db);
+	return status;
+}
+
 static int analysis_command(int argc, char **argv)
 {
 	struct report_options o;
 	struct err *err;
 	bool found;
 
+	if (argc > 3 && !strcmp(argv[2], "--core"))
+		return analysis_on_core(argc, argv);
 	err = report_parse(argc, argv, &o);
 	if (err && err->code == ERR_USAGE) {
 		fprintf(stderr, "error: %s\nusage: %s\n(gcscope %s --help says "
