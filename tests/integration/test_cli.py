@@ -748,8 +748,33 @@ def sql():
     expect((digest(f.db), f.count('objects')), before, 'the database after refused statements')
 
 
+def on_core():
+    """COMMAND --core CORE snapshots the core once, caches it beside the
+    core, and answers as COMMAND DB does."""
+    interpreter = gcstest.find_interpreter(INTERPRETER)
+    with gcstest.scratch_dir('cli-core') as work:
+        with gcstest.Workload(interpreter, SCRIPT, work) as workload:
+            core = gcstest.gcore(workload.pid, work / 'core')
+        first = gcstest.run_gcscope(['types', '--core', core, '--limit', '0'])
+        second = gcstest.run_gcscope(['types', '--core', core, '--limit', '0'])
+        cache = Path(str(core) + '.gcscope.db')
+        expect(first.returncode, OK, 'first --core status')
+        expect(second.returncode, OK, 'second --core status')
+        if b'snapshot of' not in first.stderr or not cache.exists():
+            raise AssertionError('no snapshot cached at %s: %s' % (cache, first.stderr))
+        if second.stderr:
+            raise AssertionError('the cached snapshot was not reused: %s' % second.stderr)
+        db = work / 'direct.db'
+        gcstest.snapshot_core(core, db)
+        direct = gcstest.run_gcscope(['types', db, '--limit', '0'])
+        expect(first.stdout, direct.stdout, 'types --core vs types DB')
+        expect(second.stdout, direct.stdout, 'types --core (cached) vs types DB')
+        print('  %d type rows, cached in %s' % (len(direct.stdout.splitlines()) - 1, cache.name))
+
+
 def cases():
     yield 'help', help_text
+    yield 'on-core', on_core
     yield 'usage-errors', usage_errors
     yield 'bad-databases', bad_databases
     yield 'unknown-address', unknown_address
