@@ -1,6 +1,6 @@
 """A leaky CPython heap, with the interpreter's own account of it.
 
-Usage: leaky.py READY_PATH TRUTH_DIR [--scale N]
+Usage: leaky.py READY_PATH TRUTH_DIR [--scale N] [--refbugs DIR]
 
 Builds a heap full of the usual leak patterns and a synthetic mix of common
 types, spread over the collector's generations, then records the truth about
@@ -19,7 +19,33 @@ object, with the files in TRUTH_DIR:
   types.tsv        type_addr  module.qualname  of every type in objects.tsv
   garbage.tsv      addr of each object in gc.garbage
   unreachable.tsv  addr of each object a full collection finds unreachable
-  labels.tsv       name  addr  for a few named anchors in the heap
+  labels.tsv       name  addr  for a few named anchors in the heap (those
+                   derived from others, like the innermost traceback frame,
+                   are found in the child: the heap holds them only as the
+                   pattern does)
+  finalizers.tsv   addr of each object of objects.tsv whose finalizer a
+                   collection would still call: its type has __del__ (any
+                   tp_finalize: instances of classes with __del__,
+                   generators, coroutines) and it was not finalized yet
+                   (gc.is_finalized(), read from the GC head before 3.9)
+  paths.tsv        name  addr  from  label  addr  [label  addr]...
+                   why addr is alive: the chain of references, from the
+                   object from (the module's globals) through each label to
+                   the object at the next addr, that must be its shortest
+                   way from a root (see path_rows())
+  roots.tsv        kind  addr  holder  what
+                   objects the interpreter holds from outside the heap, with
+                   the gcscope roots.kind that must report them: 'frame' for
+                   the code, globals, function (3.11+) and locals of each
+                   frame of the main thread when the process sleeps (holder
+                   is the function name, what 'code', 'globals', 'function'
+                   or 'local NAME'); 'interpreter' for sys.modules,
+                   sys.__dict__ and builtins.__dict__; 'gc' for gc.garbage
+  anomalies.tsv    addr  kind  refcnt  referrers  name  type
+                   the reference-count bugs planted with --refbugs (empty
+                   without): the gcscope anomalies.kind that must report each,
+                   its ob_refcnt and the references to it in the heap (see
+                   plant_refbugs() for the exact numbers)
   meta.tsv         key  value
   sizes.tsv        addr  getsizeof  type_flags  itemsize  inline  block  offset
                    one line per object of objects.tsv, what the interpreter
@@ -29,6 +55,12 @@ object, with the files in TRUTH_DIR:
                    capacity of the inline values of 3.13 instances, else '-';
                    the size of the pymalloc block holding the object and the
                    object's offset in it, else '-' '-'
+
+With --refbugs DIR, the extension module refbugs (corpora/refbugs.c,
+built for this interpreter into DIR) is imported and plants three refcount
+bugs on fresh objects after the heap is built (plant_refbugs()), and a
+resurrected, already finalized object is left in an unreachable cycle
+(plant_finalized_garbage()).  Without it nothing is planted.
 
 Addresses are written in hex.  The program must run unchanged under every
 CPython from 3.6 on: no syntax newer than 3.6, and no module that registers
@@ -73,6 +105,11 @@ DOOMED = {}         # cycles dropped once they reached older generations
 MIX = []            # the synthetic mix, one list per iteration
 ANCHORS = {}        # name -> object, for labels.tsv (not part of any pattern)
 PREVIEWS = []       # objects whose preview the snapshot must show, previews.tsv
+
+# --refbugs only (see plant_refbugs):
+REFBUG_HOLDERS = []  # the lists holding the objects with planted refcount bugs
+REFBUGS = []         # (name, addr, kind, refcnt, referrers): what anomalies.tsv expects
+PHOENIX_NEST = []    # where Phoenix.__del__ resurrects its object (empty afterwards)
 
 
 class Owner:
@@ -136,6 +173,24 @@ class Orphan:
     def __init__(self, name):
         self.name = name
         self.partner = None
+
+
+class LeakedByIncref:
+    """--refbugs: held by one list, with 5 references leaked by refbugs.leak_incref."""
+
+
+class OverReleased:
+    """--refbugs: held by two lists, released once too often by refbugs.over_decref."""
+
+
+class Phoenix:
+    """--refbugs: resurrects itself from __del__ once, so it is left finalized."""
+
+    def __init__(self):
+        self.me = None
+
+    def __del__(self):
+        PHOENIX_NEST.append(self)
 
 
 def on_watched_collected(ref):
@@ -438,9 +493,8 @@ def name_anchors():
     """Remember a few objects under stable names for labels.tsv."""
     gen = next(x for x in MIX[0] if isinstance(x, types.GeneratorType))
     counter = next(x for x in MIX[0] if isinstance(x, types.FunctionType))
-    tb = TRACEBACK
-    while tb.tb_next is not None:
-        tb = tb.tb_next
+    # Not the innermost traceback frame: only the traceback may hold it (see
+    # derived_anchors).
     ANCHORS.update({
         'owner': OWNER,
         'finalized': OWNER.finalized,
@@ -448,7 +502,6 @@ def name_anchors():
         'self_list': SELF_LIST,
         'self_dict': SELF_DICT,
         'traceback': TRACEBACK,
-        'traceback_innermost_frame': tb.tb_frame,
         'closure_cell': counter.__closure__[0],
         'closure': counter,
         'generator': gen,
@@ -488,6 +541,235 @@ def build(scale):
     build_young(scale)
     build_previews()
     name_anchors()
+
+
+# ---------------------------------------------------------------------------
+# Planted bugs (--refbugs), for gcscope's analyses.
+
+LEAKED_INCREFS = 5      # references refbugs.leak_incref leaks
+
+
+def plant_refbugs(extension_dir):
+    """Import refbugs from extension_dir and plant one bug of each kind.
+
+    Each bug is planted on a fresh object of its own; once this returns,
+    the sleeping process holds them like this (REFBUGS, anomalies.tsv; the
+    recording child checks the numbers against the heap it sees):
+
+      leak_incref  a LeakedByIncref held by one list in REFBUG_HOLDERS,
+                   Py_INCREF'd 5 more times by refbugs.leak_incref:
+                   ob_refcnt 6, 1 referrer, kind 'excess' (5 too many)
+      orphan_list  the list ['refbugs: orphan list'] refbugs.orphan_list
+                   made and leaked: ob_refcnt 1, 0 referrers, kind
+                   'unreferenced'; the str in it is held by the list alone
+                   (ob_refcnt 1, 1 referrer: no anomaly)
+      over_decref  an OverReleased held by two lists in REFBUG_HOLDERS,
+                   Py_DECREF'd once by refbugs.over_decref without a
+                   reference of its own: ob_refcnt 1, 2 referrers, kind
+                   'deficit' (1 too few).  It was also held by the local
+                   'released' then, so it survives; it would be freed when
+                   one of its lists let go.
+
+    The objects are referred to by their lists only: REFBUGS keeps their
+    addresses as ints.  All three are tracked by the collector; none is
+    garbage (a collection counts the over-released one's negative gc_refs
+    as references from outside, so it stays).
+    """
+    sys.path.insert(0, extension_dir)
+    try:
+        import refbugs
+    finally:
+        del sys.path[0]
+    leaked = LeakedByIncref()
+    REFBUG_HOLDERS.append([leaked])
+    addr = refbugs.leak_incref(leaked, LEAKED_INCREFS)
+    REFBUGS.append(('leak_incref', addr, 'excess', 1 + LEAKED_INCREFS, 1))
+    REFBUGS.append(('orphan_list', refbugs.orphan_list(), 'unreferenced', 1, 0))
+    released = OverReleased()
+    REFBUG_HOLDERS.append([released])
+    REFBUG_HOLDERS.append([released])
+    addr = refbugs.over_decref(released)
+    REFBUGS.append(('over_decref', addr, 'deficit', 1, 2))
+
+
+def plant_finalized_garbage():
+    """Leave an already finalized Phoenix in a cycle nothing refers to.
+
+    Its __del__ ran when its count first fell to 0 and resurrected it (the
+    interpreter marks it finalized, PEP 442); now it refers to itself and
+    is dropped.  A full collection finds it unreachable but will not call
+    its __del__ again: finalizers.tsv leaves it out although its class has
+    __del__.
+    """
+    Phoenix()
+    bird = PHOENIX_NEST.pop()
+    if not is_finalized(bird):
+        raise AssertionError('the resurrected Phoenix is not marked finalized')
+    bird.me = bird
+
+
+def is_finalized(obj):
+    """True if the collector marked obj finalized (tp_finalize was called).
+
+    gc.is_finalized() from 3.9; before, bit 0 of a word of the GC head in
+    front of a tracked object (Include/objimpl.h): 3.6 and 3.7, gc_refs
+    (_PyGC_REFS_MASK_FINALIZED), the third word of a 32-byte head; 3.8,
+    _gc_prev (_PyGC_PREV_MASK_FINALIZED), the second of a 16-byte head.
+    """
+    if hasattr(gc, 'is_finalized'):
+        return gc.is_finalized(obj)
+    if not gc.is_tracked(obj):
+        return False
+    back = 16 if sys.version_info < (3, 8) else 8
+    return bool(ctypes.c_size_t.from_address(id(obj) - back).value & 1)
+
+
+def has_finalizer(tp, cache):
+    """True if instances of tp have a tp_finalize: __del__ on its MRO.
+
+    Classes with __del__ get slot_tp_finalize; builtin types with a
+    tp_finalize (generators, coroutines, ...) show it as __del__.
+    """
+    known = cache.get(tp)
+    if known is None:
+        known = any('__del__' in vars(k) for k in tp.__mro__)
+        cache[tp] = known
+    return known
+
+
+def pending_finalizers(objs):
+    """Addresses of the objects whose finalizer a collection would call."""
+    cache = {}
+    return [id(o) for o in objs
+            if has_finalizer(type(o), cache) and not is_finalized(o)]
+
+
+def check_refbugs(objs, counts, referents):
+    """The anomalies.tsv rows for REFBUGS, checked against the heap.
+
+    Each planted object must be in objs with the expected count (as
+    true_refcounts computed it for the sleeping parent) and be referred to
+    exactly the expected number of times among the objects' referents.
+    """
+    index = {id(o): k for k, o in enumerate(objs)}
+    rows, problems = [], []
+    for name, addr, kind, refcnt, referrers in REFBUGS:
+        k = index.get(addr)
+        if k is None:
+            problems.append('%s: %#x is not tracked' % (name, addr))
+            continue
+        found = sum(refs.count(addr) for refs in referents)
+        if counts[k] != refcnt or found != referrers:
+            problems.append('%s: %#x %s has refcnt %d and %d referrers, expected %d and %d'
+                            % (name, addr, type_name(type(objs[k])), counts[k], found,
+                               refcnt, referrers))
+        rows.append(('%#x' % addr, kind, str(counts[k]), str(found), name,
+                     type_name(type(objs[k]))))
+    if problems:
+        raise AssertionError('planted refcount bugs are not as designed: '
+                             + '; '.join(problems))
+    return rows
+
+
+# ---------------------------------------------------------------------------
+# What the analyses must find: paths from roots, the roots themselves.
+
+def tracebacks():
+    """The traceback objects of TRACEBACK, outermost first."""
+    chain = []
+    tb = TRACEBACK
+    while tb is not None:
+        chain.append(tb)
+        tb = tb.tb_next
+    return chain
+
+
+def derived_anchors():
+    """Anchors that ANCHORS must not hold, found from the heap: name -> object.
+
+    traceback_innermost_frame, the frame of the innermost raise_deep call,
+    is held by the innermost traceback object alone.
+    """
+    return {'traceback_innermost_frame': tracebacks()[-1].tb_frame}
+
+
+def referent_where(obj, test, what):
+    """The one referent of obj that passes test."""
+    found = [r for r in gc.get_referents(obj) if test(r)]
+    if len(found) != 1:
+        raise AssertionError('%d referents of %r are %s' % (len(found), obj, what))
+    return found[0]
+
+
+def path_rows():
+    """The rows of paths.tsv: objects kept alive through TRACEBACK alone.
+
+    traceback_frame_marker   the list frame_marker of the innermost
+                             raise_deep frame: globals ['TRACEBACK'], 4 x
+                             tb_next, tb_frame, frame_marker
+    traceback_held_by_frame  the dict held_by_frame of capture_traceback's
+                             frame: globals ['TRACEBACK'], tb_frame,
+                             held_by_frame
+
+    Each chain is the only shortest one from the module's globals, and
+    nothing nearer to a root leads into it: the tracebacks and their
+    frames are held by TRACEBACK and each other (a frame's f_back leads
+    out of the chain, to its caller), ANCHORS holds the outermost
+    traceback one reference further away.
+    """
+    chain = tracebacks()
+    inner, outer = chain[-1].tb_frame, chain[0].tb_frame
+    marker = referent_where(
+        inner, lambda r: type(r) is list and len(r) == 3 and r[0] == 'traceback-frame'
+        and r[2] == 0, "raise_deep(0)'s frame_marker")
+    held = referent_where(
+        outer, lambda r: type(r) is dict and r.get('kept') == 'alive by the traceback',
+        "capture_traceback's held_by_frame")
+    paths = [
+        ('traceback_frame_marker', marker,
+         [("['TRACEBACK']", chain[0])] + [('tb_next', tb) for tb in chain[1:]]
+         + [('tb_frame', inner), ('frame_marker', marker)]),
+        ('traceback_held_by_frame', held,
+         [("['TRACEBACK']", chain[0]), ('tb_frame', outer), ('held_by_frame', held)]),
+    ]
+    rows = []
+    for name, target, hops in paths:
+        row = [name, hexid(target), hexid(globals())]
+        for label, obj in hops:
+            row.extend((label, hexid(obj)))
+        rows.append(row)
+    return rows
+
+
+def root_rows(skip):
+    """The rows of roots.tsv: what the sleeping process holds from outside
+    its heap (see the module docstring).
+
+    The frames are the main thread's from main() outwards, as this child
+    inherited them; locals whose values are in skip exist only here.
+    """
+    import builtins
+    rows = [('interpreter', sys.modules, 'sys', 'modules'),
+            ('interpreter', vars(sys), 'sys', '__dict__'),
+            ('interpreter', vars(builtins), 'builtins', '__dict__'),
+            ('gc', gc.garbage, 'gc', 'garbage')]
+    frame = sys._getframe()
+    while frame is not None and frame.f_code is not main.__code__:
+        frame = frame.f_back
+    if frame is None:
+        raise AssertionError('main() is not on the stack')
+    while frame is not None:
+        code = frame.f_code
+        rows.append(('frame', code, code.co_name, 'code'))
+        rows.append(('frame', frame.f_globals, code.co_name, 'globals'))
+        if code is main.__code__:
+            if sys.version_info >= (3, 11):
+                rows.append(('frame', main, code.co_name, 'function'))
+            for local, value in sorted(frame.f_locals.items()):
+                if not any(value is s for s in skip):
+                    rows.append(('frame', value, code.co_name, 'local ' + local))
+        frame = frame.f_back
+    return [(kind, hexid(obj), holder, what) for kind, obj, holder, what in rows]
 
 
 # ---------------------------------------------------------------------------
@@ -702,7 +984,10 @@ def record_truth(truth_dir, objs, raw, counted, frozen, peek):
     kinds = {}
     for o in objs:
         kinds[id(type(o))] = type(o)
-    labels = sorted((name, id(obj)) for name, obj in ANCHORS.items())
+    anchors = dict(ANCHORS, **derived_anchors())
+    labels = sorted((name, id(obj)) for name, obj in anchors.items())
+    finalizers = pending_finalizers(objs)
+    anomalies = check_refbugs(objs, counts, referents)
     gen_counts = collections.Counter(gen.get(id(o), '-') for o in objs)
     meta = [
         ('python_version', sys.version.split()[0]),
@@ -720,6 +1005,8 @@ def record_truth(truth_dir, objs, raw, counted, frozen, peek):
         ('refcnt_offset', str(REFCNT_OFFSET)),
         ('scale', str(SCALE)),
         ('threading_imported', str(int('threading' in sys.modules))),
+        ('refbugs', str(len(REFBUGS))),
+        ('finalizers', str(len(finalizers))),
     ]
     write_table(truth_dir, 'objects.tsv',
                 ('addr', 'type_addr', 'generation', 'refcnt', 'immortal'),
@@ -740,6 +1027,13 @@ def record_truth(truth_dir, objs, raw, counted, frozen, peek):
     write_table(truth_dir, 'sizes.tsv',
                 ('addr', 'getsizeof', 'type_flags', 'itemsize', 'inline', 'block', 'offset'),
                 object_sizes(objs))
+    write_table(truth_dir, 'finalizers.tsv', ('addr',), (('%#x' % a,) for a in finalizers))
+    write_table(truth_dir, 'anomalies.tsv',
+                ('addr', 'kind', 'refcnt', 'referrers', 'name', 'type'), anomalies)
+    write_table(truth_dir, 'paths.tsv', ('name', 'addr', 'from', 'label', 'addr', '...'),
+                path_rows())
+    write_table(truth_dir, 'roots.tsv', ('kind', 'addr', 'holder', 'what'),
+                root_rows((objs, raw)))
 
 
 def preview_row(obj):
@@ -799,10 +1093,19 @@ def signal_ready(path):
 
 
 def parse_args(argv):
-    """Return (ready_path, truth_dir, scale) or exit with a usage message."""
-    usage = 'usage: leaky.py READY_PATH TRUTH_DIR [--scale N]\n'
+    """Return (ready_path, truth_dir, scale, refbugs_dir or None), or exit
+    with a usage message."""
+    usage = 'usage: leaky.py READY_PATH TRUTH_DIR [--scale N] [--refbugs DIR]\n'
     args = list(argv)
     scale = DEFAULT_SCALE
+    refbugs_dir = None
+    if '--refbugs' in args:
+        k = args.index('--refbugs')
+        if k + 1 >= len(args):
+            sys.stderr.write(usage)
+            sys.exit(2)
+        refbugs_dir = args[k + 1]
+        del args[k:k + 2]
     if '--scale' in args:
         k = args.index('--scale')
         try:
@@ -814,7 +1117,7 @@ def parse_args(argv):
     if len(args) != 2 or scale < 3:
         sys.stderr.write(usage)
         sys.exit(2)
-    return args[0], args[1], scale
+    return args[0], args[1], scale, refbugs_dir
 
 
 SCALE = DEFAULT_SCALE
@@ -830,7 +1133,7 @@ def main():
     sleeps in this frame, so no frame of its differs from the child's.
     """
     global SCALE
-    ready_path, truth_dir, SCALE = parse_args(sys.argv[1:])
+    ready_path, truth_dir, SCALE, refbugs_dir = parse_args(sys.argv[1:])
     if 'threading' in sys.modules:
         sys.stderr.write('leaky: warning: threading is imported (by site? run with -S):'
                          ' its at-fork handler will disturb the recorded truth\n')
@@ -839,6 +1142,9 @@ def main():
     if hasattr(gc, 'freeze'):
         gc.freeze()                     # startup objects: permanent generation
     build(SCALE)
+    if refbugs_dir is not None:
+        plant_refbugs(refbugs_dir)
+        plant_finalized_garbage()
     peek = ctypes.c_ssize_t.from_address
     offset = REFCNT_OFFSET
     frozen = gc.get_freeze_count() if hasattr(gc, 'freeze') else 0

@@ -1,9 +1,10 @@
 """Shared helpers for gcscope's tests.
 
-Interpreter discovery, running corpus workloads, taking cores with gcore,
-running gcscope, reading the truth a corpus records and the database
-gcscope writes, reading raw memory from a core, and comparing a snapshot
-with the truth.
+Interpreter discovery, building the corpus's C extension (refbugs) for an
+interpreter, running corpus workloads, taking cores with gcore, running
+gcscope, reading the truth a corpus records and the database gcscope
+writes (the snapshot and its analyses), reading raw memory from a core, and
+comparing a snapshot with the truth.
 
 A test module under tests/integration/ exposes its cases as
 
@@ -18,6 +19,8 @@ import bisect
 import collections
 import contextlib
 import dataclasses
+import hashlib
+import json
 import mmap
 import os
 import re
@@ -361,6 +364,108 @@ def _make_stripped(src, dest, minor, mode, stamp):
 
 
 # ---------------------------------------------------------------------------
+# The corpus's C extension: corpora/refbugs.c
+#
+# Built at test time for each interpreter, with that interpreter's own
+# headers and file name suffix (sysconfig.get_paths()['include'] and
+# 'platinclude', get_config_var('EXT_SUFFIX')), into
+# build/refbugs/NAME/refbugs$EXT_SUFFIX, NAME the interpreter's
+# InterpreterSpec name ('pyenv-3.12.1', 'debian-3.11'):
+#
+#   cc -shared -fPIC -O2 -g -Wall -Wextra -Werror -I INCLUDE [-I PLATINCLUDE] \
+#       -o build/refbugs/NAME/refbugs$EXT_SUFFIX corpora/refbugs.c
+#
+# It does not link libpython: the interpreter importing it provides the
+# symbols (pyenv's libpython3.X.so, Debian's statically linked
+# executable).  A stripped copy of a pyenv install uses the install's
+# build: same headers, same ABI, and the copy has no include/ of its own.
+# The build is reused while its STAMP (source hash, command, header files)
+# matches, and redone when the source changes.
+
+REFBUGS_SOURCE = CORPORA / 'refbugs.c'
+REFBUGS_ROOT = BUILD / 'refbugs'
+REFBUGS_CFLAGS = ('-shared', '-fPIC', '-O2', '-g', '-Wall', '-Wextra', '-Werror')
+REFBUGS_TIMEOUT = 120
+
+_BUILD_CONFIG = r"""
+import json, sys, sysconfig
+paths = sysconfig.get_paths()
+print(json.dumps({'include': paths['include'], 'platinclude': paths['platinclude'],
+                  'ext_suffix': sysconfig.get_config_var('EXT_SUFFIX'),
+                  'version': sys.version.split()[0]}))
+"""
+
+
+def build_config(interp):
+    """{'include', 'platinclude', 'ext_suffix', 'version'} as interp's own
+    sysconfig tells them."""
+    result = subprocess.run([str(interp.executable), '-S', '-s', '-c', _BUILD_CONFIG],
+                            capture_output=True, text=True, timeout=60,
+                            env=workload_env(interp))
+    if result.returncode != 0:
+        raise AssertionError('%s cannot tell its build configuration (status %d):\n%s'
+                             % (interp.executable, result.returncode, tail(result.stderr)))
+    return json.loads(result.stdout)
+
+
+def _file_stamp(path):
+    st = path.stat()
+    return '%s %d %d' % (path, st.st_size, st.st_mtime_ns)
+
+
+def build_refbugs(interp):
+    """The directory holding refbugs built for interp (see above).
+
+    Raises Skip if there is no C compiler or interp has no headers, and
+    fails with the compiler's output if the build fails.
+    """
+    base = find_interpreter(interp.spec.name) if interp.mode else interp
+    cc = shutil.which('cc')
+    if cc is None:
+        raise Skip('no C compiler (cc): install build-essential')
+    config = build_config(base)
+    include = Path(config['include'])
+    headers = [include / 'Python.h', include / 'patchlevel.h']
+    if not all(h.exists() for h in headers):
+        package = ('python%s-dev' % '.'.join(config['version'].split('.')[:2])
+                   if not base.spec.pyenv else 'the pyenv install')
+        raise Skip('%s has no headers (no %s): install %s'
+                   % (base.name, headers[0], package))
+    dest = REFBUGS_ROOT / base.spec.name
+    target = dest / ('refbugs' + config['ext_suffix'])
+    includes = ['-I', str(include)]
+    if config['platinclude'] != config['include']:
+        includes += ['-I', config['platinclude']]
+    source = REFBUGS_SOURCE.read_bytes()
+    command = [cc] + list(REFBUGS_CFLAGS) + includes
+    stamp = '\n'.join(['gcscope refbugs build',
+                       'source sha256 %s' % hashlib.sha256(source).hexdigest(),
+                       'command %s' % ' '.join(command + ['-o', str(target), str(REFBUGS_SOURCE)]),
+                       'python %s' % config['version']]
+                      + [_file_stamp(h) for h in headers]) + '\n'
+    stamp_path = dest / 'STAMP'
+    try:
+        if target.is_file() and stamp_path.read_text() == stamp:
+            return dest
+    except OSError:
+        pass
+    dest.mkdir(parents=True, exist_ok=True)
+    tmp = dest / ('.refbugs-%d.so' % os.getpid())
+    result = run(command + ['-o', tmp, REFBUGS_SOURCE], REFBUGS_TIMEOUT, 'cc refbugs.c')
+    if result.returncode != 0:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise AssertionError('building refbugs for %s failed (status %d):\n  %s\n%s'
+                             % (base.name, result.returncode,
+                                ' '.join(map(str, command + ['-o', target, REFBUGS_SOURCE])),
+                                tail(result.stderr + result.stdout, 40)))
+    os.rename(tmp, target)
+    stamp_path.write_text(stamp)
+    print('  built %s' % os.path.relpath(target, REPO))
+    return dest
+
+
+# ---------------------------------------------------------------------------
 # Scratch directories, processes
 
 def keep_files():
@@ -595,6 +700,39 @@ class TruthSize:
     offset: object         # the object's offset in that block, or None
 
 
+@dataclasses.dataclass
+class TruthAnomaly:
+    """One line of anomalies.tsv: a planted refcount bug."""
+
+    addr: int
+    kind: str              # the anomalies.kind gcscope must report
+    refcnt: int            # ob_refcnt in the sleeping process
+    referrers: int         # references to it in the heap
+    name: str              # the refbugs function that planted it
+    type: str              # module.qualname of its type
+
+
+@dataclasses.dataclass
+class TruthPath:
+    """One line of paths.tsv: the shortest way from a root to addr must end
+    with start, then each (label, addr) of hops."""
+
+    name: str
+    addr: int
+    start: int
+    hops: list             # [(label, addr)], the last addr is addr
+
+
+@dataclasses.dataclass
+class TruthRoot:
+    """One line of roots.tsv: an object held from outside the heap."""
+
+    kind: str              # the roots.kind gcscope must report
+    addr: int
+    holder: str            # function name for frames; 'sys', 'builtins', 'gc'
+    what: str              # 'code', 'globals', 'function', 'local NAME', 'modules', ...
+
+
 def _int_or_none(text, base=10):
     return None if text == '-' else int(text, base)
 
@@ -603,7 +741,10 @@ class Truth:
     """The files a corpus wrote into its truth directory.
 
     sizes.tsv is optional (truth directories written before it existed
-    lack it): sizes is then empty.
+    lack it): sizes is then empty.  So are the files for the analyses:
+    finalizers.tsv (finalizers: addresses), anomalies.tsv (anomalies:
+    TruthAnomaly), paths.tsv (paths: TruthPath) and roots.tsv (roots:
+    TruthRoot); has(name) says whether one was written.
     """
 
     def __init__(self, truth_dir):
@@ -632,6 +773,31 @@ class Truth:
                 self.sizes[int(addr, 16)] = TruthSize(
                     _int_or_none(size), int(flags, 16), int(itemsize),
                     _int_or_none(inline), _int_or_none(block), _int_or_none(offset))
+        self.finalizers = set()
+        if self.has('finalizers.tsv'):
+            self.finalizers = {int(r[0], 16) for r in self._rows('finalizers.tsv')}
+        self.anomalies = []
+        if self.has('anomalies.tsv'):
+            self.anomalies = [TruthAnomaly(int(a, 16), kind, int(refcnt), int(referrers), name, tp)
+                              for a, kind, refcnt, referrers, name, tp
+                              in self._rows('anomalies.tsv')]
+        self.paths = []
+        if self.has('paths.tsv'):
+            for row in self._rows('paths.tsv'):
+                pairs = row[3:]
+                if len(pairs) < 2 or len(pairs) % 2:
+                    raise AssertionError('paths.tsv: bad row %r' % (row,))
+                self.paths.append(TruthPath(row[0], int(row[1], 16), int(row[2], 16),
+                                            [(pairs[k], int(pairs[k + 1], 16))
+                                             for k in range(0, len(pairs), 2)]))
+        self.roots = []
+        if self.has('roots.tsv'):
+            self.roots = [TruthRoot(kind, int(a, 16), holder, what)
+                          for kind, a, holder, what in self._rows('roots.tsv')]
+
+    def has(self, name):
+        """True if the truth directory has the file name."""
+        return (self.dir / name).exists()
 
     def _rows(self, name):
         path = self.dir / name
@@ -720,6 +886,86 @@ class Snapshot:
         """'3.12.1 dwarf': version and layout source, from meta."""
         return '%s %s' % (self.meta.get('python_version', '?'),
                           self.meta.get('layout_source', '?'))
+
+
+@dataclasses.dataclass
+class DbRoot:
+    """One row of the roots table, without its addr."""
+
+    kind: str
+    label: str
+
+
+@dataclasses.dataclass
+class DbReach:
+    """One row of the reach table, without its addr."""
+
+    depth: int
+    via: object
+    label: object
+
+
+@dataclasses.dataclass
+class DbAnomaly:
+    """One row of the anomalies table, without its addr."""
+
+    kind: str
+    refcnt: int
+    referrers: int
+    detail: object
+
+
+class Analyses:
+    """The analysis tables of a snapshot database (schema/002-analyses.sql).
+
+    roots:     addr -> [DbRoot], in rowid order
+    reach:     addr -> DbReach
+    garbage:   [(addr, reason, finalizer)], in rowid order
+    anomalies: addr -> DbAnomaly
+    cycles:    cycle_id -> set of addr; cycle_rows: [(cycle_id, addr)]
+    type_finalizer: type addr -> types.has_finalizer
+    """
+
+    TABLES = ('roots', 'reach', 'garbage', 'anomalies', 'cycles')
+
+    def __init__(self, db):
+        self.path = Path(db)
+        con = sqlite3.connect('file:%s?mode=ro' % self.path, uri=True)
+        try:
+            self.user_version = con.execute('PRAGMA user_version').fetchone()[0]
+            tables = {n for (n,) in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            missing = [t for t in self.TABLES if t not in tables]
+            if missing:
+                raise AssertionError('%s has no table %s (PRAGMA user_version %d; the analyses'
+                                     ' are schema version 2)'
+                                     % (self.path, ', '.join(missing), self.user_version))
+            self.roots = collections.defaultdict(list)
+            for addr, kind, label in con.execute(
+                    'SELECT addr, kind, label FROM roots ORDER BY rowid'):
+                self.roots[addr].append(DbRoot(kind, label))
+            self.reach = {addr: DbReach(depth, via, label) for addr, depth, via, label
+                          in con.execute('SELECT addr, depth, via, label FROM reach')}
+            self.garbage = list(con.execute(
+                'SELECT addr, reason, finalizer FROM garbage ORDER BY rowid'))
+            self.anomalies = {addr: DbAnomaly(kind, refcnt, referrers, detail)
+                              for addr, kind, refcnt, referrers, detail in con.execute(
+                                  'SELECT addr, kind, refcnt, referrers, detail FROM anomalies')}
+            self.cycle_rows = list(con.execute(
+                'SELECT cycle_id, addr FROM cycles ORDER BY rowid'))
+            self.type_finalizer = dict(con.execute('SELECT addr, has_finalizer FROM types'))
+        finally:
+            con.close()
+        self.cycles = collections.defaultdict(set)
+        for cycle_id, addr in self.cycle_rows:
+            self.cycles[cycle_id].add(addr)
+
+    def counts(self):
+        """'roots N, reach N, ...': rows per table."""
+        return ', '.join('%s %d' % (name, n) for name, n in (
+            ('roots', sum(map(len, self.roots.values()))), ('reach', len(self.reach)),
+            ('garbage', len(self.garbage)), ('anomalies', len(self.anomalies)),
+            ('cycles', len(self.cycles))))
 
 
 # ---------------------------------------------------------------------------
