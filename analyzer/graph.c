@@ -59,7 +59,12 @@ struct err *graph_cycles(const struct heap_graph *g, struct graph_cycles *ret)
 {
 	size_t n = g->nnodes;
 	uint32_t *start, *adj;
-	struct err *err = csr_build(g, 1u << HEAP_EDGE_TRAVERSE, &start, &adj);
+	// What the collector sees: tracked objects, the references their
+	// traverse visits; for types gcscope cannot decode, the pointers a
+	// scan found stand in for their traverse.
+	struct err *err = csr_build(g, (1u << HEAP_EDGE_TRAVERSE) |
+				       (1u << HEAP_EDGE_CONSERVATIVE),
+				    &start, &adj);
 
 	memset(ret, 0, sizeof(*ret));
 	if (err)
@@ -84,7 +89,8 @@ struct err *graph_cycles(const struct heap_graph *g, struct graph_cycles *ret)
 	uint32_t next_index = 0, sp = 0, ncomp = 0;
 
 	for (size_t root = 0; root < n; root++) {
-		if (index[root] != NONE)
+		if (index[root] != NONE ||
+		    !(g->nodes[root].flags & HEAP_NODE_TRACKED))
 			continue;
 		size_t depth = 0;
 
@@ -99,6 +105,8 @@ struct err *graph_cycles(const struct heap_graph *g, struct graph_cycles *ret)
 			if (cursor[depth - 1] < start[v + 1]) {
 				uint32_t w = g->dst[adj[cursor[depth - 1]++]];
 
+				if (!(g->nodes[w].flags & HEAP_NODE_TRACKED))
+					continue;
 				if (index[w] == NONE) {
 					index[w] = low[w] = next_index++;
 					stack[sp++] = w;
@@ -160,8 +168,9 @@ struct err *graph_cycles(const struct heap_graph *g, struct graph_cycles *ret)
 	for (size_t i = 0; i < ncomps; i++)
 		low[comps[i].id] = i + 1;
 	ret->cycle = comp;
+	// Untracked objects were never visited: in no cycle.
 	for (size_t v = 0; v < n; v++)
-		comp[v] = low[comp[v]];
+		comp[v] = comp[v] == NONE ? 0 : low[comp[v]];
 	ret->ncycles = ncomps;
 	comp = NULL;
 out:

@@ -20,8 +20,10 @@ struct graph_cycles {
 };
 
 /**
- * Find the reference cycles of @p g: strongly connected components of more
- * than one object, or of one object that refers to itself. Iterative
+ * Find the reference cycles of @p g as the collector sees them: strongly
+ * connected components, among tracked objects, of the traverse references
+ * (and the conservative ones of types gcscope cannot decode), of more than
+ * one object or of one object that refers to itself. Iterative
  * (Tarjan's algorithm with an explicit stack), linear in nodes and edges.
  * Cycles are numbered from 1, largest first.
  *

@@ -213,6 +213,10 @@ struct walk {
 	size_t ngarbage, garbage_cap;
 	uint32_t interned;            // the interned dict's node, or HEAP_NONE
 	char root_label[256];         // scratch for root labels
+	struct {
+		uint64_t start, end;  // a free list inside a scanned struct
+	} skip[16];
+	int nskip;
 
 	// the object being decoded
 	uint32_t cur;                 // its node index
@@ -1589,8 +1593,10 @@ static void decode_subtype(struct walk *w, uint64_t obj, struct tinfo *ti)
 		}
 		field(w, obj, off, "__dict__");
 	}
+	// Heap types' instances visit their type; from 3.8 only when the
+	// base's traverse will not (bpo-35810).
 	if ((ti->flags & TPFLAGS_HEAPTYPE) &&
-	    (base->decoder == DEC_NONE ||
+	    (l->minor < 8 || base->decoder == DEC_NONE ||
 	     !(base->flags & TPFLAGS_HEAPTYPE)))
 		edge(w, ti->addr, HEAP_EDGE_TRAVERSE, "__class__");
 	if (base->decoder == DEC_UNKNOWN) {
@@ -2344,7 +2350,14 @@ static void struct_roots(struct walk *w, uint64_t base, int64_t size,
 		size = 4 << 20;
 	for (int64_t off = 0; off + 8 <= size && !w->err; off += 8) {
 		uint64_t p, type, refcnt;
+		bool in_free_list = false;
 
+		// Free lists keep stale pointers to objects since reused.
+		for (int k = 0; k < w->nskip && !in_free_list; k++)
+			in_free_list = base + off >= w->skip[k].start &&
+				       base + off < w->skip[k].end;
+		if (in_free_list)
+			continue;
 		if (!target_read_u64(w->t, base + off, &p) || !p || (p & 7) ||
 		    (p >= base && p < base + size))
 			continue;
@@ -2417,9 +2430,20 @@ static void iframe_roots(struct walk *w, uint64_t f, const char *who)
 	root_field(w, f, l->iframe_locals, HEAP_ROOT_FRAME, frame, "f_locals");
 	root_field(w, f, l->iframe_frame_obj, HEAP_ROOT_FRAME, frame,
 		   "frame object");
-	if (!target_read_ok(w->t, &stacktop, f + l->iframe_stacktop, 4) ||
-	    stacktop > (1u << 20))
+	// The innermost frame may be running a call: its saved stack top is
+	// then stale, but its locals, cells and free variables are in
+	// place. Take at least those (co_nlocalsplus), at most a full stack.
+	uint32_t nlocals = 0, nstack = 0;
+
+	target_read_ok(w->t, &stacktop, f + l->iframe_stacktop, 4);
+	if (code) {
+		target_read_ok(w->t, &nlocals, code + l->code_nlocalsplus, 4);
+		target_read_ok(w->t, &nstack, code + l->code_stacksize, 4);
+	}
+	if (nlocals > (1u << 20) || nstack > (1u << 20))
 		return;
+	if (stacktop < nlocals || stacktop > nlocals + nstack)
+		stacktop = nlocals;
 	for (uint32_t i = 0; i < stacktop && !w->err; i++) {
 		uint64_t v = peek(w, f + l->iframe_localsplus, 8 * i);
 		char name[128];
@@ -2507,6 +2531,24 @@ static void thread_roots(struct walk *w, uint64_t tstate)
 	}
 }
 
+// gc.garbage: a root, and its items what the garbage table lists.
+static void garbage_roots(struct walk *w, uint64_t list)
+{
+	const struct layout *l = w->l;
+	long node = root(w, list, HEAP_ROOT_GC, "gc.garbage");
+	uint64_t n = peek(w, list, l->ob_size);
+	uint64_t items = peek(w, list, l->list_items);
+
+	for (uint64_t i = 0; node >= 0 && i < n && i < (1u << 26); i++) {
+		bool added;
+		long item = node_add(w, peek(w, items, 8 * i), -1, &added);
+
+		if (item >= 0 && !append_u32(&w->garbage, &w->ngarbage,
+					     &w->garbage_cap, item))
+			w->err = &err_nomem;
+	}
+}
+
 static void interpreter_roots(struct walk *w, uint64_t interp, uint64_t gc)
 {
 	const struct layout *l = w->l;
@@ -2518,22 +2560,32 @@ static void interpreter_roots(struct walk *w, uint64_t interp, uint64_t gc)
 	root_field(w, interp, l->interp_builtins, HEAP_ROOT_INTERPRETER,
 		   "interpreter", "builtins");
 	if (gc) {
-		uint64_t list = peek(w, gc, l->gc_garbage);
-		long node = root(w, list, HEAP_ROOT_GC, "gc.garbage");
-		uint64_t n = peek(w, list, l->ob_size);
-		uint64_t items = peek(w, list, l->list_items);
-
-		for (uint64_t i = 0; node >= 0 && i < n && i < (1u << 26); i++) {
-			bool added;
-			long item = node_add(w, peek(w, items, 8 * i), -1,
-					     &added);
-
-			if (item >= 0 && !append_u32(&w->garbage, &w->ngarbage,
-						     &w->garbage_cap, item))
-				w->err = &err_nomem;
-		}
+		garbage_roots(w, peek(w, gc, l->gc_garbage));
 		root(w, peek(w, gc, l->gc_callbacks), HEAP_ROOT_GC,
 		     "gc.callbacks");
+	}
+	// The interpreter's free lists (3.9–3.12 per type, 3.13 together).
+	const struct {
+		int32_t off, size;
+	} free_lists[] = {
+		{ l->interp_fl_tuple, l->interp_fl_tuple_size },
+		{ l->interp_fl_list, l->interp_fl_list_size },
+		{ l->interp_fl_dict, l->interp_fl_dict_size },
+		{ l->interp_fl_float, l->interp_fl_float_size },
+		{ l->interp_fl_frame, l->interp_fl_frame_size },
+		{ l->interp_fl_async_gen, l->interp_fl_async_gen_size },
+		{ l->interp_fl_context, l->interp_fl_context_size },
+		{ l->interp_fl_exc, l->interp_fl_exc_size },
+		{ l->interp_fl_objects, l->interp_fl_objects_size },
+	};
+	w->nskip = 0;
+	for (size_t k = 0; k < sizeof(free_lists) / sizeof(free_lists[0]); k++) {
+		if (free_lists[k].off < 0 || free_lists[k].size <= 0 ||
+		    w->nskip == 16)
+			continue;
+		w->skip[w->nskip].start = interp + free_lists[k].off;
+		w->skip[w->nskip++].end = interp + free_lists[k].off +
+					  free_lists[k].size;
 	}
 	struct_roots(w, interp, l->sizeof_interp, "PyInterpreterState");
 	uint64_t tstate = peek(w, interp, l->interp_threads_head);
@@ -2559,7 +2611,7 @@ static void walk_roots(struct walk *w)
 		if (target_symbol(w->t, "interp_head", &addr, NULL, NULL))
 			interp = peek(w, addr, 0);
 		if (target_symbol(w->t, "garbage", &addr, NULL, NULL))
-			root(w, peek(w, addr, 0), HEAP_ROOT_GC, "gc.garbage");
+			garbage_roots(w, peek(w, addr, 0));
 		if (interp)
 			interpreter_roots(w, interp, 0);
 	} else {

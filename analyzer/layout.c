@@ -212,6 +212,7 @@ static int64_t lookup_offset(struct dwarf_index *idx, const char *type,
 static const size_t field_pos[LAYOUT_NFIELDS] = {
 #define X(field, ...) offsetof(struct layout, field),
 	LAYOUT_OFFSETS(X)
+	LAYOUT_MEMBER_SIZES(X)
 	LAYOUT_SIZES(X)
 #undef X
 };
@@ -219,6 +220,7 @@ static const size_t field_pos[LAYOUT_NFIELDS] = {
 static const char *const field_names[LAYOUT_NFIELDS] = {
 #define X(field, ...) #field,
 	LAYOUT_OFFSETS(X)
+	LAYOUT_MEMBER_SIZES(X)
 	LAYOUT_SIZES(X)
 #undef X
 };
@@ -237,6 +239,9 @@ static void fill_from_dwarf(struct layout *l, struct dwarf_index *idx)
 {
 #define X(field, type, paths) l->field = lookup_offset(idx, type, paths);
 	LAYOUT_OFFSETS(X)
+#undef X
+#define X(field, type, path) l->field = dwarf_member_size(idx, type, path);
+	LAYOUT_MEMBER_SIZES(X)
 #undef X
 #define X(field, type) l->field = dwarf_type_size(idx, type);
 	LAYOUT_SIZES(X)

@@ -42,6 +42,15 @@ struct target;
 	X(interp_builtins, "PyInterpreterState", "builtins")                  \
 	X(interp_interned, "PyInterpreterState",                              \
 	  "cached_objects.interned_strings")                                  \
+	X(interp_fl_tuple, "PyInterpreterState", "tuple")                     \
+	X(interp_fl_list, "PyInterpreterState", "list")                       \
+	X(interp_fl_dict, "PyInterpreterState", "dict_state")                 \
+	X(interp_fl_float, "PyInterpreterState", "float_state")               \
+	X(interp_fl_frame, "PyInterpreterState", "frame")                     \
+	X(interp_fl_async_gen, "PyInterpreterState", "async_gen")             \
+	X(interp_fl_context, "PyInterpreterState", "context")                 \
+	X(interp_fl_exc, "PyInterpreterState", "exc_state")                   \
+	X(interp_fl_objects, "PyInterpreterState", "object_state")            \
 	/* threads */                                                         \
 	X(tstate_next, "PyThreadState", "next")                               \
 	X(tstate_frame, "PyThreadState", "frame")                             \
@@ -253,6 +262,21 @@ struct target;
 	X(float_value, "PyFloatObject", "ob_fval")                            \
 	X(bytes_sval, "PyBytesObject", "ob_sval")
 
+/*
+ * LAYOUT_MEMBER_SIZES(X): X(field, type, path): the size of a member, for
+ * the free lists of PyInterpreterState that a scan of it must skip.
+ */
+#define LAYOUT_MEMBER_SIZES(X)                                                \
+	X(interp_fl_tuple_size, "PyInterpreterState", "tuple")                \
+	X(interp_fl_list_size, "PyInterpreterState", "list")                  \
+	X(interp_fl_dict_size, "PyInterpreterState", "dict_state")            \
+	X(interp_fl_float_size, "PyInterpreterState", "float_state")          \
+	X(interp_fl_frame_size, "PyInterpreterState", "frame")                \
+	X(interp_fl_async_gen_size, "PyInterpreterState", "async_gen")        \
+	X(interp_fl_context_size, "PyInterpreterState", "context")            \
+	X(interp_fl_exc_size, "PyInterpreterState", "exc_state")              \
+	X(interp_fl_objects_size, "PyInterpreterState", "object_state")
+
 /* LAYOUT_SIZES(X): X(field, type). */
 #define LAYOUT_SIZES(X)                                                       \
 	X(sizeof_gc_head, "PyGC_Head")                                        \
@@ -293,6 +317,9 @@ struct layout {
 	/* struct tables, bytes; -1 where the version has no such field */
 #define X(field, type, paths) int32_t field;
 	LAYOUT_OFFSETS(X)
+#undef X
+#define X(field, type, path) int32_t field;
+	LAYOUT_MEMBER_SIZES(X)
 #undef X
 #define X(field, type) int32_t field;
 	LAYOUT_SIZES(X)
@@ -336,6 +363,7 @@ enum {
 enum layout_field {
 #define X(field, ...) LAYOUT_##field,
 	LAYOUT_OFFSETS(X)
+	LAYOUT_MEMBER_SIZES(X)
 	LAYOUT_SIZES(X)
 #undef X
 	LAYOUT_NFIELDS

@@ -73,8 +73,10 @@ CREATE TABLE edges(
   label TEXT                 -- how src refers to dst: attribute name 'parent', dict key "['name']", index '[3]', field '__class__', local name 'x'
 ) STRICT;
 
--- Reference cycles: the strongly connected components of the 'traverse'
--- edges that have more than one member, or one member that refers to itself.
+-- Reference cycles as the collector sees them: the strongly connected
+-- components, among tracked objects, of the 'traverse' edges (and the
+-- 'conservative' ones of types gcscope cannot decode) that have more than
+-- one member, or one member that refers to itself.
 CREATE TABLE cycles(
   cycle_id INTEGER NOT NULL,  -- numbers the components from 1, largest first
   addr     INTEGER NOT NULL REFERENCES objects(addr)  -- a member
@@ -120,7 +122,8 @@ CREATE VIEW cycle_summary AS
 CREATE VIEW cycle_edges AS
   SELECT a.cycle_id AS cycle_id, e.src AS src, so.type AS src_type,
          e.label AS label, e.dst AS dst, d.type AS dst_type
-  FROM cycles a JOIN edges e ON e.src = a.addr AND e.kind = 'traverse'
+  FROM cycles a JOIN edges e ON e.src = a.addr
+                                AND e.kind IN ('traverse', 'conservative')
        JOIN cycles b ON b.addr = e.dst AND b.cycle_id = a.cycle_id
        JOIN objects so ON so.addr = e.src
        JOIN objects d ON d.addr = e.dst;
