@@ -1600,6 +1600,9 @@ static void decode_subtype(struct walk *w, uint64_t obj, struct tinfo *ti)
 	     !(base->flags & TPFLAGS_HEAPTYPE)))
 		edge(w, ti->addr, HEAP_EDGE_TRAVERSE, "__class__");
 	if (base->decoder == DEC_UNKNOWN) {
+		// A heap base's own traverse visits Py_TYPE(self) (3.9+).
+		if ((base->flags & TPFLAGS_HEAPTYPE) && l->minor >= 8)
+			edge(w, ti->addr, HEAP_EDGE_CONSERVATIVE, "__class__");
 		conservative(w, obj, l->sizeof_object, base->basicsize, base);
 		return;
 	}

@@ -16,7 +16,9 @@ CREATE TABLE roots(
                             kind = 'interpreter' OR kind = 'interned' OR
                             kind = 'gc' OR kind = 'static_type'),
         -- 'frame': a local, cell or stack slot of a running frame, or its
-        --   code, function or globals; 'thread': the thread's dict, pending
+        --   code, function or f_locals (3.11+); before 3.11 the running
+        --   frame objects themselves, whose edges are their locals;
+        --   'thread': the thread's dict, pending
         --   or handled exception; 'interpreter': sys.modules, sys.__dict__,
         --   builtins and the like; 'interned': the interned-strings dict;
         --   'gc': gc.garbage, gc.callbacks; 'static_type': a type compiled

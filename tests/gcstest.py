@@ -894,6 +894,7 @@ class DbRoot:
 
     kind: str
     label: str
+    conservative: int = 0
 
 
 @dataclasses.dataclass
@@ -941,9 +942,9 @@ class Analyses:
                                      ' are schema version 2)'
                                      % (self.path, ', '.join(missing), self.user_version))
             self.roots = collections.defaultdict(list)
-            for addr, kind, label in con.execute(
-                    'SELECT addr, kind, label FROM roots ORDER BY rowid'):
-                self.roots[addr].append(DbRoot(kind, label))
+            for addr, kind, label, conservative in con.execute(
+                    'SELECT addr, kind, label, conservative FROM roots ORDER BY rowid'):
+                self.roots[addr].append(DbRoot(kind, label, conservative))
             self.reach = {addr: DbReach(depth, via, label) for addr, depth, via, label
                           in con.execute('SELECT addr, depth, via, label FROM reach')}
             self.garbage = list(con.execute(
