@@ -312,6 +312,19 @@ struct err *sink_cycle(struct sink *s, uint64_t cycle_id, uint64_t addr)
 	return step(s, s->cycle);
 }
 
+static void finalize_statements(struct sink *s)
+{
+	sqlite3_stmt **stmts[] = {
+		&s->meta, &s->type, &s->object, &s->edge, &s->cycle,
+		&s->root, &s->reach, &s->garbage, &s->anomaly,
+	};
+
+	for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
+		sqlite3_finalize(*stmts[i]);
+		*stmts[i] = NULL;
+	}
+}
+
 struct err *sink_finish(struct sink *s)
 {
 	struct err *err;
@@ -321,17 +334,7 @@ struct err *sink_finish(struct sink *s)
 		err = exec(s, "COMMIT");
 	if (err)
 		return err;
-	sqlite3_finalize(s->meta);
-	sqlite3_finalize(s->type);
-	sqlite3_finalize(s->object);
-	sqlite3_finalize(s->edge);
-	sqlite3_finalize(s->cycle);
-	sqlite3_finalize(s->root);
-	sqlite3_finalize(s->reach);
-	sqlite3_finalize(s->garbage);
-	sqlite3_finalize(s->anomaly);
-	s->meta = s->type = s->object = s->edge = s->cycle = NULL;
-	s->root = s->reach = s->garbage = s->anomaly = NULL;
+	finalize_statements(s);
 	if (sqlite3_close(s->db) != SQLITE_OK)
 		return err_sqlite(s, "cannot close database");
 	s->db = NULL;
@@ -346,15 +349,7 @@ void sink_destroy(struct sink *s)
 {
 	if (!s)
 		return;
-	sqlite3_finalize(s->meta);
-	sqlite3_finalize(s->type);
-	sqlite3_finalize(s->object);
-	sqlite3_finalize(s->edge);
-	sqlite3_finalize(s->cycle);
-	sqlite3_finalize(s->root);
-	sqlite3_finalize(s->reach);
-	sqlite3_finalize(s->garbage);
-	sqlite3_finalize(s->anomaly);
+	finalize_statements(s);
 	if (s->db)
 		sqlite3_close(s->db);
 	if (!s->finished && s->tmp_path)
