@@ -82,7 +82,7 @@ $(BUILD):
 # Debian packages: the build (compiler, elfutils, SQLite), the tests (gdb
 # for gcore, Python with its debug symbols) and the demo (sqlite3 CLI).
 DEPS := build-essential pkg-config libdw-dev libelf-dev libsqlite3-dev \
-	sqlite3 gdb elfutils python3 python3-dev python3.11 python3.11-dbg
+	sqlite3 gdb elfutils strace python3 python3-dev python3.11 python3.11-dbg
 
 # The built-in layout tables, printed from the DWARF of the pyenv builds
 # of each supported minor version (needs them installed; the tests check

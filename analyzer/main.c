@@ -35,7 +35,8 @@ enum exit_status {
 };
 
 static const char usage_text[] =
-	"usage: gcscope snapshot --core CORE [--exe EXE] --db OUT.db\n"
+	"usage: gcscope snapshot (--core CORE [--exe EXE] | --pid PID [--no-stop])\n"
+	"                        --db OUT.db\n"
 	"                        [--layout SOURCE] [--debuginfo DIR]...\n"
 	"                        [--no-default-debuginfo] [--quiet]\n"
 	"       gcscope types DB [--limit N] [--json]\n"
@@ -55,6 +56,13 @@ static const char usage_text[] =
 	"the references between them into an SQLite database (schema/).\n"
 	"\n"
 	"  --core CORE      the core file (gcore PID, or a kernel dump)\n"
+	"  --pid PID        a running process: all its threads are stopped\n"
+	"                   (ptrace, invisible to the program) while its\n"
+	"                   memory is copied, then let go; the pause is\n"
+	"                   printed and kept in meta.pause_ms. Needs the right\n"
+	"                   to ptrace it (same user, Yama, CAP_SYS_PTRACE)\n"
+	"  --no-stop        with --pid: read without stopping; the copy may be\n"
+	"                   inconsistent where the program was changing it\n"
 	"  --exe EXE        the executable that made it, if the core's own\n"
 	"                   record of it is wrong or the file has moved\n"
 	"  --db OUT.db      the database to write; replaced if it exists\n"
@@ -166,6 +174,9 @@ static int report(struct err *err)
 
 struct snapshot_options {
 	const char *core;
+	int pid;                 /* --pid, 0 if none */
+	bool no_stop;            /* --no-stop */
+	double pause_ms;         /* filled in: how long the process was stopped */
 	const char *exe;
 	const char *db;
 	const char *debuginfo[16];
@@ -325,10 +336,25 @@ static int snapshot(const struct snapshot_options *o)
 		dirs[i] = o->debuginfo[i];
 	dirs[o->ndebuginfo] = NULL;
 
-	err = target_open_core(o->core, o->exe, dirs, !o->no_default_debuginfo,
-			       &t);
-	if (err)
-		return report(err);
+	if (o->pid) {
+		double pause_ms = 0;
+
+		err = target_open_pid(o->pid, !o->no_stop, dirs,
+				      !o->no_default_debuginfo, &pause_ms, &t);
+		if (err)
+			return report(err);
+		((struct snapshot_options *)o)->pause_ms = pause_ms;
+		if (!o->quiet)
+			fprintf(stderr, o->no_stop ?
+				"read process %d without stopping it (%.1f ms)\n" :
+				"process %d stopped for %.1f ms while its memory "
+				"was copied\n", o->pid, pause_ms);
+	} else {
+		err = target_open_core(o->core, o->exe, dirs,
+				       !o->no_default_debuginfo, &t);
+		if (err)
+			return report(err);
+	}
 	uint64_t have, want;
 
 	if (target_truncated(t, &have, &want))
@@ -341,8 +367,7 @@ static int snapshot(const struct snapshot_options *o)
 		if (target_truncated(t, &have, &want))
 			err_hint(err, "the core is truncated; take a complete one");
 		else if (exe >= 0)
-			err_hint(err, "the core is of '%s', not of a CPython "
-				      "interpreter",
+			err_hint(err, "'%s' is not a CPython interpreter",
 				 target_module(t, exe)->name);
 	}
 	if (err)
@@ -350,8 +375,9 @@ static int snapshot(const struct snapshot_options *o)
 	if (!o->quiet) {
 		long exe = target_executable(t);
 
-		fprintf(stderr, "core %s: %s, Python %s in %s, layout from %s\n",
-			o->core, exe >= 0 ? target_module(t, exe)->name : "?",
+		fprintf(stderr, "%s: %s, Python %s in %s, layout from %s\n",
+			target_source(t),
+			exe >= 0 ? target_module(t, exe)->name : "?",
 			l.version, l.module_path,
 			l.source != LAYOUT_DWARF ? layout_source_name(l.source) :
 			l.debug_path ? l.debug_path : "its own DWARF");
@@ -382,6 +408,14 @@ static int snapshot(const struct snapshot_options *o)
 		err = write_analyses(s, &g, &as);
 	if (!err)
 		err = write_meta(s, t, &l, &st, &as);
+	if (!err && o->pid) {
+		char buf[64];
+
+		snprintf(buf, sizeof(buf), "%.3f", o->pause_ms);
+		err = sink_meta(s, "pause_ms", buf);
+		if (!err)
+			err = sink_meta(s, "stopped", o->no_stop ? "0" : "1");
+	}
 	if (!err)
 		err = sink_finish(s);
 	if (err)
@@ -619,10 +653,12 @@ int main(int argc, char **argv)
 {
 	enum {
 		OPT_CORE = 256, OPT_EXE, OPT_DB, OPT_DEBUGINFO, OPT_QUIET,
-		OPT_LAYOUT, OPT_NO_DEFAULT_DEBUGINFO,
+		OPT_LAYOUT, OPT_NO_DEFAULT_DEBUGINFO, OPT_PID, OPT_NO_STOP,
 	};
 	static const struct option long_options[] = {
 		{ "core", required_argument, NULL, OPT_CORE },
+		{ "pid", required_argument, NULL, OPT_PID },
+		{ "no-stop", no_argument, NULL, OPT_NO_STOP },
 		{ "exe", required_argument, NULL, OPT_EXE },
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "debuginfo", required_argument, NULL, OPT_DEBUGINFO },
@@ -660,6 +696,19 @@ int main(int argc, char **argv)
 		switch (c) {
 		case OPT_CORE:
 			o.core = optarg;
+			break;
+		case OPT_PID: {
+			char *end;
+			long pid = strtol(optarg, &end, 10);
+
+			if (*end || pid <= 0 || pid > INT32_MAX)
+				return usage_error("--pid needs a process id, "
+						   "not '%s'", optarg);
+			o.pid = pid;
+			break;
+		}
+		case OPT_NO_STOP:
+			o.no_stop = true;
 			break;
 		case OPT_EXE:
 			o.exe = optarg;
@@ -702,8 +751,13 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (!o.core)
-		return usage_error("snapshot needs --core CORE%s", "");
+	if (!o.core == !o.pid)
+		return usage_error("snapshot needs --core CORE or --pid PID%s",
+				   "");
+	if (o.pid && o.exe)
+		return usage_error("--exe goes with --core%s", "");
+	if (o.no_stop && !o.pid)
+		return usage_error("--no-stop goes with --pid%s", "");
 	if (!o.db)
 		return usage_error("snapshot needs --db OUT.db%s", "");
 	return snapshot(&o);

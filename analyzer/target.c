@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "live.h"
 #include "target.h"
 
 /* A run of target addresses whose bytes are in host memory. */
@@ -75,6 +76,7 @@ struct target {
 	size_t names_used;        /* bytes used in names->text */
 	size_t names_cap;         /* bytes in names->text */
 	const struct segment *last; /* last segment hit, a cheap cache */
+	struct live_copy live;    /* a live process's memory, or empty */
 };
 
 static int segment_cmp(const void *a, const void *b)
@@ -558,10 +560,90 @@ out:
 	return err;
 }
 
+struct err *target_open_pid(int pid, bool stop,
+			    const char *const *debuginfo_dirs,
+			    bool default_debuginfo, double *pause_ms_ret,
+			    struct target **ret)
+{
+	struct err *err;
+	size_t cap = 0;
+
+	elf_version(EV_CURRENT);
+	struct target *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return &err_nomem;
+	t->fd = -1;
+	if (asprintf(&t->source, "pid:%d", pid) < 0) {
+		t->source = NULL;
+		err = &err_nomem;
+		goto out;
+	}
+	err = live_copy(pid, stop, &t->live);
+	if (err)
+		goto out;
+	*pause_ms_ret = t->live.pause_ms;
+	t->entry = t->live.entry;
+	for (size_t i = 0; i < t->live.nsegs; i++) {
+		const struct live_segment *ls = &t->live.segs[i];
+
+		err = segments_append(&t->core, &t->ncore, &cap,
+				      (struct segment){
+					      .start = ls->start,
+					      .end = ls->end,
+					      .data = ls->data,
+				      });
+		if (err)
+			goto out;
+	}
+	if (t->ncore)
+		qsort(t->core, t->ncore, sizeof(*t->core), segment_cmp);
+	t->debuginfo_path = debuginfo_path_create(debuginfo_dirs,
+						  default_debuginfo);
+	if (!t->debuginfo_path) {
+		err = &err_nomem;
+		goto out;
+	}
+	// Modules of a live process are opened by the paths in its maps.
+	t->callbacks.find_elf = dwfl_linux_proc_find_elf;
+	t->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	t->callbacks.debuginfo_path = &t->debuginfo_path;
+	t->dwfl = dwfl_begin(&t->callbacks);
+	if (!t->dwfl) {
+		err = err_dwfl("cannot start libdwfl");
+		goto out;
+	}
+	// The modules as they were mapped while the copy was taken: the
+	// process may have gone since.
+	FILE *maps = fmemopen(t->live.maps, strlen(t->live.maps), "r");
+
+	if (!maps) {
+		err = &err_nomem;
+		goto out;
+	}
+	dwfl_report_begin(t->dwfl);
+	int rc = dwfl_linux_proc_maps_report(t->dwfl, maps);
+
+	fclose(maps);
+	if (dwfl_report_end(t->dwfl, NULL, NULL) != 0 || rc != 0) {
+		err = err_dwfl("cannot read the modules of the process");
+		goto out;
+	}
+	err = target_load_modules(t);
+	if (err)
+		goto out;
+	*ret = t;
+	return NULL;
+out:
+	target_destroy(t);
+	return err;
+}
+
 void target_destroy(struct target *t)
 {
 	if (!t)
 		return;
+	live_copy_deinit(&t->live);
 	if (t->dwfl)
 		dwfl_end(t->dwfl);
 	if (t->elf)

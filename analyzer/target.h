@@ -47,6 +47,19 @@ struct err *target_open_core(const char *core_path, const char *exe_path,
 			     const char *const *debuginfo_dirs,
 			     bool default_debuginfo, struct target **ret);
 
+/**
+ * Read a live process: its writable memory is copied with its threads
+ * stopped for as short a time as that takes (see live.h), then it runs on.
+ *
+ * @param stop stop the threads while copying (false: --no-stop).
+ * @param pause_ms_ret how long the process was stopped.
+ * @return NULL on success.
+ */
+struct err *target_open_pid(int pid, bool stop,
+			    const char *const *debuginfo_dirs,
+			    bool default_debuginfo, double *pause_ms_ret,
+			    struct target **ret);
+
 /** Close a target; NULL is allowed. */
 void target_destroy(struct target *t);
 
