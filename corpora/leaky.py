@@ -76,6 +76,7 @@ import collections  # noqa: E402
 import ctypes  # noqa: E402
 import functools  # noqa: E402
 import os  # noqa: E402
+import signal  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import types  # noqa: E402
@@ -1123,6 +1124,16 @@ def parse_args(argv):
 SCALE = DEFAULT_SCALE
 
 
+def answer_ping(signum, frame):
+    """SIGUSR1: prove the process still runs and answers, by writing
+    READY_PATH.pong (tests of live snapshots send it afterwards)."""
+    with open(PONG_PATH, 'w') as f:
+        f.write('pong %d\n' % os.getpid())
+
+
+PONG_PATH = None
+
+
 def main():
     """Build, record in children, signal readiness, then sleep forever.
 
@@ -1137,6 +1148,9 @@ def main():
     if 'threading' in sys.modules:
         sys.stderr.write('leaky: warning: threading is imported (by site? run with -S):'
                          ' its at-fork handler will disturb the recorded truth\n')
+    global PONG_PATH
+    PONG_PATH = ready_path + '.pong'
+    signal.signal(signal.SIGUSR1, answer_ping)
     ready = os.fsencode(ready_path)
     os.makedirs(truth_dir, exist_ok=True)
     if hasattr(gc, 'freeze'):
