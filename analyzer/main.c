@@ -131,7 +131,9 @@ static const char usage_text[] =
 	"of DB: the core is snapshotted first, into CORE.gcscope.db when its\n"
 	"directory is writable, else into $XDG_CACHE_HOME/gcscope (default\n"
 	"~/.cache/gcscope), and the snapshot is reused while it is newer\n"
-	"than the core: gcscope cycles --core core.1234 --type Node\n"
+	"than the core: gcscope cycles --core core.1234 --type Node. And\n"
+	"--pid PID: a new snapshot of the running process every time, kept\n"
+	"in that cache directory as pid-PID.db.\n"
 	"\n"
 	"Exit status:\n"
 	"  0   snapshot: the snapshot was written; the other commands: the\n"
@@ -513,19 +515,20 @@ static int layout_command(int argc, char **argv)
 static char *cache_path(const char *core)
 {
 	char *path, *dir = strdup(core), *slash;
+	bool is_pid = !strncmp(core, "/pid-", 5);
 
 	if (!dir)
 		return NULL;
 	slash = strrchr(dir, '/');
 	if (slash)
 		*slash = 0;
-	if (access(slash ? (*dir ? dir : "/") : ".", W_OK) == 0) {
+	if (!is_pid && access(slash ? (*dir ? dir : "/") : ".", W_OK) == 0) {
 		free(dir);
 		return asprintf(&path, "%s.gcscope.db", core) < 0 ? NULL : path;
 	}
 	free(dir);
 	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	char *base, *real = realpath(core, NULL);
+	char *base, *real = is_pid ? strdup(core + 1) : realpath(core, NULL);
 
 	if (xdg && *xdg)
 		base = strdup(xdg);
@@ -554,6 +557,42 @@ static char *cache_path(const char *core)
 	return path;
 }
 
+static int analysis_rerun(int argc, char **argv, int skip, const char *db);
+
+/*
+ * COMMAND --pid PID ...: a fresh snapshot of the process each time (it
+ * changes), kept in the cache directory as pid-PID.db.
+ */
+static int analysis_on_pid(int argc, char **argv)
+{
+	char *end, *db;
+	long pid = strtol(argv[3], &end, 10);
+
+	if (*end || pid <= 0 || pid > INT32_MAX)
+		return usage_error("--pid needs a process id, not '%s'", argv[3]);
+	char name[64];
+
+	snprintf(name, sizeof(name), "/pid-%ld", pid);
+	db = cache_path(name);
+	if (!db) {
+		fprintf(stderr, "error: no place to cache a snapshot of process "
+				"%ld; run gcscope snapshot --db\n", pid);
+		return EXIT_FATAL;
+	}
+	struct snapshot_options so = { .pid = pid, .db = db, .quiet = 1 };
+	int status = snapshot(&so);
+
+	if (status != EXIT_OK && status != EXIT_PARTIAL) {
+		free(db);
+		return status;
+	}
+	fprintf(stderr, "process %ld stopped for %.1f ms; snapshot in %s\n", pid,
+		so.pause_ms, db);
+	status = analysis_rerun(argc, argv, 2, db);
+	free(db);
+	return status;
+}
+
 /*
  * COMMAND --core CORE [--exe EXE] ...: snapshot the core into its cache,
  * unless a snapshot newer than the core is there, and answer from that.
@@ -564,6 +603,8 @@ static int analysis_on_core(int argc, char **argv)
 	int skip = 2;
 	struct stat core_st, db_st;
 
+	if (!strcmp(argv[2], "--pid"))
+		return analysis_on_pid(argc, argv);
 	if (argc > 5 && !strcmp(argv[4], "--exe")) {
 		exe = argv[5];
 		skip = 4;
@@ -595,24 +636,29 @@ static int analysis_on_core(int argc, char **argv)
 		}
 		fprintf(stderr, "snapshot of %s in %s\n", core, db);
 	}
-	// The command line again, with the cached database for --core.
+	int status = analysis_rerun(argc, argv, skip, db);
+
+	free(db);
+	return status;
+}
+
+// The command line again, with @p db for the @p skip words of --core/--pid.
+static int analysis_rerun(int argc, char **argv, int skip, const char *db)
+{
 	char **args = calloc(argc + 1, sizeof(*args));
 
-	if (!args) {
-		free(db);
+	if (!args)
 		return report(&err_nomem);
-	}
 	int n = 0;
 
 	args[n++] = argv[0];
 	args[n++] = argv[1];
-	args[n++] = db;
+	args[n++] = (char *)db;
 	for (int i = 2 + skip; i < argc; i++)
 		args[n++] = argv[i];
 	int status = analysis_command(n, args);
 
 	free(args);
-	free(db);
 	return status;
 }
 
@@ -622,7 +668,7 @@ static int analysis_command(int argc, char **argv)
 	struct err *err;
 	bool found;
 
-	if (argc > 3 && !strcmp(argv[2], "--core"))
+	if (argc > 3 && (!strcmp(argv[2], "--core") || !strcmp(argv[2], "--pid")))
 		return analysis_on_core(argc, argv);
 	err = report_parse(argc, argv, &o);
 	if (err && err->code == ERR_USAGE) {

@@ -136,6 +136,27 @@ def no_stop():
         print('  --no-stop: %d objects' % len(objects))
 
 
+def analysis_on_pid():
+    """COMMAND --pid PID: snapshots the process and answers from it."""
+    interpreter = gcstest.find_interpreter('pyenv-3.12.1')
+    with gcstest.scratch_dir('live-analysis') as work:
+        with gcstest.Workload(interpreter, SCRIPT, work) as workload:
+            env = dict(os.environ, XDG_CACHE_HOME=str(work / 'cache'))
+            result = subprocess.run([str(gcstest.GCSCOPE), 'referrers', '--pid',
+                                     str(workload.pid), hex(gcstest.Truth(
+                                         workload.truth_dir).labels['owner'])],
+                                    capture_output=True, env=env, timeout=120)
+            check_running_and_answering(workload)
+        out = result.stdout.decode()
+        if result.returncode != 0 or "['OWNER']" not in out:
+            raise AssertionError('referrers --pid: status %d\n%s\n%s'
+                                 % (result.returncode, out, result.stderr.decode()))
+        db = work / 'cache' / 'gcscope' / ('pid-%d.db' % workload.pid)
+        if not db.exists():
+            raise AssertionError('no snapshot at %s' % db)
+        print('  referrers --pid found the module dict holding OWNER; cached in %s' % db.name)
+
+
 def refused(args, *phrases):
     result = gcstest.run_gcscope(args, timeout=120)
     stderr = result.stderr.decode('utf-8', 'replace')
@@ -247,6 +268,7 @@ def cases():
     for name in CONFIGS:
         yield name, lambda name=name: live_vs_truth_and_core(name)
     yield 'no-stop', no_stop
+    yield 'analysis-on-pid', analysis_on_pid
     yield 'gone', gone
     yield 'traced-by-another', traced_by_another
     yield 'not-permitted', not_permitted
