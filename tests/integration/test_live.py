@@ -229,6 +229,47 @@ def not_permitted():
         proc.wait()
 
 
+def same_unprivileged_user():
+    """An ordinary user snapshots its own process (no root, no capability)."""
+    if os.geteuid() != 0:
+        raise gcstest.Skip('needs root to start processes as another user')
+    if not gcstest.shutil.which('setpriv'):
+        raise gcstest.Skip('setpriv is not installed')
+    interpreter = gcstest.find_interpreter('pyenv-3.12.1')
+    as_nobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']
+    with gcstest.scratch_dir('live-nobody') as work:
+        os.chmod(work, 0o777)
+        ready = work / 'ready'
+        proc = subprocess.Popen(as_nobody + [str(interpreter.executable), '-S', '-s', '-B',
+                                             str(SCRIPT), str(ready), str(work / 'truth')],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env=gcstest.workload_env(interpreter))
+        try:
+            deadline = time.monotonic() + 120
+            while not ready.exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            db = work / 'nobody.db'
+            result = subprocess.run(as_nobody + [str(gcstest.GCSCOPE), 'snapshot', '--pid',
+                                                 str(proc.pid), '--db', str(db)],
+                                    capture_output=True, timeout=120)
+            if result.returncode != 0 and b'Operation not permitted' in result.stderr:
+                # Some sandboxes (seccomp, an LSM) allow ptrace to root only.
+                raise gcstest.Skip('this machine refuses ptrace to an unprivileged user'
+                                   ' even on its own process: %s'
+                                   % result.stderr.decode().strip())
+            if result.returncode != 0:
+                raise AssertionError('as nobody: exit %d\n%s'
+                                     % (result.returncode, result.stderr.decode()))
+            if process_state(proc.pid) in ('T', 't'):
+                raise AssertionError('the process was left stopped')
+            objects, _, meta = graph(db)
+            print('  as user nobody: %d objects, paused %s ms' % (len(objects),
+                                                                 meta['pause_ms']))
+        finally:
+            proc.kill()
+            proc.wait()
+
+
 def not_python():
     proc = subprocess.Popen(['sleep', '300'])
     try:
@@ -272,5 +313,6 @@ def cases():
     yield 'gone', gone
     yield 'traced-by-another', traced_by_another
     yield 'not-permitted', not_permitted
+    yield 'same-unprivileged-user', same_unprivileged_user
     yield 'not-python', not_python
     yield 'interrupted', interrupted
