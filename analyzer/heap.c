@@ -585,6 +585,28 @@ static struct tinfo *type_get(struct walk *w, uint64_t addr)
 	return ti;
 }
 
+/*
+ * Whether a word found by a scan points at a live object: its type is a
+ * readable type object and its count that of a live object (a freed block
+ * keeps its type, but pymalloc puts a pointer in its first word).
+ */
+static bool plausible_object(struct walk *w, uint64_t p)
+{
+	const struct layout *l = w->l;
+	uint64_t type, refcnt;
+	struct tinfo *ti;
+
+	if (!target_read_u64(w->t, p + l->ob_type, &type) ||
+	    !target_read_u64(w->t, p + l->ob_refcnt, &refcnt))
+		return false;
+	if (!((int64_t)refcnt > 0 && refcnt < (1ULL << 40)))
+		return false;
+	if (!is_type_object(w, type))
+		return false;
+	ti = type_get(w, type);
+	return ti && ti->valid;
+}
+
 /* ---- previews ---------------------------------------------------------- */
 
 static void append_utf8(char *out, size_t *len, size_t max, uint32_t ch)
@@ -1288,24 +1310,12 @@ static void conservative(struct walk *w, uint64_t obj, uint64_t from,
 	}
 	memcpy(copy, v, nwords * sizeof(*copy));
 	for (uint64_t i = 0; i < nwords && !w->err; i++) {
-		uint64_t p = copy[i], type;
+		uint64_t p = copy[i];
 
 		if (!p || (p & 7))
 			continue;
-		if (node_find(w, p) < 0) {
-			// Not seen yet: accept it if its type is a type object
-			// and its count is that of a live object (a freed
-			// block keeps its type, but pymalloc puts a pointer
-			// in its first word).
-			int64_t refcnt;
-
-			if (!target_read_u64(w->t, p + w->l->ob_type, &type) ||
-			    !target_read_u64(w->t, p + w->l->ob_refcnt,
-					     (uint64_t *)&refcnt) ||
-			    !(refcnt > 0 && refcnt < (1LL << 40)) ||
-			    !is_type_object(w, type))
-				continue;
-		}
+		if (node_find(w, p) < 0 && !plausible_object(w, p))
+			continue;
 		const char *label = NULL;
 		uint64_t off = from + 8 * i;
 
@@ -2344,7 +2354,6 @@ static long root(struct walk *w, uint64_t addr, enum heap_root_kind kind,
 static void struct_roots(struct walk *w, uint64_t base, int64_t size,
 			 const char *what)
 {
-	const struct layout *l = w->l;
 	char label[64];
 
 	if (size <= 0)
@@ -2352,7 +2361,7 @@ static void struct_roots(struct walk *w, uint64_t base, int64_t size,
 	if (size > (4 << 20))
 		size = 4 << 20;
 	for (int64_t off = 0; off + 8 <= size && !w->err; off += 8) {
-		uint64_t p, type, refcnt;
+		uint64_t p;
 		bool in_free_list = false;
 
 		// Free lists keep stale pointers to objects since reused.
@@ -2364,11 +2373,7 @@ static void struct_roots(struct walk *w, uint64_t base, int64_t size,
 		if (!target_read_u64(w->t, base + off, &p) || !p || (p & 7) ||
 		    (p >= base && p < base + size))
 			continue;
-		if (node_find(w, p) < 0 &&
-		    (!target_read_u64(w->t, p + l->ob_type, &type) ||
-		     !target_read_u64(w->t, p + l->ob_refcnt, &refcnt) ||
-		     !((int64_t)refcnt > 0 && refcnt < (1ULL << 40)) ||
-		     !is_type_object(w, type)))
+		if (node_find(w, p) < 0 && !plausible_object(w, p))
 			continue;
 		snprintf(label, sizeof(label), "%s+0x%" PRIx64, what,
 			 (uint64_t)off);

@@ -190,6 +190,11 @@ struct snapshot_options {
 
 /** What the analyses found, for meta and the summary line. */
 struct analyses_stats {
+	double walk_ms;       /* walking the heap and writing its rows */
+	double cycles_ms;     /* finding and writing the cycles */
+	double reach_ms;      /* paths from the roots */
+	double garbage_ms;    /* the collector's unreachable set, gc.garbage */
+	double anomalies_ms;  /* refcount anomalies */
 	size_t cycles;        /* reference cycles */
 	size_t reachable;     /* objects a root reaches */
 	size_t unreachable;   /* what the next full collection would free */
@@ -198,9 +203,19 @@ struct analyses_stats {
 };
 
 // Reach from the roots, garbage, anomalies: computed here, stored.
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static struct err *write_analyses(struct sink *s, const struct heap_graph *g,
 				  struct analyses_stats *as)
 {
+	double t = now_ms();
+
 	static const char *const anomaly_kinds[] = {
 		[GRAPH_DEFICIT] = "deficit",
 		[GRAPH_UNREFERENCED] = "unreferenced",
@@ -226,6 +241,8 @@ static struct err *write_analyses(struct sink *s, const struct heap_graph *g,
 				 e == HEAP_NONE ? 0 : (uint64_t)e + 1);
 	}
 	graph_reach_deinit(&reach);
+	as->reach_ms = now_ms() - t;
+	t = now_ms();
 	if (!err)
 		err = graph_unreachable(g, &unreachable);
 	for (size_t v = 0; !err && v < g->nnodes; v++) {
@@ -243,6 +260,8 @@ static struct err *write_analyses(struct sink *s, const struct heap_graph *g,
 				   x->flags & HEAP_NODE_FINALIZE);
 	}
 	free(unreachable);
+	as->garbage_ms = now_ms() - t;
+	t = now_ms();
 	if (!err)
 		err = graph_anomalies(g, &anomalies, &nanomalies);
 	for (size_t i = 0; !err && i < nanomalies; i++) {
@@ -260,6 +279,7 @@ static struct err *write_analyses(struct sink *s, const struct heap_graph *g,
 				   detail[0] ? detail : NULL);
 	}
 	as->anomalies = nanomalies;
+	as->anomalies_ms = now_ms() - t;
 	free(anomalies);
 	return err;
 }
@@ -314,6 +334,12 @@ static struct err *write_meta(struct sink *s, struct target *t,
 	META_U64("unreachable", as->unreachable);
 	META_U64("gc_garbage", as->gc_garbage);
 	META_U64("anomalies", as->anomalies);
+	// How long each part took, in milliseconds (make bench reads them).
+	META_U64("time_walk_ms", as->walk_ms);
+	META_U64("time_cycles_ms", as->cycles_ms);
+	META_U64("time_reach_ms", as->reach_ms);
+	META_U64("time_garbage_ms", as->garbage_ms);
+	META_U64("time_anomalies_ms", as->anomalies_ms);
 	if (st->first_problem[0])
 		META("walk_problem", st->first_problem);
 #undef META
@@ -394,9 +420,14 @@ static int snapshot(const struct snapshot_options *o)
 		.edge = sink_edge,
 		.root = sink_root,
 	};
+	struct analyses_stats as = { 0 };
+	double t0 = now_ms();
+
 	err = heap_walk(t, &l, NULL, &consumer, &g, &st);
 	if (err)
 		goto out;
+	as.walk_ms = now_ms() - t0;
+	t0 = now_ms();
 	err = graph_cycles(&g, &cycles);
 	if (err)
 		goto out;
@@ -404,7 +435,8 @@ static int snapshot(const struct snapshot_options *o)
 		if (cycles.cycle[i])
 			err = sink_cycle(s, cycles.cycle[i], g.nodes[i].addr);
 	}
-	struct analyses_stats as = { .cycles = cycles.ncycles };
+	as.cycles = cycles.ncycles;
+	as.cycles_ms = now_ms() - t0;
 
 	if (!err)
 		err = write_analyses(s, &g, &as);

@@ -21,7 +21,13 @@
 -- ('dwarf', 'debug_offsets' or 'builtin'), interpreters, gc_debug (the
 -- gc.set_debug() flags of the main interpreter), gc_collecting (1 if a
 -- collection was running when the snapshot was taken: lists may be partial),
--- objects, edges, corrupt (objects with status 'corrupt' or 'unreadable').
+-- objects, tracked, edges, types, corrupt (objects with status 'corrupt' or
+-- 'unreadable'), debuginfo (the file the DWARF came from), walk_problem
+-- (why the walk was cut short, if it was); for a live process pause_ms (how
+-- long it was stopped) and stopped (0 with --no-stop); the analyses'
+-- counts cycles, reachable, unreachable, gc_garbage, anomalies; and the
+-- time each part took in milliseconds: time_walk_ms, time_cycles_ms,
+-- time_reach_ms, time_garbage_ms, time_anomalies_ms.
 CREATE TABLE meta(
   key   TEXT PRIMARY KEY,  -- name of the fact
   value TEXT NOT NULL      -- its value, as text
