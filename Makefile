@@ -12,6 +12,16 @@
 #   SANITIZE=1            build with AddressSanitizer and UBSan
 #   V=1                   show full commands
 #   PYTHON                interpreter for the test harness (/usr/bin/python3)
+#
+# Installation (make install, make uninstall):
+#   PREFIX      where to install (/usr/local): PREFIX/bin/gcscope and the gdb
+#               commands in PREFIX/share/gcscope/gdbext/
+#   DESTDIR     a staging root prepended to every installed path (packagers)
+#   GDBINITDIR  gdb's system-wide init directory, which gets gcscope.gdb, a
+#               one-line script that loads the gdb commands in every gdb
+#               session; by default what 'gdb --configuration' says
+#               (--with-system-gdbinit-dir; Debian: /etc/gdb/gdbinit.d);
+#               empty: not installed (then see README.md, "gdb commands")
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
@@ -105,6 +115,32 @@ layout-tables: $(BUILD)/gcscope
 	$(Q)mv analyzer/layout_tables.c.new analyzer/layout_tables.c
 	@echo "  GEN     analyzer/layout_tables.c"
 
+PREFIX ?= /usr/local
+GDB ?= gdb
+GDBINITDIR ?= $(shell $(GDB) --configuration 2>/dev/null | \
+	sed -n 's/.*--with-system-gdbinit-dir=\([^ ]*\).*/\1/p')
+GDBEXT_DIR = $(PREFIX)/share/gcscope/gdbext
+
+install: $(BUILD)/gcscope
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(GDBEXT_DIR)/gcscope_gdb
+	install -m 755 $(BUILD)/gcscope $(DESTDIR)$(PREFIX)/bin/gcscope
+	install -m 644 gdbext/gcscope.py $(DESTDIR)$(GDBEXT_DIR)/gcscope.py
+	install -m 644 gdbext/gcscope_gdb/*.py $(DESTDIR)$(GDBEXT_DIR)/gcscope_gdb/
+	$(Q)if [ -n "$(GDBINITDIR)" ]; then \
+		install -d $(DESTDIR)$(GDBINITDIR) && \
+		echo 'source $(GDBEXT_DIR)/gcscope.py' \
+			> $(DESTDIR)$(GDBINITDIR)/gcscope.gdb && \
+		echo "  gdb loads the py- commands by itself: $(GDBINITDIR)/gcscope.gdb"; \
+	else \
+		echo "  to load the py- commands in gdb, add to ~/.gdbinit:"; \
+		echo "  source $(GDBEXT_DIR)/gcscope.py"; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/gcscope
+	rm -rf $(DESTDIR)$(PREFIX)/share/gcscope
+	$(Q)if [ -n "$(GDBINITDIR)" ]; then rm -f $(DESTDIR)$(GDBINITDIR)/gcscope.gdb; fi
+
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	export DEBIAN_FRONTEND=noninteractive; \
@@ -120,4 +156,4 @@ test: all $(UNIT_TESTS) $(CHECKS)
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps demo test clean layout-tables
+.PHONY: all deps demo test clean layout-tables install uninstall
