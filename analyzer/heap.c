@@ -1403,13 +1403,15 @@ static void decode_type(struct walk *w, uint64_t obj)
 	field_kind(w, obj, l->tp_mro, k, "__mro__");
 	field_kind(w, obj, l->tp_bases, k, "__bases__");
 	field_kind(w, obj, l->tp_base, k, "__base__");
+	// The dict of weak references to subclasses; 3.12+ static builtin
+	// types (_Py_TPFLAGS_STATIC_BUILTIN) keep an index there instead,
+	// and their dict per interpreter.
+	if (heap || l->minor < 12 || !(self && (self->flags & (1UL << 1))))
+		field_kind(w, obj, l->tp_subclasses, HEAP_EDGE_STRONG,
+			   "__subclasses__");
 	if (!heap)
 		return;
 	field(w, obj, l->ht_module, "ht_module");
-	// The dict of weak references to subclasses (3.12+ static
-	// builtin types keep theirs per interpreter, and an index here).
-	field_kind(w, obj, l->tp_subclasses, HEAP_EDGE_STRONG,
-		   "__subclasses__");
 	field_kind(w, obj, l->ht_name, HEAP_EDGE_STRONG, "__name__");
 	field_kind(w, obj, l->ht_qualname, HEAP_EDGE_STRONG, "__qualname__");
 	field_kind(w, obj, l->ht_slots, HEAP_EDGE_STRONG, "__slots__");

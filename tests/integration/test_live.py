@@ -235,7 +235,8 @@ def same_unprivileged_user():
         raise gcstest.Skip('needs root to start processes as another user')
     if not gcstest.shutil.which('setpriv'):
         raise gcstest.Skip('setpriv is not installed')
-    interpreter = gcstest.find_interpreter('pyenv-3.12.1')
+    # Debian's interpreter: nobody may not enter /root, where pyenv's are.
+    interpreter = gcstest.find_interpreter('debian-3.11')
     as_nobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']
     with gcstest.scratch_dir('live-nobody') as work:
         os.chmod(work, 0o777)
@@ -247,6 +248,9 @@ def same_unprivileged_user():
         try:
             deadline = time.monotonic() + 120
             while not ready.exists() and time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    raise AssertionError('the workload run as nobody exited with %d'
+                                         % proc.returncode)
                 time.sleep(0.1)
             db = work / 'nobody.db'
             result = subprocess.run(as_nobody + [str(gcstest.GCSCOPE), 'snapshot', '--pid',
