@@ -4,6 +4,7 @@
 #   make deps       install the system packages the build and tests need
 #   make demo       run a leaky program, snapshot its core, show what is in it
 #   make test       build and run every test; ends with "N passed, N failed"
+#   make bench      snapshot synthetic heaps of three sizes; print the figures
 #   make clean      remove build/
 #
 # Knobs:
@@ -150,10 +151,13 @@ deps:
 demo: all
 	@$(PYTHON) tests/demo.py
 
+bench: all
+	@$(PYTHON) tests/bench.py $(BENCH_SIZES)
+
 test: all $(UNIT_TESTS) $(CHECKS)
 	@$(PYTHON) tests/run.py
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps demo test clean layout-tables install uninstall
+.PHONY: all deps demo test bench clean layout-tables install uninstall
