@@ -2781,8 +2781,12 @@ struct err *heap_walk(struct target *t, const struct layout *l,
 	}
 	// The queue is the node array itself: nodes added while decoding
 	// are processed in turn.
-	for (size_t i = 0; i < w.nnodes && !w.err; i++)
+	for (size_t i = 0; i < w.nnodes && !w.err; i++) {
 		process(&w, i);
+		if (consumer->progress && (i & 0xffff) == 0xffff)
+			consumer->progress(consumer->progress_arg,
+					   stats_ret->objects, stats_ret->edges);
+	}
 
 	for (size_t i = 0; i < w.types_cap; i++)
 		free(w.types ? w.types[i] : NULL);

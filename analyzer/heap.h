@@ -97,6 +97,9 @@ struct heap_consumer {
 	struct err *(*object)(void *arg, const struct heap_object *object);
 	struct err *(*edge)(void *arg, const struct heap_edge *edge);
 	struct err *(*root)(void *arg, const struct heap_root *root);
+	/* optional: called now and then with the counts so far */
+	void (*progress)(void *arg, uint64_t objects, uint64_t edges);
+	void *progress_arg;
 };
 
 /** What the walk found, for meta and the summary line. */

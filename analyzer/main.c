@@ -211,6 +211,27 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+// Progress on a terminal: objects walked and the rate, on one line.
+struct progress {
+	double start;   /* ms */
+	double last;    /* ms of the last line */
+	bool shown;     /* a line is on the terminal */
+};
+
+static void show_progress(void *arg, uint64_t objects, uint64_t edges)
+{
+	struct progress *p = arg;
+	double now = now_ms();
+
+	if (now - p->last < 250)
+		return;
+	p->last = now;
+	p->shown = true;
+	fprintf(stderr, "\r%" PRIu64 " objects, %" PRIu64 " references, "
+		"%.0f objects/s ", objects, edges,
+		objects / ((now - p->start) / 1e3 + 1e-9));
+}
+
 static struct err *write_analyses(struct sink *s, const struct heap_graph *g,
 				  struct analyses_stats *as)
 {
@@ -422,8 +443,15 @@ static int snapshot(const struct snapshot_options *o)
 	};
 	struct analyses_stats as = { 0 };
 	double t0 = now_ms();
+	struct progress progress = { .start = t0, .last = t0 };
 
+	if (!o->quiet && isatty(STDERR_FILENO)) {
+		consumer.progress = show_progress;
+		consumer.progress_arg = &progress;
+	}
 	err = heap_walk(t, &l, NULL, &consumer, &g, &st);
+	if (progress.shown)
+		fprintf(stderr, "\r\033[K");
 	if (err)
 		goto out;
 	as.walk_ms = now_ms() - t0;
