@@ -15,8 +15,36 @@ enum {
 	ROWS_PER_TRANSACTION = 1 << 20,
 };
 
+/*
+ * An objects row, kept until sink_finish() writes them all in address
+ * order: appending to the table's B-tree is much cheaper than inserting
+ * at random places.
+ */
+struct object_row {
+	uint64_t addr;
+	uint64_t type_addr;
+	int64_t refcnt;
+	int64_t size;          // -1: unknown
+	uint64_t type;         // arena offset + 1 of tp_name, 0 for none
+	uint64_t repr;         // arena offset + 1, 0 for none
+	const char *detail;    // a string constant of the walker, or NULL
+	int8_t generation;     // -1: untracked
+	uint8_t tracked;
+	uint8_t immortal;
+	uint8_t status;        // enum heap_status
+};
+
 struct sink {
 	sqlite3 *db;
+	struct object_row *objects;  // buffered objects rows
+	size_t nobjects, objects_cap;
+	char *arena;                 // their strings
+	size_t arena_len, arena_cap;
+	struct {
+		uint64_t type_addr;  // a type's address, 0 = empty slot
+		uint64_t name;       // arena offset + 1 of its name
+	} *names;                    // open addressing, type names interned
+	size_t names_cap;            // power of two
 	char *path;           // the destination
 	char *tmp_path;       // written here, renamed at the end
 	char *after_load;     // schema statements run by sink_finish()
@@ -139,7 +167,7 @@ struct err *sink_create(const char *path, const char *schema,
 	// place when complete: no journal is needed for consistency.
 	err = exec(s, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
 		      "PRAGMA locking_mode = EXCLUSIVE;"
-		      "PRAGMA cache_size = -262144; PRAGMA page_size = 8192;");
+		      "PRAGMA cache_size = -65536; PRAGMA page_size = 8192;");
 	if (!err)
 		err = exec(s, load);
 	free(load);
@@ -157,7 +185,7 @@ struct err *sink_create(const char *path, const char *schema,
 	    (err = prepare(s, "INSERT INTO cycles VALUES (?, ?)", &s->cycle)) ||
 	    (err = prepare(s, "INSERT INTO roots VALUES (?, ?, ?, ?)",
 			   &s->root)) ||
-	    (err = prepare(s, "INSERT INTO reach VALUES (?, ?, ?, ?, NULL)",
+	    (err = prepare(s, "INSERT INTO reach_tree VALUES (?, ?, ?, ?)",
 			   &s->reach)) ||
 	    (err = prepare(s, "INSERT INTO garbage VALUES (?, ?, ?)",
 			   &s->garbage)) ||
@@ -220,26 +248,127 @@ struct err *sink_type(void *arg, const struct heap_type *t)
 	return step(s, s->type);
 }
 
+// A copy of text in the arena: its offset + 1, 0 if out of memory.
+static uint64_t arena_add(struct sink *s, const char *text)
+{
+	size_t len = strlen(text) + 1;
+
+	if (s->arena_len + len > s->arena_cap) {
+		size_t cap = s->arena_cap ? s->arena_cap * 2 : 1 << 20;
+
+		while (cap < s->arena_len + len)
+			cap *= 2;
+		char *p = realloc(s->arena, cap);
+
+		if (!p)
+			return 0;
+		s->arena = p;
+		s->arena_cap = cap;
+	}
+	memcpy(s->arena + s->arena_len, text, len);
+	s->arena_len += len;
+	return s->arena_len - len + 1;
+}
+
+// The interned name of a type, by its address.
+static uint64_t type_name(struct sink *s, uint64_t type_addr, const char *name)
+{
+	if (!s->names_cap) {
+		s->names = calloc(1 << 16, sizeof(*s->names));
+		if (!s->names)
+			return 0;
+		s->names_cap = 1 << 16;
+	}
+	size_t mask = s->names_cap - 1, h = (type_addr >> 3) & mask;
+
+	for (size_t k = 0; k < s->names_cap; k++, h = (h + 1) & mask) {
+		if (s->names[h].type_addr == type_addr)
+			return s->names[h].name;
+		if (!s->names[h].type_addr) {
+			s->names[h].type_addr = type_addr;
+			s->names[h].name = arena_add(s, name);
+			return s->names[h].name;
+		}
+	}
+	return arena_add(s, name); // table full: no interning
+}
+
 struct err *sink_object(void *arg, const struct heap_object *o)
 {
 	struct sink *s = arg;
 
-	sqlite3_bind_int64(s->object, 1, o->addr);
-	if (o->type_addr && o->type)
-		sqlite3_bind_int64(s->object, 2, o->type_addr);
-	bind_text(s->object, 3, o->type);
-	if (o->status != HEAP_UNREADABLE)
-		sqlite3_bind_int64(s->object, 4, o->refcnt);
-	if (o->size >= 0)
-		sqlite3_bind_int64(s->object, 5, o->size);
-	sqlite3_bind_int(s->object, 6, o->gc_tracked);
-	if (o->generation >= 0)
-		sqlite3_bind_int(s->object, 7, o->generation);
-	sqlite3_bind_int(s->object, 8, o->immortal);
-	bind_text(s->object, 9, o->repr);
-	bind_text(s->object, 10, statuses[o->status]);
-	bind_text(s->object, 11, o->detail);
-	return step(s, s->object);
+	if (s->nobjects == s->objects_cap) {
+		size_t cap = s->objects_cap ? s->objects_cap * 2 : 1 << 16;
+		struct object_row *p = realloc(s->objects, cap * sizeof(*p));
+
+		if (!p)
+			return &err_nomem;
+		s->objects = p;
+		s->objects_cap = cap;
+	}
+	struct object_row *r = &s->objects[s->nobjects++];
+
+	*r = (struct object_row){
+		.addr = o->addr,
+		.type_addr = o->type_addr,
+		.refcnt = o->refcnt,
+		.size = o->size,
+		.type = o->type ? type_name(s, o->type_addr, o->type) : 0,
+		.repr = o->repr ? arena_add(s, o->repr) : 0,
+		.detail = o->detail,
+		.generation = o->generation,
+		.tracked = o->gc_tracked,
+		.immortal = o->immortal,
+		.status = o->status,
+	};
+	if ((o->type && !r->type) || (o->repr && !r->repr))
+		return &err_nomem;
+	return NULL;
+}
+
+static int object_row_cmp(const void *a, const void *b)
+{
+	const struct object_row *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static struct err *write_objects(struct sink *s)
+{
+	struct err *err = NULL;
+
+	if (s->nobjects)
+		qsort(s->objects, s->nobjects, sizeof(*s->objects),
+		      object_row_cmp);
+	for (size_t i = 0; i < s->nobjects && !err; i++) {
+		const struct object_row *r = &s->objects[i];
+		sqlite3_stmt *st = s->object;
+
+		sqlite3_bind_int64(st, 1, r->addr);
+		if (r->type_addr && r->type)
+			sqlite3_bind_int64(st, 2, r->type_addr);
+		if (r->type)
+			sqlite3_bind_text(st, 3, s->arena + r->type - 1, -1,
+					  SQLITE_STATIC);
+		if (r->status != HEAP_UNREADABLE)
+			sqlite3_bind_int64(st, 4, r->refcnt);
+		if (r->size >= 0)
+			sqlite3_bind_int64(st, 5, r->size);
+		sqlite3_bind_int(st, 6, r->tracked);
+		if (r->generation >= 0)
+			sqlite3_bind_int(st, 7, r->generation);
+		sqlite3_bind_int(st, 8, r->immortal);
+		if (r->repr)
+			sqlite3_bind_text(st, 9, s->arena + r->repr - 1, -1,
+					  SQLITE_STATIC);
+		bind_text(st, 10, statuses[r->status]);
+		bind_text(st, 11, r->detail);
+		err = step(s, st);
+	}
+	free(s->objects);
+	s->objects = NULL;
+	s->nobjects = s->objects_cap = 0;
+	return err;
 }
 
 struct err *sink_edge(void *arg, const struct heap_edge *e)
@@ -329,7 +458,9 @@ struct err *sink_finish(struct sink *s)
 {
 	struct err *err;
 
-	err = exec(s, s->after_load);
+	err = write_objects(s);
+	if (!err)
+		err = exec(s, s->after_load);
 	if (!err)
 		err = exec(s, "COMMIT");
 	if (err)
@@ -350,6 +481,9 @@ void sink_destroy(struct sink *s)
 	if (!s)
 		return;
 	finalize_statements(s);
+	free(s->objects);
+	free(s->arena);
+	free(s->names);
 	if (s->db)
 		sqlite3_close(s->db);
 	if (!s->finished && s->tmp_path)

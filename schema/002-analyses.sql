@@ -32,12 +32,12 @@ CREATE TABLE roots(
 
 -- The shortest chain of references from a root to each object reachable
 -- from one: follow via until depth 0. Objects no root reaches have no row.
-CREATE TABLE reach(
+-- Read it through the view reach, which adds the labels.
+CREATE TABLE reach_tree(
   addr  INTEGER PRIMARY KEY REFERENCES objects(addr),
   depth INTEGER NOT NULL,  -- references from the nearest root; 0 for an object a root holds
   via   INTEGER REFERENCES objects(addr),  -- the referrer one step closer to a root; NULL at depth 0
-  edge  INTEGER,           -- rowid of the edges row via -> addr; NULL at depth 0
-  label TEXT               -- edges.label of via -> addr; at depth 0 the root's label
+  edge  INTEGER            -- rowid of the edges row via -> addr; NULL at depth 0
 ) STRICT;
 
 -- Garbage: what gc.garbage holds, and what the next full collection would
@@ -72,10 +72,15 @@ CREATE TABLE anomalies(
 CREATE INDEX roots_addr ON roots(addr);
 CREATE INDEX garbage_addr ON garbage(addr);
 
--- The labels of reach, from the edges and roots they stand for.
-UPDATE reach SET label = CASE
-  WHEN edge IS NOT NULL THEN (SELECT label FROM edges WHERE rowid = reach.edge)
-  ELSE (SELECT label FROM roots WHERE roots.addr = reach.addr LIMIT 1) END;
+-- reach_tree with labels: edges.label of via -> addr, and at depth 0 the
+-- root's label (a named root's before a scanned one's).
+CREATE VIEW reach AS
+  SELECT t.addr AS addr, t.depth AS depth, t.via AS via, t.edge AS edge,
+         CASE WHEN t.edge IS NOT NULL
+              THEN (SELECT label FROM edges WHERE rowid = t.edge)
+              ELSE (SELECT label FROM roots WHERE roots.addr = t.addr
+                    ORDER BY conservative LIMIT 1) END AS label
+  FROM reach_tree t;
 
 -- Cycles with what matters about them: reachable from a root or garbage,
 -- whether a member has a finalizer.

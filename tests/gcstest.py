@@ -935,7 +935,7 @@ class Analyses:
         try:
             self.user_version = con.execute('PRAGMA user_version').fetchone()[0]
             tables = {n for (n,) in con.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
             missing = [t for t in self.TABLES if t not in tables]
             if missing:
                 raise AssertionError('%s has no table %s (PRAGMA user_version %d; the analyses'
