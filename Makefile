@@ -10,7 +10,8 @@
 # Knobs:
 #   CC, CFLAGS, LDFLAGS   the usual; CFLAGS defaults to -g -O2 -Wall -Wextra
 #   PKG_CONFIG            pkg-config to ask for libdw, libelf and sqlite3
-#   SANITIZE=1            build with AddressSanitizer and UBSan
+#   SANITIZE=1            build with AddressSanitizer and UBSan into build/sanitize
+#                         (make test SANITIZE=1 runs the suite against it)
 #   V=1                   show full commands
 #   PYTHON                interpreter for the test harness (/usr/bin/python3)
 #
@@ -29,6 +30,10 @@ PKG_CONFIG ?= pkg-config
 CFLAGS ?= -g -O2 -Wall -Wextra
 PYTHON ?= /usr/bin/python3
 BUILD ?= build
+# A sanitized build goes beside the normal one, never mixed with it.
+ifeq ($(SANITIZE),1)
+BUILD := $(BUILD)/sanitize
+endif
 
 PKGS := libdw libelf sqlite3
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
@@ -36,7 +41,8 @@ DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(CFLAGS) $(DEP_CFLAGS) -iquote analyzer
 ifeq ($(SANITIZE),1)
-ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
 endif
 
@@ -155,7 +161,7 @@ bench: all
 	@$(PYTHON) tests/bench.py $(BENCH_SIZES)
 
 test: all $(UNIT_TESTS) $(CHECKS)
-	@$(PYTHON) tests/run.py
+	@GCSCOPE_BUILD=$(BUILD) $(PYTHON) tests/run.py
 
 clean:
 	rm -rf $(BUILD)

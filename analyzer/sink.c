@@ -273,6 +273,9 @@ static uint64_t arena_add(struct sink *s, const char *text)
 // The interned name of a type, by its address.
 static uint64_t type_name(struct sink *s, uint64_t type_addr, const char *name)
 {
+	// 0 marks free slots: a null ob_type ("<bad type 0x0>") is not kept.
+	if (!type_addr)
+		return arena_add(s, name);
 	if (!s->names_cap) {
 		s->names = calloc(1 << 16, sizeof(*s->names));
 		if (!s->names)

@@ -34,8 +34,12 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-BUILD = REPO / 'build'
-GCSCOPE = BUILD / 'gcscope'
+BUILD = REPO / 'build'                 # caches: stripped copies, extensions
+# The binaries under test: build/, or build/sanitize for make test SANITIZE=1.
+BINARIES = Path(os.environ.get('GCSCOPE_BUILD') or BUILD)
+if not BINARIES.is_absolute():
+    BINARIES = REPO / BINARIES
+GCSCOPE = BINARIES / 'gcscope'
 CORPORA = REPO / 'corpora'
 DEBUG_ROOT = Path('/usr/lib/debug')
 

@@ -29,7 +29,7 @@ sys.dont_write_bytecode = True     # no __pycache__ in the work tree
 
 import gcstest  # noqa: E402
 
-UNIT_DIR = gcstest.BUILD / 'tests'
+UNIT_DIR = gcstest.BINARIES / 'tests'
 INTEGRATION_DIR = TESTS / 'integration'
 UNIT_TIMEOUT = 600
 SUMMARY = re.compile(r'^\s*(\d+) passed, (\d+) failed')

@@ -6,7 +6,7 @@ analyzer/dwarf.c and compares each with what gdb says for the same file.
 
 import gcstest
 
-CHECK = gcstest.BUILD / 'checks' / 'dwarf_check'
+CHECK = gcstest.BINARIES / 'checks' / 'dwarf_check'
 
 
 def check(name):
