@@ -257,7 +257,7 @@ static struct err *write_analyses(struct sink *s, const struct heap_graph *g,
 		if (reach.depth[v] == HEAP_NONE)
 			continue;
 		as->reachable++;
-		err = sink_reach(s, g->nodes[v].addr, reach.depth[v],
+		err = sink_object_reach(s, v, reach.depth[v],
 				 e == HEAP_NONE ? 0 : g->nodes[g->src[e]].addr,
 				 e == HEAP_NONE ? 0 : (uint64_t)e + 1);
 	}
@@ -461,7 +461,7 @@ static int snapshot(const struct snapshot_options *o)
 		goto out;
 	for (size_t i = 0; i < g.nnodes && !err; i++) {
 		if (cycles.cycle[i])
-			err = sink_cycle(s, cycles.cycle[i], g.nodes[i].addr);
+			err = sink_object_cycle(s, i, cycles.cycle[i]);
 	}
 	as.cycles = cycles.ncycles;
 	as.cycles_ms = now_ms() - t0;

@@ -28,6 +28,10 @@ struct object_row {
 	uint64_t type;         // arena offset + 1 of tp_name, 0 for none
 	uint64_t repr;         // arena offset + 1, 0 for none
 	const char *detail;    // a string constant of the walker, or NULL
+	uint64_t via;          // reach: the referrer nearer a root, 0 = none
+	uint64_t via_edge;     // reach: its edges rowid, 0 = none
+	uint32_t depth;        // reach: UINT32_MAX when no root reaches it
+	uint32_t cycle_id;     // 0: in no cycle
 	int8_t generation;     // -1: untracked
 	uint8_t tracked;
 	uint8_t immortal;
@@ -48,8 +52,8 @@ struct sink {
 	char *path;           // the destination
 	char *tmp_path;       // written here, renamed at the end
 	char *after_load;     // schema statements run by sink_finish()
-	sqlite3_stmt *meta, *type, *object, *edge, *cycle;
-	sqlite3_stmt *root, *reach, *garbage, *anomaly;
+	sqlite3_stmt *meta, *type, *object, *edge;
+	sqlite3_stmt *root, *garbage, *anomaly;
 	uint64_t rows;        // rows in the open transaction
 	int finished;         // renamed into place
 };
@@ -178,15 +182,12 @@ struct err *sink_create(const char *path, const char *schema,
 	    (err = prepare(s, "INSERT OR IGNORE INTO types VALUES "
 			      "(?, ?, ?, ?, ?, ?, ?, ?)", &s->type)) ||
 	    (err = prepare(s, "INSERT OR IGNORE INTO objects VALUES "
-			      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			   &s->object)) ||
 	    (err = prepare(s, "INSERT INTO edges VALUES (?, ?, ?, ?)",
 			   &s->edge)) ||
-	    (err = prepare(s, "INSERT INTO cycles VALUES (?, ?)", &s->cycle)) ||
 	    (err = prepare(s, "INSERT INTO roots VALUES (?, ?, ?, ?)",
 			   &s->root)) ||
-	    (err = prepare(s, "INSERT INTO reach_tree VALUES (?, ?, ?, ?)",
-			   &s->reach)) ||
 	    (err = prepare(s, "INSERT INTO garbage VALUES (?, ?, ?)",
 			   &s->garbage)) ||
 	    (err = prepare(s, "INSERT INTO anomalies VALUES (?, ?, ?, ?, ?)",
@@ -319,6 +320,7 @@ struct err *sink_object(void *arg, const struct heap_object *o)
 		.type = o->type ? type_name(s, o->type_addr, o->type) : 0,
 		.repr = o->repr ? arena_add(s, o->repr) : 0,
 		.detail = o->detail,
+		.depth = UINT32_MAX,
 		.generation = o->generation,
 		.tracked = o->gc_tracked,
 		.immortal = o->immortal,
@@ -366,6 +368,14 @@ static struct err *write_objects(struct sink *s)
 					  SQLITE_STATIC);
 		bind_text(st, 10, statuses[r->status]);
 		bind_text(st, 11, r->detail);
+		if (r->cycle_id)
+			sqlite3_bind_int64(st, 12, r->cycle_id);
+		if (r->depth != UINT32_MAX)
+			sqlite3_bind_int64(st, 13, r->depth);
+		if (r->via)
+			sqlite3_bind_int64(st, 14, r->via);
+		if (r->via_edge)
+			sqlite3_bind_int64(st, 15, r->via_edge);
 		err = step(s, st);
 	}
 	free(s->objects);
@@ -405,16 +415,16 @@ struct err *sink_root(void *arg, const struct heap_root *r)
 	return step(s, s->root);
 }
 
-struct err *sink_reach(struct sink *s, uint64_t addr, uint32_t depth,
-		       uint64_t via, uint64_t edge_rowid)
+struct err *sink_object_reach(struct sink *s, size_t index, uint32_t depth,
+			      uint64_t via, uint64_t edge_rowid)
 {
-	sqlite3_bind_int64(s->reach, 1, addr);
-	sqlite3_bind_int64(s->reach, 2, depth);
-	if (via)
-		sqlite3_bind_int64(s->reach, 3, via);
-	if (edge_rowid)
-		sqlite3_bind_int64(s->reach, 4, edge_rowid);
-	return step(s, s->reach);
+	if (index >= s->nobjects)
+		return err_create(ERR_SQLITE, "no object %zu to record a path "
+				  "for", index);
+	s->objects[index].depth = depth;
+	s->objects[index].via = via;
+	s->objects[index].via_edge = edge_rowid;
+	return NULL;
 }
 
 struct err *sink_garbage(struct sink *s, uint64_t addr, const char *reason,
@@ -437,18 +447,20 @@ struct err *sink_anomaly(struct sink *s, uint64_t addr, const char *kind,
 	return step(s, s->anomaly);
 }
 
-struct err *sink_cycle(struct sink *s, uint64_t cycle_id, uint64_t addr)
+struct err *sink_object_cycle(struct sink *s, size_t index, uint32_t cycle_id)
 {
-	sqlite3_bind_int64(s->cycle, 1, cycle_id);
-	sqlite3_bind_int64(s->cycle, 2, addr);
-	return step(s, s->cycle);
+	if (index >= s->nobjects)
+		return err_create(ERR_SQLITE, "no object %zu to record a cycle "
+				  "for", index);
+	s->objects[index].cycle_id = cycle_id;
+	return NULL;
 }
 
 static void finalize_statements(struct sink *s)
 {
 	sqlite3_stmt **stmts[] = {
-		&s->meta, &s->type, &s->object, &s->edge, &s->cycle,
-		&s->root, &s->reach, &s->garbage, &s->anomaly,
+		&s->meta, &s->type, &s->object, &s->edge,
+		&s->root, &s->garbage, &s->anomaly,
 	};
 
 	for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {

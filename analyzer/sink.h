@@ -42,13 +42,14 @@ struct err *sink_edge(void *arg, const struct heap_edge *edge);
 struct err *sink_root(void *arg, const struct heap_root *root);
 
 /**
- * Record the step of the shortest chain from a root that reaches @p addr.
+ * Record the step of the shortest chain from a root that reaches object
+ * @p index (the index-th object reported, as the heap graph numbers them).
  *
  * @param via the referrer one step closer, 0 at a root.
  * @param edge_rowid the edges row of that reference, 0 at a root.
  */
-struct err *sink_reach(struct sink *s, uint64_t addr, uint32_t depth,
-		       uint64_t via, uint64_t edge_rowid);
+struct err *sink_object_reach(struct sink *s, size_t index, uint32_t depth,
+			      uint64_t via, uint64_t edge_rowid);
 
 /** Record a garbage object; reason is 'gc.garbage' or 'unreachable'. */
 struct err *sink_garbage(struct sink *s, uint64_t addr, const char *reason,
@@ -58,8 +59,8 @@ struct err *sink_garbage(struct sink *s, uint64_t addr, const char *reason,
 struct err *sink_anomaly(struct sink *s, uint64_t addr, const char *kind,
 			 int64_t refcnt, int64_t referrers, const char *detail);
 
-/** Record that @p addr is a member of cycle @p cycle_id. */
-struct err *sink_cycle(struct sink *s, uint64_t cycle_id, uint64_t addr);
+/** Record that object @p index is in cycle @p cycle_id (from 1). */
+struct err *sink_object_cycle(struct sink *s, size_t index, uint32_t cycle_id);
 
 /**
  * Build the indexes and views, commit, and move the database into place.

@@ -59,7 +59,8 @@ CREATE TABLE objects(
   repr       TEXT,                 -- short readable preview: str value (truncated), int value, qualified name of functions, classes and modules, len of containers
   status     TEXT NOT NULL CHECK(status = 'ok' OR status = 'corrupt' OR status = 'unreadable'),
                                    -- 'corrupt': read but inconsistent; 'unreadable': its memory is not in the snapshot
-  detail     TEXT                  -- why the object is corrupt or unreadable, else NULL
+  detail     TEXT,                 -- why the object is corrupt or unreadable, else NULL
+  in_cycle   INTEGER               -- cycles.cycle_id of the reference cycle it is in, else NULL
 ) STRICT;
 
 -- One row per reference from one object to another: a list holding x twice
@@ -79,22 +80,21 @@ CREATE TABLE edges(
   label TEXT                 -- how src refers to dst: attribute name 'parent', dict key "['name']", index '[3]', field '__class__', local name 'x'
 ) STRICT;
 
--- Reference cycles as the collector sees them: the strongly connected
--- components, among tracked objects, of the 'traverse' edges (and the
--- 'conservative' ones of types gcscope cannot decode) that have more than
--- one member, or one member that refers to itself.
-CREATE TABLE cycles(
-  cycle_id INTEGER NOT NULL,  -- numbers the components from 1, largest first
-  addr     INTEGER NOT NULL REFERENCES objects(addr)  -- a member
-) STRICT;
 
 -- @after-load
 
 CREATE INDEX edges_src ON edges(src);
 CREATE INDEX edges_dst ON edges(dst);
 CREATE INDEX objects_type ON objects(type_addr);
-CREATE INDEX cycles_id ON cycles(cycle_id);
-CREATE INDEX cycles_addr ON cycles(addr);
+CREATE INDEX objects_cycle ON objects(in_cycle) WHERE in_cycle IS NOT NULL;
+
+-- Reference cycles as the collector sees them: the strongly connected
+-- components, among tracked objects, of the 'traverse' edges (and the
+-- 'conservative' ones of types gcscope cannot decode) that have more than
+-- one member, or one member that refers to itself. cycle_id numbers them
+-- from 1, largest first; one row per member.
+CREATE VIEW cycles AS
+  SELECT in_cycle AS cycle_id, addr FROM objects WHERE in_cycle IS NOT NULL;
 
 -- Who refers to an object: SELECT * FROM referrers WHERE addr = 0x...;
 CREATE VIEW referrers AS

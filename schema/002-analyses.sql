@@ -31,14 +31,11 @@ CREATE TABLE roots(
 ) STRICT;
 
 -- The shortest chain of references from a root to each object reachable
--- from one: follow via until depth 0. Objects no root reaches have no row.
--- Read it through the view reach, which adds the labels.
-CREATE TABLE reach_tree(
-  addr  INTEGER PRIMARY KEY REFERENCES objects(addr),
-  depth INTEGER NOT NULL,  -- references from the nearest root; 0 for an object a root holds
-  via   INTEGER REFERENCES objects(addr),  -- the referrer one step closer to a root; NULL at depth 0
-  edge  INTEGER            -- rowid of the edges row via -> addr; NULL at depth 0
-) STRICT;
+-- from one, kept with the object; read it through the view reach, which
+-- adds the labels. Objects no root reaches have NULL here.
+ALTER TABLE objects ADD COLUMN reach_depth INTEGER;  -- references from the nearest root; 0 for an object a root holds
+ALTER TABLE objects ADD COLUMN reach_via INTEGER;    -- the referrer one step closer to a root; NULL at depth 0
+ALTER TABLE objects ADD COLUMN reach_edge INTEGER;   -- rowid of the edges row reach_via -> addr; NULL at depth 0
 
 -- Garbage: what gc.garbage holds, and what the next full collection would
 -- find unreachable (the collector's own algorithm run on the snapshot:
@@ -72,15 +69,17 @@ CREATE TABLE anomalies(
 CREATE INDEX roots_addr ON roots(addr);
 CREATE INDEX garbage_addr ON garbage(addr);
 
--- reach_tree with labels: edges.label of via -> addr, and at depth 0 the
--- root's label (a named root's before a scanned one's).
+-- One row per object a root reaches: follow via until depth 0. label is
+-- edges.label of via -> addr, and at depth 0 the root's label (a named
+-- root's before a scanned one's).
 CREATE VIEW reach AS
-  SELECT t.addr AS addr, t.depth AS depth, t.via AS via, t.edge AS edge,
-         CASE WHEN t.edge IS NOT NULL
-              THEN (SELECT label FROM edges WHERE rowid = t.edge)
+  SELECT t.addr AS addr, t.reach_depth AS depth, t.reach_via AS via,
+         t.reach_edge AS edge,
+         CASE WHEN t.reach_edge IS NOT NULL
+              THEN (SELECT label FROM edges WHERE rowid = t.reach_edge)
               ELSE (SELECT label FROM roots WHERE roots.addr = t.addr
                     ORDER BY conservative LIMIT 1) END AS label
-  FROM reach_tree t;
+  FROM objects t WHERE t.reach_depth IS NOT NULL;
 
 -- Cycles with what matters about them: reachable from a root or garbage,
 -- whether a member has a finalizer.

@@ -305,7 +305,7 @@ def schema_version_1():
         shutil.copyfile(f.db, db)
         con = sqlite3.connect(str(db))
         con.executescript('DROP VIEW cycle_summary; DROP VIEW anomaly_types;'
-                          ' DROP VIEW reach; DROP TABLE roots; DROP TABLE reach_tree; DROP TABLE garbage;'
+                          ' DROP VIEW reach; DROP TABLE roots; DROP TABLE garbage;'
                           ' DROP TABLE anomalies; %s PRAGMA user_version = 1;' % view)
         con.close()
         owner = f.truth.labels['owner']
