@@ -465,6 +465,24 @@ static char *debuginfo_path_create(const char *const *dirs, bool defaults)
 	return s;
 }
 
+static struct err *target_start_dwfl(struct target *t,
+				     const char *const *debuginfo_dirs,
+				     bool default_debuginfo,
+				     __typeof__(dwfl_build_id_find_elf) *find_elf)
+{
+	t->debuginfo_path = debuginfo_path_create(debuginfo_dirs,
+						  default_debuginfo);
+	if (!t->debuginfo_path)
+		return &err_nomem;
+	t->callbacks.find_elf = find_elf;
+	t->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	t->callbacks.debuginfo_path = &t->debuginfo_path;
+	t->dwfl = dwfl_begin(&t->callbacks);
+	if (!t->dwfl)
+		return err_dwfl("cannot start libdwfl");
+	return NULL;
+}
+
 struct err *target_open_core(const char *core_path, const char *exe_path,
 			     const char *const *debuginfo_dirs,
 			     bool default_debuginfo, struct target **ret)
@@ -519,20 +537,12 @@ struct err *target_open_core(const char *core_path, const char *exe_path,
 	if (err)
 		goto out;
 
-	t->debuginfo_path = debuginfo_path_create(debuginfo_dirs,
-						  default_debuginfo);
-	if (!t->debuginfo_path) {
-		err = &err_nomem;
+	// Modules of a core are found by build-id, and by the paths in its
+	// notes.
+	err = target_start_dwfl(t, debuginfo_dirs, default_debuginfo,
+				dwfl_build_id_find_elf);
+	if (err)
 		goto out;
-	}
-	t->callbacks.find_elf = dwfl_build_id_find_elf;
-	t->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
-	t->callbacks.debuginfo_path = &t->debuginfo_path;
-	t->dwfl = dwfl_begin(&t->callbacks);
-	if (!t->dwfl) {
-		err = err_dwfl("cannot start libdwfl");
-		goto out;
-	}
 	dwfl_report_begin(t->dwfl);
 	int n = dwfl_core_file_report(t->dwfl, t->elf, exe_path);
 
@@ -598,21 +608,11 @@ struct err *target_open_pid(int pid, bool stop,
 	}
 	if (t->ncore)
 		qsort(t->core, t->ncore, sizeof(*t->core), segment_cmp);
-	t->debuginfo_path = debuginfo_path_create(debuginfo_dirs,
-						  default_debuginfo);
-	if (!t->debuginfo_path) {
-		err = &err_nomem;
-		goto out;
-	}
 	// Modules of a live process are opened by the paths in its maps.
-	t->callbacks.find_elf = dwfl_linux_proc_find_elf;
-	t->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
-	t->callbacks.debuginfo_path = &t->debuginfo_path;
-	t->dwfl = dwfl_begin(&t->callbacks);
-	if (!t->dwfl) {
-		err = err_dwfl("cannot start libdwfl");
+	err = target_start_dwfl(t, debuginfo_dirs, default_debuginfo,
+				dwfl_linux_proc_find_elf);
+	if (err)
 		goto out;
-	}
 	// The modules as they were mapped while the copy was taken: the
 	// process may have gone since.
 	FILE *maps = fmemopen(t->live.maps, strlen(t->live.maps), "r");
