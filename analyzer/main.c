@@ -410,6 +410,9 @@ static int snapshot(const struct snapshot_options *o)
 		fprintf(stderr, "warning: core '%s' is truncated: %" PRIu64
 			" of %" PRIu64 " bytes\n", o->core, have, want);
 	err = layout_init(&l, t, o->layout);
+	if (err && err->code == ERR_LAYOUT && target_truncated(t, &have, &want))
+		err_hint(err, "the core is truncated (%" PRIu64 " of %" PRIu64
+			      " bytes): take a complete one", have, want);
 	if (err && err->code == ERR_NOTPYTHON && !err->hint) {
 		long exe = target_executable(t);
 

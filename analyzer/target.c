@@ -70,6 +70,8 @@ struct target {
 	size_t nmods;
 	uint64_t entry;           /* AT_ENTRY from the core's auxv, or 0 */
 	uint64_t want_size;       /* file size the program headers need */
+	const unsigned char *files_note; /* NT_FILE's descriptor, or NULL */
+	size_t files_note_size;   /* its bytes */
 	struct symbol *syms;      /* open addressing; NULL until first lookup */
 	size_t syms_cap;          /* power of two */
 	struct name_block *names; /* base names of renamed symbols */
@@ -284,10 +286,15 @@ static struct err *target_load_core(struct target *t)
 
 		while ((off = gelf_getnote(data, off, &nh, &name_off,
 					   &desc_off)) > 0) {
-			if (nh.n_type != NT_AUXV)
-				continue;
 			const unsigned char *d =
 				(const unsigned char *)data->d_buf + desc_off;
+
+			if (nh.n_type == NT_FILE && !t->files_note) {
+				t->files_note = d;
+				t->files_note_size = nh.n_descsz;
+			}
+			if (nh.n_type != NT_AUXV)
+				continue;
 			for (size_t k = 0; k + 16 <= nh.n_descsz; k += 16) {
 				uint64_t key, val;
 
@@ -299,6 +306,48 @@ static struct err *target_load_core(struct target *t)
 		}
 	}
 	return NULL;
+}
+
+/*
+ * libdwfl finds a core's modules by their ELF headers in the dumped
+ * memory. A truncated core may have lost those pages but still lists the
+ * mapped files in its NT_FILE note ({count, page size, count × {start,
+ * end, file offset in pages}, count names}): report the files mapped from
+ * their first page that libdwfl did not, where they are.
+ */
+static void report_files_from_note(struct target *t)
+{
+	const unsigned char *d = t->files_note;
+	size_t size = t->files_note_size;
+	uint64_t count, page;
+
+	if (!d || size < 16)
+		return;
+	memcpy(&count, d, 8);
+	memcpy(&page, d + 8, 8);
+	if (count > (size - 16) / 24)
+		return;
+	const char *name = (const char *)d + 16 + 24 * count;
+	const char *end = (const char *)d + size;
+
+	for (uint64_t i = 0; i < count && name < end; i++) {
+		uint64_t start, ofs;
+		size_t len = strnlen(name, end - name);
+
+		memcpy(&start, d + 16 + 24 * i, 8);
+		memcpy(&ofs, d + 16 + 24 * i + 16, 8);
+		if (name + len == end)
+			break;
+		if (ofs == 0 && name[0] == '/' &&
+		    !dwfl_addrmodule(t->dwfl, start) && access(name, R_OK) == 0) {
+			const char *base = strrchr(name, '/') + 1;
+
+			// A file that is not ELF is refused here: harmless.
+			dwfl_report_elf(t->dwfl, base, name, -1, start, false);
+		}
+		name += len + 1;
+	}
+	(void)page;
 }
 
 static int collect_module(Dwfl_Module *mod, void **userdata, const char *name,
@@ -365,7 +414,11 @@ static struct err *target_load_modules(struct target *t)
 		for (size_t k = 0; k < phnum; k++) {
 			GElf_Phdr mem, *ph = gelf_getphdr(elf, k, &mem);
 
-			if (!ph || ph->p_type != PT_LOAD || !ph->p_filesz)
+			// Only what the program cannot have changed: a writable
+			// segment's bytes in the file are its state before the
+			// program ran, so what the core lacks of it is unknown.
+			if (!ph || ph->p_type != PT_LOAD || !ph->p_filesz ||
+			    (ph->p_flags & PF_W))
 				continue;
 			if (ph->p_offset > rawsize ||
 			    ph->p_filesz > rawsize - ph->p_offset)
@@ -545,6 +598,9 @@ struct err *target_open_core(const char *core_path, const char *exe_path,
 		goto out;
 	dwfl_report_begin(t->dwfl);
 	int n = dwfl_core_file_report(t->dwfl, t->elf, exe_path);
+
+	if (n >= 0)
+		report_files_from_note(t);
 
 	if (dwfl_report_end(t->dwfl, NULL, NULL) != 0 || n < 0) {
 		err = err_dwfl("cannot read the modules of the core");
