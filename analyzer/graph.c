@@ -289,9 +289,12 @@ struct err *graph_unreachable(const struct heap_graph *g, uint8_t **ret)
 	for (size_t v = 0; v < n; v++) {
 		const struct heap_node *x = &g->nodes[v];
 
+		// A count that is not positive is no count: such an object is
+		// left out, as if referenced from outside.
 		if ((x->flags & HEAP_NODE_TRACKED) && x->generation >= 0 &&
 		    x->generation <= 2 && !(x->flags & HEAP_NODE_IMMORTAL) &&
-		    !(x->flags & HEAP_NODE_BAD)) {
+		    !(x->flags & HEAP_NODE_BAD) && x->refcnt > 0 &&
+		    x->refcnt < (1LL << 48)) {
 			state[v] = CANDIDATE;
 			refs[v] = x->refcnt;
 		}

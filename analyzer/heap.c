@@ -1052,18 +1052,15 @@ static void decode_set(struct walk *w, uint64_t obj)
 	uint64_t mask = rd64(w, obj + l->set_mask);
 	uint64_t table = rd64(w, obj + l->set_table);
 
-	if (mask + 1 > w->lim->max_items || !table) {
+	// A table of a power of two slots, at least 8 (Objects/setobject.c).
+	if (mask < 7 || mask + 1 > w->lim->max_items || (mask & (mask + 1)) ||
+	    !table) {
 		w->cur_problem = "bad set table";
 		return;
 	}
-	const uint64_t *v = rdwords(w, table, 2 * (mask + 1));
-
-	if (!v)
-		return;
-	unsigned stride = l->sizeof_setentry / 8;
-
-	for (uint64_t i = 0; i <= mask && !w->err; i++) {
-		uint64_t key = v[i * stride + l->setentry_key / 8];
+	for (uint64_t i = 0; i <= mask && !w->err && !w->cur_problem; i++) {
+		uint64_t key = rd64(w, table + i * l->sizeof_setentry +
+				       l->setentry_key);
 
 		if (key && key != w->set_dummy)
 			edge(w, key, HEAP_EDGE_TRAVERSE, "<member>");
@@ -1464,6 +1461,10 @@ static void decode_deque(struct walk *w, uint64_t obj)
 
 	if (l->deque_leftblock < 0 || blocklen <= 0 || n > w->lim->max_items)
 		return;
+	if (index < 0 || index >= blocklen) {
+		w->cur_problem = "deque index out of its block";
+		return;
+	}
 	for (uint64_t i = 0; i < n && block && !w->err; i++, index++) {
 		if (index >= blocklen) {
 			block = rd64(w, block + l->dblock_rightlink);
@@ -1598,8 +1599,13 @@ static void decode_subtype(struct walk *w, uint64_t obj, struct tinfo *ti)
 
 		if (off < 0) {
 			int64_t n = (int64_t)rd64(w, obj + l->ob_size);
-			uint64_t size = ti->basicsize +
-				(n < 0 ? -n : n) * ti->itemsize;
+			uint64_t items = n < 0 ? -(uint64_t)n : (uint64_t)n;
+
+			if (items > w->lim->max_items) {
+				w->cur_problem = "item count over the limit";
+				return;
+			}
+			uint64_t size = ti->basicsize + items * ti->itemsize;
 
 			off += (size + 7) & ~7ULL;
 		}
