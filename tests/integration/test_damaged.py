@@ -71,6 +71,15 @@ def damaged_copies(data):
                                int.from_bytes(d[p:p + 8], 'little') ^ (1 << rng.randrange(48))])
             d[p:p + 8] = struct.pack('<Q', wild)
         yield 'wild-pointers-%d' % seed, bytes(d)
+    for seed in range(3):
+        # Counts, sizes and indexes at the edges of their ranges.
+        rng = random.Random(500 + seed)
+        d = bytearray(data)
+        for _ in range(3000):
+            p = rng.randrange(start // 8, len(d) // 8) * 8
+            d[p:p + 8] = struct.pack('<q', rng.choice([-1, -2 ** 63, 2 ** 62, 2 ** 31,
+                                                       -2 ** 31, 0x7fffffff]))
+        yield 'extreme-values-%d' % seed, bytes(d)
     d = bytearray(data)
     struct.pack_into('<H', d, 0x38, 0xffff)           # e_phnum
     yield 'phnum-huge', bytes(d)
