@@ -125,11 +125,22 @@ static struct err *find_runtime(struct layout *l, struct target *t)
 		base = base ? base + 1 : m->name;
 		if (!m->path && strstr(base, k < target_num_modules(t) ?
 					      "libpython" : "python")) {
-			struct err *err = err_create(
-				ERR_INPUT,
-				"the core maps '%s', which is not on this "
-				"machine", m->name);
+			struct err *err;
 
+			if (!strchr(m->name, '/')) {
+				// Only the soname, from the dynamic linker's
+				// list: the notes that name files are gone.
+				err = err_create(ERR_INPUT,
+						 "the core does not say where "
+						 "'%s' was mapped from",
+						 m->name);
+				return err_hint(err, "its file notes are "
+						     "missing; take a complete "
+						     "core");
+			}
+			err = err_create(ERR_INPUT,
+					 "the core maps '%s', which is not on "
+					 "this machine", m->name);
 			return err_hint(err, "copy it here at that path "
 					     "(the executable may be given "
 					     "with --exe)");
