@@ -84,6 +84,12 @@ def show(db):
     if len(cycles) > 12:
         print('\n  ... and %d more' % (len(cycles) - 12))
     con.close()
+    for title, command in (
+            ('What the next collection would free, and gc.garbage', 'garbage'),
+            ('Reference counts the references found do not explain', 'leaks')):
+        print('\n%s (gcscope %s):\n' % (title, command))
+        sys.stdout.flush()
+        subprocess.run([str(gcstest.GCSCOPE), command, str(db), '--limit', '6'])
     print('\nExplore it yourself:\n  sqlite3 -box %s "SELECT * FROM referrers'
           ' WHERE addr = 0x..."\n  (README.md has a tour of the SQL)' % db)
 
