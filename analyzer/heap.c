@@ -578,7 +578,7 @@ static struct tinfo *type_get(struct walk *w, uint64_t addr)
 	ht.has_finalizer = del || fin;
 	// Before 3.8 the collector calls tp_finalize only for types with
 	// Py_TPFLAGS_HAVE_FINALIZE (Include/object.h, PEP 442).
-	ti->finalize = fin && (l->minor >= 8 || (ti->flags & 1));
+	ti->finalize = fin && (!l->finalize_flag || (ti->flags & 1));
 	w->st->types++;
 	if (!w->err)
 		w->err = w->c->type(w->c->arg, &ht);
@@ -1403,7 +1403,8 @@ static void decode_type(struct walk *w, uint64_t obj)
 	// The dict of weak references to subclasses; 3.12+ static builtin
 	// types (_Py_TPFLAGS_STATIC_BUILTIN) keep an index there instead,
 	// and their dict per interpreter.
-	if (heap || l->minor < 12 || !(self && (self->flags & (1UL << 1))))
+	if (heap || !l->static_builtin_index ||
+	    !(self && (self->flags & (1UL << 1))))
 		field_kind(w, obj, l->tp_subclasses, HEAP_EDGE_STRONG,
 			   "__subclasses__");
 	if (!heap)
@@ -1568,7 +1569,7 @@ static void decode_subtype(struct walk *w, uint64_t obj, struct tinfo *ti)
 				edge(w, dict_word, HEAP_EDGE_TRAVERSE,
 				     "__dict__");
 			}
-		} else if (l->minor == 12) {
+		} else if (l->dict_or_values) {
 			// 3.12 PyDictOrValues: bit 0 set means values - 1.
 			if (dict_word & 1) {
 				struct dict_keys k;
@@ -1614,12 +1615,12 @@ static void decode_subtype(struct walk *w, uint64_t obj, struct tinfo *ti)
 	// Heap types' instances visit their type; from 3.8 only when the
 	// base's traverse will not (bpo-35810).
 	if ((ti->flags & TPFLAGS_HEAPTYPE) &&
-	    (l->minor < 8 || base->decoder == DEC_NONE ||
+	    (l->visit_type_always || base->decoder == DEC_NONE ||
 	     !(base->flags & TPFLAGS_HEAPTYPE)))
 		edge(w, ti->addr, HEAP_EDGE_TRAVERSE, "__class__");
 	if (base->decoder == DEC_UNKNOWN) {
 		// A heap base's own traverse visits Py_TYPE(self) (3.9+).
-		if ((base->flags & TPFLAGS_HEAPTYPE) && l->minor >= 8)
+		if ((base->flags & TPFLAGS_HEAPTYPE) && !l->visit_type_always)
 			edge(w, ti->addr, HEAP_EDGE_CONSERVATIVE, "__class__");
 		conservative(w, obj, l->sizeof_object, base->basicsize, base);
 		return;
@@ -1876,9 +1877,7 @@ static int64_t object_size_repr(struct walk *w, uint64_t obj,
 	if ((ti->flags & TPFLAGS_HAVE_GC) &&
 	    !(ti->decoder == DEC_TYPE && !is_heap_type(w, obj)))
 		presize = l->sizeof_gc_head;
-	if (l->managed_dict &&
-	    (ti->flags & (TPFLAGS_MANAGED_DICT |
-			  (l->minor >= 12 ? TPFLAGS_MANAGED_WEAKREF : 0))))
+	if (ti->flags & l->preheader_flags)
 		presize += l->preheader;
 
 	if (is_type_or_subtype(w, type, w->str_type,
@@ -2161,7 +2160,7 @@ static void walk_list(struct walk *w, uint64_t head, int generation)
 {
 	const struct layout *l = w->l;
 	uint64_t mask = ~(uint64_t)l->gc_next_mask;
-	uint64_t prev = head, p, next;
+	uint64_t p, next;
 
 	if (!target_read_u64(w->t, head + l->gchead_next, &next)) {
 		problem(w, "gc list head at 0x%" PRIx64 " is unreadable", head);
@@ -2198,10 +2197,8 @@ static void walk_list(struct walk *w, uint64_t head, int generation)
 				head);
 			return;
 		}
-		prev = p;
 		p = next & mask;
 	}
-	(void)prev;
 }
 
 static void walk_gc_state(struct walk *w, uint64_t gc, bool main)

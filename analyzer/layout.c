@@ -483,6 +483,18 @@ static void layout_derive(struct layout *l)
 	l->long_tagged = l->long_tag >= 0;
 	l->dict_log2 = l->dk_log2_size >= 0;
 	l->iframes = v >= 11;
+	// Include/internal/pycore_object.h (3.12 _PyDictOrValues).
+	l->dict_or_values = v == 12;
+	// Include/object.h Py_TPFLAGS_HAVE_FINALIZE, needed before 3.8.
+	l->finalize_flag = v < 8;
+	// Objects/typeobject.c subtype_traverse; bpo-35810 (3.8).
+	l->visit_type_always = v < 8;
+	// Objects/typeobject.c managed_static_type_state (3.12+).
+	l->static_builtin_index = v >= 12;
+	// _PyType_PreHeaderSize: MANAGED_DICT (3.11), | MANAGED_WEAKREF.
+	l->preheader_flags = v >= 12 ? TPFLAGS_MANAGED_DICT |
+				       TPFLAGS_MANAGED_WEAKREF :
+			     v == 11 ? TPFLAGS_MANAGED_DICT : 0;
 }
 
 /*

@@ -334,6 +334,15 @@ struct layout {
 	bool managed_dict;      /* 3.11+ */
 	bool inline_values;     /* 3.13+ */
 	bool iframes;           /* 3.11+: _PyInterpreterFrame */
+	bool dict_or_values;    /* 3.12: one tagged word, dict or values - 1 */
+	bool finalize_flag;     /* ≤3.7: tp_finalize needs HAVE_FINALIZE */
+	bool visit_type_always; /* ≤3.7: heap instances always visit their
+				   type, even when a heap base also does */
+	bool static_builtin_index; /* 3.12+: static builtin types keep an
+				   index in tp_subclasses, their dicts per
+				   interpreter */
+	uint64_t preheader_flags; /* tp_flags that put the pre-header
+				   before an object (3.11+) */
 };
 
 /* Py_TPFLAGS_* bits (Include/object.h); stable across 3.6–3.14. */
