@@ -1510,3 +1510,27 @@ class CoreFile:
     def __exit__(self, *exc):
         self.close()
         return False
+
+
+# ---------------------------------------------------------------------------
+# Live workloads
+
+def process_state(pid):
+    """The state letter of /proc/PID/stat ('S', 'R', 'T', 't', ...)."""
+    with open('/proc/%d/stat' % pid) as f:
+        return f.read().rsplit(')', 1)[1].split()[0]
+
+
+def answers(workload, timeout=10):
+    """True if the workload answers SIGUSR1 by writing READY.pong
+    (corpora/leaky.py answer_ping) within timeout seconds."""
+    pong = Path(str(workload.ready_path) + '.pong')
+    if pong.exists():
+        pong.unlink()
+    os.kill(workload.pid, signal.SIGUSR1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pong.exists() and pong.read_text().startswith('pong %d' % workload.pid):
+            return True
+        time.sleep(0.05)
+    return False

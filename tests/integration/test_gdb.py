@@ -627,32 +627,12 @@ def core_case(name, check):
 # ---------------------------------------------------------------------------
 # A live process, attached
 
-def process_state(pid):
-    """The state letter of /proc/PID/stat ('S', 'R', 'T', 't', ...)."""
-    with open('/proc/%d/stat' % pid) as f:
-        return f.read().rsplit(')', 1)[1].split()[0]
-
-
 def tracer_pid(pid):
     with open('/proc/%d/status' % pid) as f:
         for line in f:
             if line.startswith('TracerPid:'):
                 return int(line.split()[1])
     return 0
-
-
-def answers(workload):
-    """True if the workload answers SIGUSR1 by writing READY.pong."""
-    pong = Path(str(workload.ready_path) + '.pong')
-    if pong.exists():
-        pong.unlink()
-    os.kill(workload.pid, signal.SIGUSR1)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if pong.exists() and pong.read_text().startswith('pong %d' % workload.pid):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 ANCHORS = ('owner', 'finalized', 'self_list', 'tree_root', 'module_dict', 'gc_garbage')
@@ -708,7 +688,7 @@ def live_attached():
         if workload.proc.poll() is not None:
             raise AssertionError('the process exited after the gdb sessions (status %s)'
                                  % workload.proc.returncode)
-        state, tracer = process_state(workload.pid), tracer_pid(workload.pid)
+        state, tracer = gcstest.process_state(workload.pid), tracer_pid(workload.pid)
         if state in ('T', 't') or tracer:
             raise AssertionError('the process is left stopped or traced (state %s, tracer %d)'
                                  % (state, tracer))
@@ -730,7 +710,7 @@ def live_attached():
         for planted in truth.anomalies:
             expect(after.one('SELECT refcnt FROM objects WHERE addr = ?', (planted.addr,)),
                    planted.refcnt, 'refcnt of the planted %s afterwards' % planted.name)
-        if not answers(workload):
+        if not gcstest.answers(workload):
             raise AssertionError('process %d did not answer SIGUSR1 after the sessions'
                                  % workload.pid)
         print('  process %d: state %s, no tracer, %d objects before and after, answers'

@@ -24,27 +24,14 @@ CONFIGS = ['pyenv-3.8.18', 'pyenv-3.12.1', 'pyenv-3.13.0', 'debian-3.11']
 SCRIPT = gcstest.CORPORA / 'leaky.py'
 
 
-def process_state(pid):
-    """The state letter of /proc/PID/stat ('S', 'R', 'T', 't', ...)."""
-    with open('/proc/%d/stat' % pid) as f:
-        return f.read().rsplit(')', 1)[1].split()[0]
-
-
 def check_running_and_answering(workload):
     """Not stopped, and it answers SIGUSR1 by writing READY.pong."""
-    state = process_state(workload.pid)
+    state = gcstest.process_state(workload.pid)
     if state in ('T', 't'):
         raise AssertionError('process %d is left stopped (state %s)' % (workload.pid, state))
-    pong = Path(str(workload.ready_path) + '.pong')
-    if pong.exists():
-        pong.unlink()
-    os.kill(workload.pid, signal.SIGUSR1)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if pong.exists() and pong.read_text().startswith('pong %d' % workload.pid):
-            return state
-        time.sleep(0.05)
-    raise AssertionError('process %d did not answer SIGUSR1 within 10 s' % workload.pid)
+    if not gcstest.answers(workload):
+        raise AssertionError('process %d did not answer SIGUSR1 within 10 s' % workload.pid)
+    return state
 
 
 def graph(db):
@@ -75,7 +62,7 @@ def live_vs_truth_and_core(name):
         with gcstest.Workload(interpreter, SCRIPT, work) as workload:
             pid_db = work / 'pid.db'
             stderr = snapshot_pid(workload.pid, pid_db)
-            state = process_state(workload.pid)
+            state = gcstest.process_state(workload.pid)
             if state in ('T', 't'):
                 raise AssertionError('process left stopped (state %s)' % state)
             # The core right after: the process sleeps in between, so the
@@ -222,7 +209,7 @@ def not_permitted():
             raise AssertionError('expected a refusal naming the owner, got %d:\n%s'
                                  % (result.returncode, stderr))
         print('  ' + errors[0])
-        if process_state(proc.pid) in ('T', 't'):
+        if gcstest.process_state(proc.pid) in ('T', 't'):
             raise AssertionError('sleep was left stopped')
     finally:
         proc.kill()
@@ -264,7 +251,7 @@ def same_unprivileged_user():
             if result.returncode != 0:
                 raise AssertionError('as nobody: exit %d\n%s'
                                      % (result.returncode, result.stderr.decode()))
-            if process_state(proc.pid) in ('T', 't'):
+            if gcstest.process_state(proc.pid) in ('T', 't'):
                 raise AssertionError('the process was left stopped')
             objects, _, meta = graph(db)
             print('  as user nobody: %d objects, paused %s ms' % (len(objects),
@@ -281,7 +268,7 @@ def not_python():
         with gcstest.scratch_dir('live-notpython') as work:
             refused(['snapshot', '--pid', proc.pid, '--db', work / 'x.db'],
                     'no CPython runtime', 'sleep')
-        if process_state(proc.pid) in ('T', 't'):
+        if gcstest.process_state(proc.pid) in ('T', 't'):
             raise AssertionError('sleep was left stopped')
     finally:
         proc.kill()
@@ -300,7 +287,7 @@ def interrupted():
                 time.sleep(0.002 * k)
                 proc.send_signal(sig)
                 proc.wait()
-                state = process_state(workload.pid)
+                state = gcstest.process_state(workload.pid)
                 if state in ('T', 't'):
                     raise AssertionError('after %s at %d ms the target is stopped'
                                          % (sig.name, 2 * k))
