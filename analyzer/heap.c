@@ -175,7 +175,11 @@ struct walk {
 
 	struct heap_node *nodes;      // every object, in discovery order
 	size_t nnodes, nodes_cap;
-	uint32_t *node_ht;            // index + 1, 0 = empty
+	// Nodes by address, open addressing: the address and the index + 1
+	// (0 = empty) of a slot in two arrays, so that a lookup's two loads
+	// do not wait for each other.
+	uint64_t *node_ht_addr;
+	uint32_t *node_ht;
 	size_t node_ht_cap;           // power of two
 
 	struct tinfo **types;         // open addressing by address
@@ -296,9 +300,14 @@ static const uint64_t *rdwords(struct walk *w, uint64_t addr, size_t n)
 	return (const uint64_t *)w->buf;
 }
 
+// Tables index with the low bits of this: a multiplication alone leaves
+// them depending only on the low bits of the address (all objects are
+// 16-byte aligned), so the high half of the product is folded in.
 static uint64_t hash_addr(uint64_t addr)
 {
-	return (addr >> 3) * 0x9E3779B97F4A7C15ULL;
+	uint64_t h = (addr >> 4) * 0x9E3779B97F4A7C15ULL;
+
+	return h ^ (h >> 32);
 }
 
 /* ---- nodes ------------------------------------------------------------- */
@@ -307,18 +316,25 @@ static struct err *node_ht_grow(struct walk *w)
 {
 	size_t cap = w->node_ht_cap ? w->node_ht_cap * 2 : 1u << 16;
 	uint32_t *ht = calloc(cap, sizeof(*ht));
+	uint64_t *ha = malloc(cap * sizeof(*ha));
 
-	if (!ht)
+	if (!ht || !ha) {
+		free(ht);
+		free(ha);
 		return &err_nomem;
+	}
 	for (size_t i = 0; i < w->nnodes; i++) {
 		size_t h = hash_addr(w->nodes[i].addr) & (cap - 1);
 
 		while (ht[h])
 			h = (h + 1) & (cap - 1);
 		ht[h] = i + 1;
+		ha[h] = w->nodes[i].addr;
 	}
 	free(w->node_ht);
+	free(w->node_ht_addr);
 	w->node_ht = ht;
+	w->node_ht_addr = ha;
 	w->node_ht_cap = cap;
 	return NULL;
 }
@@ -331,10 +347,8 @@ static long node_find(struct walk *w, uint64_t addr)
 	size_t h = hash_addr(addr) & (w->node_ht_cap - 1);
 
 	while (w->node_ht[h]) {
-		uint32_t i = w->node_ht[h] - 1;
-
-		if (w->nodes[i].addr == addr)
-			return i;
+		if (w->node_ht_addr[h] == addr)
+			return w->node_ht[h] - 1;
 		h = (h + 1) & (w->node_ht_cap - 1);
 	}
 	return -1;
@@ -358,7 +372,7 @@ static long node_add(struct walk *w, uint64_t addr, int generation,
 		w->st->truncated = true;
 		return -1;
 	}
-	if ((w->nnodes + 1) * 2 > w->node_ht_cap) {
+	if ((w->nnodes + 1) * 3 > w->node_ht_cap * 2) {
 		w->err = node_ht_grow(w);
 		if (w->err)
 			return -1;
@@ -386,6 +400,7 @@ static long node_add(struct walk *w, uint64_t addr, int generation,
 	while (w->node_ht[h])
 		h = (h + 1) & (w->node_ht_cap - 1);
 	w->node_ht[h] = i + 1;
+	w->node_ht_addr[h] = addr;
 	*added = true;
 	return i;
 }
@@ -2795,6 +2810,7 @@ struct err *heap_walk(struct target *t, const struct layout *l,
 		free(w.types ? w.types[i] : NULL);
 	free(w.types);
 	free(w.node_ht);
+	free(w.node_ht_addr);
 	free(w.buf);
 	if (graph_ret && !w.err) {
 		*graph_ret = (struct heap_graph){

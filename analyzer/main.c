@@ -482,7 +482,7 @@ static int snapshot(const struct snapshot_options *o)
 			err = sink_meta(s, "stopped", o->no_stop ? "0" : "1");
 	}
 	if (!err)
-		err = sink_finish(s);
+		err = sink_finish(s, &g);
 	if (err)
 		goto out;
 	if (st.truncated)

@@ -67,7 +67,7 @@ struct err *sink_object_cycle(struct sink *s, size_t index, uint32_t cycle_id);
  *
  * @return NULL on success.
  */
-struct err *sink_finish(struct sink *s);
+struct err *sink_finish(struct sink *s, const struct heap_graph *g);
 
 /** Close; removes the temporary file unless sink_finish() succeeded. */
 void sink_destroy(struct sink *s);

@@ -868,6 +868,13 @@ class Snapshot:
         self.path = Path(db)
         con = sqlite3.connect('file:%s?mode=ro' % self.path, uri=True)
         try:
+            # The big tables and their indexes are written as pages, not
+            # through SQLite: SQLite checks their structure, that every
+            # row is in every index and the constraints hold.
+            problems = [r[0] for r in con.execute('PRAGMA integrity_check')]
+            if problems != ['ok']:
+                raise AssertionError('%s: integrity_check: %s'
+                                     % (self.path, '; '.join(problems[:5])))
             self.meta = dict(con.execute('SELECT key, value FROM meta'))
             self.objects = {}
             for row in con.execute('SELECT addr, type_addr, type, refcnt, gc_tracked,'

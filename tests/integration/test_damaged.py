@@ -130,6 +130,7 @@ def run_one(name, copy, work):
     con = sqlite3.connect('file:%s?mode=ro' % db, uri=True)
     try:
         version = con.execute('PRAGMA user_version').fetchone()[0]
+        problems = [r[0] for r in con.execute('PRAGMA integrity_check')]
         corrupt = con.execute("SELECT count(*) FROM objects WHERE status != 'ok'").fetchone()[0]
         objects = con.execute('SELECT count(*) FROM objects').fetchone()[0]
     finally:
@@ -137,6 +138,8 @@ def run_one(name, copy, work):
     db.unlink()
     if version != 2:
         raise AssertionError('%s: database of version %d' % (name, version))
+    if problems != ['ok']:
+        raise AssertionError('%s: integrity_check: %s' % (name, '; '.join(problems[:5])))
     if corrupt and 'corrupt or unreadable' not in stderr:
         raise AssertionError('%s: %d bad objects but no warning:\n%s'
                              % (name, corrupt, gcstest.tail(stderr)))
