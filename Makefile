@@ -39,7 +39,7 @@ PKGS := libdw libelf sqlite3
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
-ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(CFLAGS) $(DEP_CFLAGS) -iquote analyzer
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -pthread $(CFLAGS) $(DEP_CFLAGS) -iquote analyzer
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
@@ -65,7 +65,7 @@ all: $(BUILD)/gcscope
 
 $(BUILD)/gcscope: $(OBJS)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm -pthread
 
 $(BUILD)/%.o: analyzer/%.c $(wildcard analyzer/*.h) | $(BUILD)
 	@echo "  CC      $<"
@@ -86,12 +86,12 @@ $(BUILD)/schema.o: $(BUILD)/schema.c
 $(BUILD)/tests/%: tests/unit/%.c $(filter-out $(BUILD)/main.o,$(OBJS)) | $(BUILD)
 	@mkdir -p $(BUILD)/tests
 	@echo "  CC      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm -pthread
 
 $(BUILD)/checks/%: tests/checks/%.c $(filter-out $(BUILD)/main.o,$(OBJS)) | $(BUILD)
 	@mkdir -p $(BUILD)/checks
 	@echo "  CC      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm -pthread
 
 $(BUILD):
 	@mkdir -p $(BUILD)

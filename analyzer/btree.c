@@ -33,6 +33,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,6 @@
 
 enum {
 	HEADER_SIZE = 100,
-	LOCK_BYTE_OFFSET = 0x40000000,
 	WRITE_BUFFER = 4 << 20,   // bytes of consecutive new pages
 	MAX_LEVELS = 16,          // 2^32 entries need fewer than 6
 	PAGE_INTERIOR_INDEX = 2,
@@ -51,6 +51,13 @@ enum {
 	PAGE_LEAF_INDEX = 10,
 	PAGE_LEAF_TABLE = 13,
 };
+
+static uint32_t lock_byte_offset = 0x40000000;
+
+void btree_test_lock_byte(uint32_t offset)
+{
+	lock_byte_offset = offset;
+}
 
 struct btree_file {
 	int fd;
@@ -63,6 +70,19 @@ struct btree_file {
 	unsigned char *wbuf;     // new pages wfirst.. not yet written
 	uint32_t wfirst;
 	size_t wcount, wcap;     // pages in wbuf, room for
+
+	// A thread writes full buffers while the next one is filled: the
+	// kernel's copy into the page cache costs as much as making the pages.
+	unsigned char *bufs[2];  // wbuf is one of them
+	pthread_t writer;
+	bool have_writer;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const unsigned char *job;  // for the writer: bytes, length, offset
+	size_t job_len;
+	off_t job_at;
+	bool stop;               // the writer ends when the job is done
+	int write_errno;         // a write failed: its errno
 };
 
 static uint32_t be16(const unsigned char *p)
@@ -129,6 +149,84 @@ static struct err *file_error(const struct btree_file *f, const char *what)
 			  f->path, strerror(errno));
 }
 
+static int write_all(int fd, const unsigned char *p, size_t len, off_t at)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, at);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno;
+		if (n == 0)
+			return ENOSPC;
+		p += n;
+		len -= n;
+		at += n;
+	}
+	return 0;
+}
+
+static void *writer_main(void *arg)
+{
+	struct btree_file *f = arg;
+
+	pthread_mutex_lock(&f->mu);
+	for (;;) {
+		while (!f->job && !f->stop)
+			pthread_cond_wait(&f->cv, &f->mu);
+		if (!f->job)
+			break;
+		const unsigned char *p = f->job;
+		size_t len = f->job_len;
+		off_t at = f->job_at;
+
+		pthread_mutex_unlock(&f->mu);
+		int e = write_all(f->fd, p, len, at);
+
+		pthread_mutex_lock(&f->mu);
+		if (e && !f->write_errno)
+			f->write_errno = e;
+		f->job = NULL;
+		pthread_cond_broadcast(&f->cv);
+	}
+	pthread_mutex_unlock(&f->mu);
+	return NULL;
+}
+
+// Wait for the writer to finish its job; its error, if it had one.
+static struct err *writer_wait(struct btree_file *f)
+{
+	int e;
+
+	if (!f->have_writer)
+		return NULL;
+	pthread_mutex_lock(&f->mu);
+	while (f->job)
+		pthread_cond_wait(&f->cv, &f->mu);
+	e = f->write_errno;
+	pthread_mutex_unlock(&f->mu);
+	if (e) {
+		errno = e;
+		return file_error(f, "write");
+	}
+	return NULL;
+}
+
+static void writer_stop(struct btree_file *f)
+{
+	if (!f->have_writer)
+		return;
+	pthread_mutex_lock(&f->mu);
+	f->stop = true;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	pthread_join(f->writer, NULL);
+	pthread_cond_destroy(&f->cv);
+	pthread_mutex_destroy(&f->mu);
+	f->have_writer = false;
+}
+
 struct err *btree_file_open(const char *path, struct btree_file **ret)
 {
 	unsigned char h[HEADER_SIZE];
@@ -166,12 +264,24 @@ struct err *btree_file_open(const char *path, struct btree_file **ret)
 	}
 	f->old_pages = f->npages;
 	f->small_ints = be32(h + 44) >= 4;
-	f->lock_page = LOCK_BYTE_OFFSET / f->page_size + 1;
+	f->lock_page = lock_byte_offset / f->page_size + 1;
 	f->wcap = WRITE_BUFFER / f->page_size ? WRITE_BUFFER / f->page_size : 1;
-	f->wbuf = malloc(f->wcap * f->page_size);
-	if (!f->wbuf) {
+	f->bufs[0] = malloc(f->wcap * f->page_size);
+	f->bufs[1] = malloc(f->wcap * f->page_size);
+	if (!f->bufs[0] || !f->bufs[1]) {
 		err = &err_nomem;
 		goto out;
+	}
+	f->wbuf = f->bufs[0];
+	if (pthread_mutex_init(&f->mu, NULL) == 0) {
+		if (pthread_cond_init(&f->cv, NULL) == 0) {
+			if (pthread_create(&f->writer, NULL, writer_main, f) == 0)
+				f->have_writer = true;
+			else
+				pthread_cond_destroy(&f->cv);
+		}
+		if (!f->have_writer)
+			pthread_mutex_destroy(&f->mu);
 	}
 	*ret = f;
 	return NULL;
@@ -180,21 +290,27 @@ out:
 	return err;
 }
 
+// Hand the buffered pages to the writer (or write them, without one).
 static struct err *flush_pages(struct btree_file *f)
 {
-	size_t len = f->wcount * f->page_size, done = 0;
+	size_t len = f->wcount * f->page_size;
 	off_t at = (off_t)(f->wfirst - 1) * f->page_size;
+	struct err *err = writer_wait(f);
 
-	while (done < len) {
-		ssize_t n = pwrite(f->fd, f->wbuf + done, len - done, at + done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return file_error(f, "write");
-		done += n;
-	}
+	if (err || !len)
+		return err;
 	f->wcount = 0;
+	if (!f->have_writer) {
+		errno = write_all(f->fd, f->wbuf, len, at);
+		return errno ? file_error(f, "write") : NULL;
+	}
+	pthread_mutex_lock(&f->mu);
+	f->job = f->wbuf;
+	f->job_len = len;
+	f->job_at = at;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	f->wbuf = f->wbuf == f->bufs[0] ? f->bufs[1] : f->bufs[0];
 	return NULL;
 }
 
@@ -237,10 +353,9 @@ static struct err *emit_at(struct btree_file *f, const unsigned char *page,
 	if (pgno < 2 || pgno > f->old_pages)
 		return err_create(ERR_SQLITE, "database '%s' has no root page "
 				  "%u to write", f->path, pgno);
-	if (pwrite(f->fd, page, f->page_size,
-		   (off_t)(pgno - 1) * f->page_size) != (ssize_t)f->page_size)
-		return file_error(f, "write");
-	return NULL;
+	errno = write_all(f->fd, page, f->page_size,
+			  (off_t)(pgno - 1) * f->page_size);
+	return errno ? file_error(f, "write") : NULL;
 }
 
 struct err *btree_file_close(struct btree_file *f)
@@ -248,6 +363,9 @@ struct err *btree_file_close(struct btree_file *f)
 	unsigned char count[4];
 	struct err *err = flush_pages(f);
 
+	if (!err)
+		err = writer_wait(f);
+	writer_stop(f);
 	put32(count, f->npages);
 	if (!err && pwrite(f->fd, count, 4, 28) != 4)
 		err = file_error(f, "write");
@@ -262,9 +380,11 @@ void btree_file_destroy(struct btree_file *f)
 {
 	if (!f)
 		return;
+	writer_stop(f);
 	if (f->fd >= 0)
 		close(f->fd);
-	free(f->wbuf);
+	free(f->bufs[0]);
+	free(f->bufs[1]);
 	free(f->path);
 	free(f);
 }

@@ -110,4 +110,11 @@ typedef size_t btree_entry_fn(void *arg, size_t i, unsigned char *buf,
 struct err *btree_index(struct btree_file *f, uint32_t root, size_t n,
 			size_t max_len, btree_entry_fn *entry, void *arg);
 
+/**
+ * For tests: the byte offset whose page SQLite never uses (the lock-byte
+ * page, 2^30) as moved by sqlite3_test_control(SQLITE_TESTCTRL_PENDING_BYTE).
+ * Files opened afterwards use it.
+ */
+void btree_test_lock_byte(uint32_t offset);
+
 #endif /* GCSCOPE_BTREE_H */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "graph.h"
+#include "mem.h"
 
 #define NONE UINT32_MAX
 
@@ -29,7 +30,9 @@ static struct err *csr_build(const struct heap_graph *g, uint32_t kinds,
 			     uint32_t **start_ret, uint32_t **adj_ret)
 {
 	uint32_t *start = calloc(g->nnodes + 1, sizeof(*start));
+	mem_huge(start, (g->nnodes + 1) * sizeof(*start));
 	uint32_t *adj = malloc((g->nedges + 1) * sizeof(*adj));
+	mem_huge(adj, (g->nedges + 1) * sizeof(*adj));
 
 	if (!start || !adj) {
 		free(start);
@@ -70,12 +73,19 @@ struct err *graph_cycles(const struct heap_graph *g, struct graph_cycles *ret)
 	if (err)
 		return err;
 	uint32_t *index = malloc((n + 1) * sizeof(*index));
+	mem_huge(index, (n + 1) * sizeof(*index));
 	uint32_t *low = malloc((n + 1) * sizeof(*low));
+	mem_huge(low, (n + 1) * sizeof(*low));
 	uint32_t *comp = malloc((n + 1) * sizeof(*comp));
+	mem_huge(comp, (n + 1) * sizeof(*comp));
 	uint32_t *stack = malloc((n + 1) * sizeof(*stack));
+	mem_huge(stack, (n + 1) * sizeof(*stack));
 	uint32_t *call = malloc((n + 1) * sizeof(*call));  // node
+	mem_huge(call, (n + 1) * sizeof(*call));
 	uint32_t *cursor = malloc((n + 1) * sizeof(*cursor)); // next edge
+	mem_huge(cursor, (n + 1) * sizeof(*cursor));
 	bool *on_stack = calloc(n + 1, sizeof(*on_stack));
+	mem_huge(on_stack, (n + 1) * sizeof(*on_stack));
 	struct component *comps = NULL;
 	size_t ncomps = 0, comps_cap = 0;
 
@@ -207,8 +217,11 @@ struct err *graph_reach(const struct heap_graph *g, struct graph_reach *ret)
 	if (err)
 		return err;
 	uint32_t *depth = malloc((n + 1) * sizeof(*depth));
+	mem_huge(depth, (n + 1) * sizeof(*depth));
 	uint32_t *via = malloc((n + 1) * sizeof(*via));
+	mem_huge(via, (n + 1) * sizeof(*via));
 	uint32_t *queue = malloc((n + 1) * sizeof(*queue));
+	mem_huge(queue, (n + 1) * sizeof(*queue));
 
 	if (!depth || !via || !queue) {
 		free(depth);
@@ -275,8 +288,11 @@ struct err *graph_unreachable(const struct heap_graph *g, uint8_t **ret)
 	if (err)
 		return err;
 	int64_t *refs = malloc((n + 1) * sizeof(*refs));
+	mem_huge(refs, (n + 1) * sizeof(*refs));
 	uint8_t *state = calloc(n + 1, 1);
+	mem_huge(state, (n + 1) * 1);
 	uint32_t *queue = malloc((n + 1) * sizeof(*queue));
+	mem_huge(queue, (n + 1) * sizeof(*queue));
 	enum { OUTSIDE, CANDIDATE, REACHABLE, UNREACHABLE };
 
 	if (!refs || !state || !queue) {
@@ -350,8 +366,11 @@ struct err *graph_anomalies(const struct heap_graph *g,
 {
 	size_t n = g->nnodes, count = 0, cap = 0;
 	int64_t *refs = calloc(n + 1, sizeof(*refs));
+	mem_huge(refs, (n + 1) * sizeof(*refs));
 	int64_t *maybe = calloc(n + 1, sizeof(*maybe));
+	mem_huge(maybe, (n + 1) * sizeof(*maybe));
 	uint32_t *class_refs = calloc(n + 1, sizeof(*class_refs));
+	mem_huge(class_refs, (n + 1) * sizeof(*class_refs));
 	struct graph_anomaly *out = NULL;
 	struct err *err = NULL;
 

@@ -23,9 +23,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "heap.h"
 #include "layout.h"
+#include "mem.h"
 #include "target.h"
 
 const struct heap_limits heap_default_limits = {
@@ -209,6 +211,13 @@ struct walk {
 	uint32_t *esrc, *edst;        // every reference, in report order
 	uint8_t *ekind;               // and its kind
 	size_t nedges, edges_cap;
+	// References whose referent is not yet looked up: the lookups are
+	// cache misses, made in a batch after a prefetch of their slots.
+	struct {
+		uint64_t dst;
+		size_t edge;          // its index in esrc/edst/ekind
+	} ahead[16];
+	unsigned nahead;
 	uint32_t *roots;              // nodes held by roots
 	size_t nroots, roots_cap;
 	uint32_t *roots_flags;        // 1 for a conservative root
@@ -312,15 +321,46 @@ static uint64_t hash_addr(uint64_t addr)
 
 /* ---- nodes ------------------------------------------------------------- */
 
+/*
+ * Zeroed memory for a big table read at random places. It asks for huge
+ * pages: with 4 KiB pages nearly every lookup in a table of a hundred
+ * megabytes misses the TLB as well as the cache.
+ */
+static void *table_alloc(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, bytes, MADV_HUGEPAGE);
+	return p;
+}
+
+static void table_free(void *p, size_t bytes)
+{
+	if (p)
+		munmap(p, bytes);
+}
+
+static void node_ht_free(struct walk *w)
+{
+	table_free(w->node_ht, w->node_ht_cap * sizeof(*w->node_ht));
+	table_free(w->node_ht_addr, w->node_ht_cap * sizeof(*w->node_ht_addr));
+	w->node_ht = NULL;
+	w->node_ht_addr = NULL;
+	w->node_ht_cap = 0;
+}
+
 static struct err *node_ht_grow(struct walk *w)
 {
 	size_t cap = w->node_ht_cap ? w->node_ht_cap * 2 : 1u << 16;
-	uint32_t *ht = calloc(cap, sizeof(*ht));
-	uint64_t *ha = malloc(cap * sizeof(*ha));
+	uint32_t *ht = table_alloc(cap * sizeof(*ht));
+	uint64_t *ha = table_alloc(cap * sizeof(*ha));
 
 	if (!ht || !ha) {
-		free(ht);
-		free(ha);
+		table_free(ht, cap * sizeof(*ht));
+		table_free(ha, cap * sizeof(*ha));
 		return &err_nomem;
 	}
 	for (size_t i = 0; i < w->nnodes; i++) {
@@ -331,16 +371,31 @@ static struct err *node_ht_grow(struct walk *w)
 		ht[h] = i + 1;
 		ha[h] = w->nodes[i].addr;
 	}
-	free(w->node_ht);
-	free(w->node_ht_addr);
+	node_ht_free(w);
 	w->node_ht = ht;
 	w->node_ht_addr = ha;
 	w->node_ht_cap = cap;
 	return NULL;
 }
 
+static long node_add_now(struct walk *w, uint64_t addr, int generation,
+			 bool *added);
+
+// Look up the referents of the references held back.
+static void edges_settle(struct walk *w)
+{
+	for (unsigned k = 0; k < w->nahead; k++) {
+		bool added;
+		long i = node_add_now(w, w->ahead[k].dst, -1, &added);
+
+		// The cap was checked before: only out of memory fails here.
+		w->edst[w->ahead[k].edge] = i < 0 ? 0 : (uint32_t)i;
+	}
+	w->nahead = 0;
+}
+
 // Index of the node at addr, or -1.
-static long node_find(struct walk *w, uint64_t addr)
+static long node_find_now(struct walk *w, uint64_t addr)
 {
 	if (!w->node_ht_cap)
 		return -1;
@@ -354,11 +409,24 @@ static long node_find(struct walk *w, uint64_t addr)
 	return -1;
 }
 
+static long node_find(struct walk *w, uint64_t addr)
+{
+	edges_settle(w);
+	return node_find_now(w, addr);
+}
+
 // Index of the node at addr, added if new; -1 when the cap is reached.
 static long node_add(struct walk *w, uint64_t addr, int generation,
 		     bool *added)
 {
-	long i = node_find(w, addr);
+	edges_settle(w);
+	return node_add_now(w, addr, generation, added);
+}
+
+static long node_add_now(struct walk *w, uint64_t addr, int generation,
+			 bool *added)
+{
+	long i = node_find_now(w, addr);
 
 	*added = false;
 	if (i >= 0)
@@ -837,6 +905,7 @@ static void edge(struct walk *w, uint64_t dst, enum heap_edge_kind kind,
 		 const char *label)
 {
 	bool added;
+	long i = 0;
 
 	if (!dst || w->err)
 		return;
@@ -845,9 +914,11 @@ static void edge(struct walk *w, uint64_t dst, enum heap_edge_kind kind,
 		w->cur_problem = "a reference is not an object address";
 		return;
 	}
-	long i = node_add(w, dst, -1, &added);
+	// Near the cap on objects, a reference to an object that cannot be
+	// added is dropped: look it up now. Else the lookup waits in w->ahead.
+	bool now = w->nnodes + w->nahead + 1 >= w->lim->max_objects;
 
-	if (i < 0)
+	if (now && (i = node_add(w, dst, -1, &added)) < 0)
 		return;
 	struct heap_edge e = {
 		.src = w->cur_addr,
@@ -877,7 +948,20 @@ static void edge(struct walk *w, uint64_t dst, enum heap_edge_kind kind,
 	w->st->edges++;
 	w->esrc[w->nedges] = w->cur;
 	w->edst[w->nedges] = i;
-	w->ekind[w->nedges++] = kind;
+	w->ekind[w->nedges] = kind;
+	if (!now) {
+		if (w->nahead == sizeof(w->ahead) / sizeof(w->ahead[0]))
+			edges_settle(w);
+		if (w->node_ht_cap) {
+			size_t h = hash_addr(dst) & (w->node_ht_cap - 1);
+
+			__builtin_prefetch(&w->node_ht[h]);
+			__builtin_prefetch(&w->node_ht_addr[h]);
+		}
+		w->ahead[w->nahead].dst = dst;
+		w->ahead[w->nahead++].edge = w->nedges;
+	}
+	w->nedges++;
 }
 
 // A traverse edge read from a field at obj + off.
@@ -2150,6 +2234,7 @@ static void process(struct walk *w, uint32_t idx)
 		o.detail = w->cur_problem;
 	}
 out:
+	edges_settle(w);
 	if (w->err)
 		return;
 	if (o.status == HEAP_UNREADABLE || !o.type)
@@ -2805,12 +2890,12 @@ struct err *heap_walk(struct target *t, const struct layout *l,
 			consumer->progress(consumer->progress_arg,
 					   stats_ret->objects, stats_ret->edges);
 	}
+	edges_settle(&w);
 
 	for (size_t i = 0; i < w.types_cap; i++)
 		free(w.types ? w.types[i] : NULL);
 	free(w.types);
-	free(w.node_ht);
-	free(w.node_ht_addr);
+	node_ht_free(&w);
 	free(w.buf);
 	if (graph_ret && !w.err) {
 		*graph_ret = (struct heap_graph){

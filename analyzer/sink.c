@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "btree.h"
+#include "mem.h"
 #include "sink.h"
 
 enum {
@@ -23,11 +24,11 @@ enum {
  * faster than a million-row INSERT and CREATE INDEX. Everything else goes
  * through SQLite.
  *
- * An objects row, kept until sink_finish().
+ * An objects row, kept until sink_finish(). Row i is node i of the heap
+ * graph: the i-th object reported.
  */
 struct object_row {
 	uint64_t addr;
-	uint32_t node;         // its index in the heap graph: report order
 	uint64_t type_addr;
 	int64_t refcnt;
 	int64_t size;          // -1: unknown
@@ -348,7 +349,6 @@ struct err *sink_object(void *arg, const struct heap_object *o)
 
 	*r = (struct object_row){
 		.addr = o->addr,
-		.node = s->nobjects - 1,
 		.type_addr = o->type_addr,
 		.refcnt = o->refcnt,
 		.size = o->size,
@@ -538,6 +538,7 @@ static struct err *counting_sort(size_t n, size_t nkeys,
 
 	if (!start)
 		return &err_nomem;
+	mem_huge(start, (nkeys + 1) * sizeof(*start));
 	for (size_t i = 0; i < n; i++) {
 		uint32_t k = key(arg, i);
 
@@ -552,6 +553,7 @@ static struct err *counting_sort(size_t n, size_t nkeys,
 		free(start);
 		return &err_nomem;
 	}
+	mem_huge(out, m * sizeof(*out));
 	for (size_t i = 0; i < n; i++) {
 		uint32_t k = key(arg, i);
 
@@ -573,7 +575,10 @@ struct bulk {
 	uint32_t *rank;        // [nnodes] the node's position in order
 	uint64_t *type_addrs;  // sorted distinct objects.type_addr values
 	size_t ntype_addrs;
-	uint32_t *type_keys;   // [nobjects] rank + 1 of type_addr, 0 = NULL
+	// By position in order: what the objects indexes need, read once.
+	uint32_t *type_keys;   // rank + 1 of type_addr in type_addrs, 0 = NULL
+	uint64_t *addrs;       // addr
+	uint32_t *cycles;      // cycle_id
 	const uint32_t *perm;  // the entries of the index being written
 	bool by_dst;           // edges: by dst, else by src
 };
@@ -611,9 +616,10 @@ static size_t edge_entry(void *arg, size_t i, unsigned char *buf, size_t cap)
 			cap);
 }
 
-static int u64_cmp(const void *a, const void *b)
+// SQLite orders integers as signed 64-bit numbers: addresses too.
+static int addr_cmp(const void *a, const void *b)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	int64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return x < y ? -1 : x > y;
 }
@@ -628,25 +634,25 @@ static uint32_t type_key(const void *arg, size_t i)
 static size_t type_entry(void *arg, size_t i, unsigned char *buf, size_t cap)
 {
 	const struct bulk *b = arg;
-	const struct object_row *r = &b->s->objects[b->order[b->perm[i]]];
+	uint32_t pos = b->perm[i], key = b->type_keys[pos];
 
-	return int_pair(b, r->type_addr, !row_has_type(r), r->addr, buf, cap);
+	return int_pair(b, key ? b->type_addrs[key - 1] : 0, !key,
+			b->addrs[pos], buf, cap);
 }
 
 static uint32_t cycle_key(const void *arg, size_t i)
 {
 	const struct bulk *b = arg;
-	const struct object_row *r = &b->s->objects[b->order[i]];
 
-	return r->cycle_id ? r->cycle_id - 1 : UINT32_MAX;
+	return b->cycles[i] ? b->cycles[i] - 1 : UINT32_MAX;
 }
 
 static size_t cycle_entry(void *arg, size_t i, unsigned char *buf, size_t cap)
 {
 	const struct bulk *b = arg;
-	const struct object_row *r = &b->s->objects[b->order[b->perm[i]]];
+	uint32_t pos = b->perm[i];
 
-	return int_pair(b, r->cycle_id, false, r->addr, buf, cap);
+	return int_pair(b, b->cycles[pos], false, b->addrs[pos], buf, cap);
 }
 
 // Write one table row, growing the buffer as the record needs.
@@ -766,14 +772,25 @@ static struct err *write_edges_table(struct bulk *b, uint32_t root)
 	return err;
 }
 
-// Write an index of (x, rowid) entries, x < max_x and rowid < max_rowid.
+// Write an index of (x, rowid) entries, x from min_x to max_x (signed),
+// rowid from min_rowid to max_rowid.
 static struct err *write_index(struct bulk *b, uint32_t root, size_t n,
 			       uint32_t (*key)(const void *, size_t),
 			       size_t nkeys, btree_entry_fn *entry,
-			       int64_t max_x, int64_t max_rowid)
+			       int64_t min_x, int64_t max_x,
+			       int64_t min_rowid, int64_t max_rowid)
 {
 	unsigned char rec[64];
-	size_t max_len = int_pair(b, max_x, false, max_rowid, rec, sizeof(rec));
+	size_t max_len = 0;
+
+	// The longest record has values at the ends of the ranges.
+	for (int i = 0; i < 4; i++) {
+		size_t len = int_pair(b, i & 1 ? max_x : min_x, false,
+				      i & 2 ? max_rowid : min_rowid, rec,
+				      sizeof(rec));
+
+		max_len = len > max_len ? len : max_len;
+	}
 	uint32_t *perm;
 	size_t m;
 	struct err *err = counting_sort(n, nkeys, key, b, &perm, &m);
@@ -787,8 +804,9 @@ static struct err *write_index(struct bulk *b, uint32_t root, size_t n,
 	return err;
 }
 
-// The distinct type addresses of the objects rows, sorted.
-static struct err *collect_type_addrs(struct bulk *b)
+// The distinct type addresses of the objects rows, sorted, and the
+// columns the objects indexes need in address order.
+static struct err *collect_columns(struct bulk *b)
 {
 	const struct sink *s = b->s;
 	size_t n = 0;
@@ -801,17 +819,24 @@ static struct err *collect_type_addrs(struct bulk *b)
 		if (s->names[i].type_addr)
 			b->type_addrs[n++] = s->names[i].type_addr;
 	}
-	qsort(b->type_addrs, n, sizeof(uint64_t), u64_cmp);
+	qsort(b->type_addrs, n, sizeof(uint64_t), addr_cmp);
 	b->ntype_addrs = n;
-	b->type_keys = malloc((s->nobjects ? s->nobjects : 1) *
-			      sizeof(*b->type_keys));
-	if (!b->type_keys)
+	size_t m = s->nobjects ? s->nobjects : 1;
+
+	b->type_keys = malloc(m * sizeof(*b->type_keys));
+	b->addrs = malloc(m * sizeof(*b->addrs));
+	b->cycles = malloc(m * sizeof(*b->cycles));
+	if (!b->type_keys || !b->addrs || !b->cycles)
 		return &err_nomem;
 	// Every row with a type has had its name interned.
 	for (size_t i = 0, last = SIZE_MAX; i < s->nobjects; i++) {
 		const struct object_row *r = &s->objects[b->order[i]];
 		const uint64_t *p;
 
+		if (i + 8 < s->nobjects)
+			__builtin_prefetch(&s->objects[b->order[i + 8]]);
+		b->addrs[i] = r->addr;
+		b->cycles[i] = r->cycle_id;
 		b->type_keys[i] = 0;
 		if (!row_has_type(r))
 			continue;
@@ -822,7 +847,7 @@ static struct err *collect_type_addrs(struct bulk *b)
 			continue;
 		}
 		p = bsearch(&r->type_addr, b->type_addrs, n, sizeof(uint64_t),
-			    u64_cmp);
+			    addr_cmp);
 		if (!p)
 			return err_create(ERR_SQLITE, "type 0x%" PRIx64
 					  " of an object has no name entry",
@@ -914,8 +939,9 @@ static struct err *bulk_roots(struct sink *s, uint32_t roots[NTREES])
 }
 
 /*
- * The objects rows in address order (the same address reported twice
- * keeps its report order): a radix sort of (address, row) pairs, 16 bits
+ * The objects rows in address order, the order of SQLite's integers
+ * (signed, though user-space addresses are all below 2^63); the same
+ * address reported twice keeps its report order. A radix sort of (address, row) pairs, 16 bits
  * a pass, passes in which all addresses agree skipped. The rows stay
  * where they are: reading them through the order lets the memory loads
  * overlap, moving them would not.
@@ -941,8 +967,13 @@ static struct err *sort_objects(const struct sink *s, uint32_t **ret)
 		free(*ret);
 		return &err_nomem;
 	}
+	mem_huge(a, n * sizeof(*a));
+	mem_huge(tmp, n * sizeof(*tmp));
+	mem_huge(*ret, n * sizeof(**ret));
+	// The sign bit flipped: unsigned order of the keys is signed order
+	// of the addresses, SQLite's.
 	for (size_t i = 0; i < n; i++)
-		a[i] = (struct pair){ s->objects[i].addr, i };
+		a[i] = (struct pair){ s->objects[i].addr ^ (1ULL << 63), i };
 	for (int shift = 0; shift < 64 && n; shift += 16) {
 		memset(count, 0, (1 << 16) * sizeof(*count));
 		for (size_t i = 0; i < n; i++)
@@ -988,15 +1019,15 @@ static struct err *write_bulk(struct sink *s, const struct heap_graph *g,
 		free(b.order);
 		return &err_nomem;
 	}
-	// A node reported twice has the position of its first report.
-	for (size_t i = 0, first = 0; i < s->nobjects; i++) {
-		const struct object_row *r = &s->objects[b.order[i]];
-
-		if (!i || r->addr != s->objects[b.order[i - 1]].addr)
+	mem_huge(b.rank, s->nobjects * sizeof(*b.rank));
+	err = collect_columns(&b);
+	// A node reported twice has the position of its first report. Rows
+	// are nodes: row i was reported i-th.
+	for (size_t i = 0, first = 0; i < s->nobjects && !err; i++) {
+		if (!i || b.addrs[i] != b.addrs[i - 1])
 			first = i;
-		b.rank[r->node] = first;
+		b.rank[b.order[i]] = first;
 	}
-	err = collect_type_addrs(&b);
 	if (!err)
 		err = btree_file_open(s->tmp_path, &b.f);
 	if (!err)
@@ -1004,32 +1035,35 @@ static struct err *write_bulk(struct sink *s, const struct heap_graph *g,
 	if (!err)
 		err = write_edges_table(&b, roots[TREE_EDGES]);
 	// Bounds of the index entries, for their page layout.
-	uint64_t max_addr = s->nobjects ?
-			    s->objects[b.order[s->nobjects - 1]].addr : 0;
-	uint64_t max_type = b.ntype_addrs ? b.type_addrs[b.ntype_addrs - 1] : 0;
+	int64_t min_addr = s->nobjects && !err ? (int64_t)b.addrs[0] : 0;
+	int64_t max_addr = s->nobjects && !err ?
+			   (int64_t)b.addrs[s->nobjects - 1] : 0;
+	int64_t min_type = b.ntype_addrs ? (int64_t)b.type_addrs[0] : 0;
+	int64_t max_type = b.ntype_addrs ?
+			   (int64_t)b.type_addrs[b.ntype_addrs - 1] : 0;
 	uint32_t ncycles = 0;
 
 	for (size_t i = 0; i < s->nobjects && !err; i++) {
-		if (s->objects[i].cycle_id > ncycles)
-			ncycles = s->objects[i].cycle_id;
+		if (b.cycles[i] > ncycles)
+			ncycles = b.cycles[i];
 	}
 	if (!err)
 		err = write_index(&b, roots[TREE_EDGES_SRC], g->nedges,
 				  edge_key, s->nobjects, edge_entry,
-				  max_addr, g->nedges);
+				  min_addr, max_addr, 1, g->nedges);
 	b.by_dst = true;
 	if (!err)
 		err = write_index(&b, roots[TREE_EDGES_DST], g->nedges,
 				  edge_key, s->nobjects, edge_entry,
-				  max_addr, g->nedges);
+				  min_addr, max_addr, 1, g->nedges);
 	if (!err)
 		err = write_index(&b, roots[TREE_OBJECTS_TYPE], s->nobjects,
 				  type_key, b.ntype_addrs + 1, type_entry,
-				  max_type, max_addr);
+				  min_type, max_type, min_addr, max_addr);
 	if (!err)
 		err = write_index(&b, roots[TREE_OBJECTS_CYCLE], s->nobjects,
-				  cycle_key, ncycles, cycle_entry, ncycles,
-				  max_addr);
+				  cycle_key, ncycles, cycle_entry, 1, ncycles,
+				  min_addr, max_addr);
 	if (b.f) {
 		if (err)
 			btree_file_destroy(b.f);
@@ -1040,6 +1074,8 @@ static struct err *write_bulk(struct sink *s, const struct heap_graph *g,
 	free(b.rank);
 	free(b.type_addrs);
 	free(b.type_keys);
+	free(b.addrs);
+	free(b.cycles);
 	return err;
 }
 
