@@ -453,13 +453,19 @@ static int snapshot(const struct snapshot_options *o)
 		consumer.progress_arg = &progress;
 	}
 	err = heap_walk(t, &l, NULL, &consumer, &g, &st);
-	if (progress.shown)
+	if (progress.shown && !err)
+		fprintf(stderr, "\r\033[K%" PRIu64 " objects, %" PRIu64
+			" references walked; analysing and writing the "
+			"database ", st.objects, st.edges);
+	else if (progress.shown)
 		fprintf(stderr, "\r\033[K");
 	if (err)
 		goto out;
 	as.walk_ms = now_ms() - t0;
 	t0 = now_ms();
 	err = graph_cycles(&g, &cycles);
+	if (err && progress.shown)
+		fprintf(stderr, "\r\033[K");
 	if (err)
 		goto out;
 	for (size_t i = 0; i < g.nnodes && !err; i++) {
@@ -483,6 +489,8 @@ static int snapshot(const struct snapshot_options *o)
 	}
 	if (!err)
 		err = sink_finish(s, &g);
+	if (progress.shown)
+		fprintf(stderr, "\r\033[K");
 	if (err)
 		goto out;
 	if (st.truncated)

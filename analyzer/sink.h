@@ -2,11 +2,12 @@
 /**
  * @file sink.h
  *
- * The SQLite writer. A snapshot is written to a temporary file beside the
- * destination with prepared statements in large transactions; indexes are
- * built after the load, and the file is renamed into place only by
- * sink_finish(), so a failed snapshot never leaves a half-written
- * database. Only this module knows SQLite.
+ * The database writer. A snapshot is written to a temporary file beside
+ * the destination, renamed into place only by sink_finish(), so a failed
+ * snapshot never leaves a half-written database. SQLite creates the schema
+ * and writes the small tables; the objects and edges rows are kept in
+ * memory until sink_finish(), which writes them and their indexes as
+ * B-tree pages (btree.h). Only this module and btree.c know SQLite.
  */
 #ifndef GCSCOPE_SINK_H
 #define GCSCOPE_SINK_H
@@ -63,7 +64,9 @@ struct err *sink_anomaly(struct sink *s, uint64_t addr, const char *kind,
 struct err *sink_object_cycle(struct sink *s, size_t index, uint32_t cycle_id);
 
 /**
- * Build the indexes and views, commit, and move the database into place.
+ * Write the objects and edges of @p g (the graph heap_walk() returned to
+ * the callbacks that recorded them) with their indexes, and move the
+ * database into place.
  *
  * @return NULL on success.
  */
