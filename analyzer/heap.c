@@ -309,15 +309,6 @@ static const uint64_t *rdwords(struct walk *w, uint64_t addr, size_t n)
 	return (const uint64_t *)w->buf;
 }
 
-// Tables index with the low bits of this: a multiplication alone leaves
-// them depending only on the low bits of the address (all objects are
-// 16-byte aligned), so the high half of the product is folded in.
-static uint64_t hash_addr(uint64_t addr)
-{
-	uint64_t h = (addr >> 4) * 0x9E3779B97F4A7C15ULL;
-
-	return h ^ (h >> 32);
-}
 
 /* ---- nodes ------------------------------------------------------------- */
 
@@ -364,7 +355,7 @@ static struct err *node_ht_grow(struct walk *w)
 		return &err_nomem;
 	}
 	for (size_t i = 0; i < w->nnodes; i++) {
-		size_t h = hash_addr(w->nodes[i].addr) & (cap - 1);
+		size_t h = mem_hash_addr(w->nodes[i].addr) & (cap - 1);
 
 		while (ht[h])
 			h = (h + 1) & (cap - 1);
@@ -399,7 +390,7 @@ static long node_find_now(struct walk *w, uint64_t addr)
 {
 	if (!w->node_ht_cap)
 		return -1;
-	size_t h = hash_addr(addr) & (w->node_ht_cap - 1);
+	size_t h = mem_hash_addr(addr) & (w->node_ht_cap - 1);
 
 	while (w->node_ht[h]) {
 		if (w->node_ht_addr[h] == addr)
@@ -463,7 +454,7 @@ static long node_add_now(struct walk *w, uint64_t addr, int generation,
 		.generation = generation,
 		.flags = generation >= 0 ? HEAP_NODE_TRACKED : 0,
 	};
-	size_t h = hash_addr(addr) & (w->node_ht_cap - 1);
+	size_t h = mem_hash_addr(addr) & (w->node_ht_cap - 1);
 
 	while (w->node_ht[h])
 		h = (h + 1) & (w->node_ht_cap - 1);
@@ -493,7 +484,7 @@ static struct tinfo *type_find(struct walk *w, uint64_t addr)
 {
 	if (!w->types_cap)
 		return NULL;
-	size_t h = hash_addr(addr) & (w->types_cap - 1);
+	size_t h = mem_hash_addr(addr) & (w->types_cap - 1);
 
 	while (w->types[h]) {
 		if (w->types[h]->addr == addr)
@@ -514,7 +505,7 @@ static struct err *type_insert(struct walk *w, struct tinfo *ti)
 		for (size_t i = 0; i < w->types_cap; i++) {
 			if (!w->types[i])
 				continue;
-			size_t h = hash_addr(w->types[i]->addr) & (cap - 1);
+			size_t h = mem_hash_addr(w->types[i]->addr) & (cap - 1);
 
 			while (p[h])
 				h = (h + 1) & (cap - 1);
@@ -524,7 +515,7 @@ static struct err *type_insert(struct walk *w, struct tinfo *ti)
 		w->types = p;
 		w->types_cap = cap;
 	}
-	size_t h = hash_addr(ti->addr) & (w->types_cap - 1);
+	size_t h = mem_hash_addr(ti->addr) & (w->types_cap - 1);
 
 	while (w->types[h])
 		h = (h + 1) & (w->types_cap - 1);
@@ -953,7 +944,7 @@ static void edge(struct walk *w, uint64_t dst, enum heap_edge_kind kind,
 		if (w->nahead == sizeof(w->ahead) / sizeof(w->ahead[0]))
 			edges_settle(w);
 		if (w->node_ht_cap) {
-			size_t h = hash_addr(dst) & (w->node_ht_cap - 1);
+			size_t h = mem_hash_addr(dst) & (w->node_ht_cap - 1);
 
 			__builtin_prefetch(&w->node_ht[h]);
 			__builtin_prefetch(&w->node_ht_addr[h]);
@@ -2821,7 +2812,7 @@ static void learn_unexported(struct walk *w)
 		    target_read_u64(w->t, obj + l->tp_flags, &flags) &&
 		    (flags & TPFLAGS_HEAPTYPE) &&
 		    target_read_u64(w->t, obj + l->tp_traverse, &v) && v) {
-			size_t h = hash_addr(v) & 255;
+			size_t h = mem_hash_addr(v) & 255;
 
 			for (unsigned k = 0; k < 256; k++, h = (h + 1) & 255) {
 				if (!seen[h].traverse || seen[h].traverse == v) {

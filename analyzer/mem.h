@@ -24,4 +24,16 @@ static inline void mem_huge(void *p, size_t bytes)
 		madvise((void *)start, end - start, MADV_HUGEPAGE);
 }
 
+/**
+ * A hash of an object's address for tables indexed by its low bits. A
+ * multiplication alone leaves them depending only on the low bits of the
+ * address (objects are 16-byte aligned), so the high half is folded in.
+ */
+static inline uint64_t mem_hash_addr(uint64_t addr)
+{
+	uint64_t h = (addr >> 4) * 0x9E3779B97F4A7C15ULL;
+
+	return h ^ (h >> 32);
+}
+
 #endif /* GCSCOPE_MEM_H */

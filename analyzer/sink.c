@@ -282,9 +282,7 @@ static uint64_t arena_add(struct sink *s, const char *text)
 // The interned name of a type, by its address.
 static size_t names_slot(const struct sink *s, uint64_t type_addr)
 {
-	uint64_t h = (type_addr >> 4) * 0x9E3779B97F4A7C15ULL;
-
-	return (h ^ (h >> 32)) & (s->names_cap - 1);
+	return mem_hash_addr(type_addr) & (s->names_cap - 1);
 }
 
 // Type names are interned by type address; the table grows at half full.
@@ -655,25 +653,6 @@ static size_t cycle_entry(void *arg, size_t i, unsigned char *buf, size_t cap)
 	return int_pair(b, b->cycles[pos], false, b->addrs[pos], buf, cap);
 }
 
-// Write one table row, growing the buffer as the record needs.
-static struct err *add_row(struct btree_table *t, const struct btree_file *f,
-			   int64_t rowid, const struct btree_value *v, size_t n,
-			   unsigned char **buf, size_t *cap)
-{
-	size_t len = btree_record(f, v, n, *buf, *cap);
-
-	if (len > *cap) {
-		unsigned char *p = realloc(*buf, len);
-
-		if (!p)
-			return &err_nomem;
-		*buf = p;
-		*cap = len;
-		btree_record(f, v, n, *buf, *cap);
-	}
-	return btree_table_add(t, rowid, *buf, len);
-}
-
 static struct btree_value text_value(const char *text)
 {
 	if (!text)
@@ -689,87 +668,101 @@ static struct btree_value int_value(int64_t i)
 
 static const struct btree_value null_value = { .type = BTREE_NULL };
 
-static struct err *write_objects_table(struct bulk *b, uint32_t root)
+/*
+ * The columns of row i of a bulk table into v (at most 16), their number
+ * returned; 0 skips the row.
+ */
+typedef size_t row_fn(const struct bulk *b, size_t i, struct btree_value *v,
+		      int64_t *rowid);
+
+// Write a table of n rows, in rowid order, whose root page is root.
+static struct err *write_table(struct bulk *b, uint32_t root, size_t n,
+			       row_fn *row)
 {
-	struct sink *s = b->s;
 	struct btree_table *t;
-	unsigned char *buf = malloc(1024);
 	size_t cap = 1024;
+	unsigned char *buf = malloc(cap);
 	struct err *err;
 
 	if (!buf)
 		return &err_nomem;
 	err = btree_table_begin(b->f, root, &t);
-	for (size_t i = 0; i < s->nobjects && !err; i++) {
-		const struct object_row *r = &s->objects[b->order[i]];
-		// The columns of objects in order; addr is the rowid.
-		struct btree_value v[] = {
-			null_value,
-			row_has_type(r) ? int_value(r->type_addr) : null_value,
-			text_value(r->type ? s->arena + r->type - 1 : NULL),
-			r->status != HEAP_UNREADABLE ? int_value(r->refcnt) :
-						       null_value,
-			r->size >= 0 ? int_value(r->size) : null_value,
-			int_value(r->tracked),
-			r->generation >= 0 ? int_value(r->generation) :
-					     null_value,
-			int_value(r->immortal),
-			text_value(r->repr ? s->arena + r->repr - 1 : NULL),
-			text_value(statuses[r->status]),
-			text_value(r->detail),
-			r->cycle_id ? int_value(r->cycle_id) : null_value,
-			r->depth != UINT32_MAX ? int_value(r->depth) :
-						 null_value,
-			r->via ? int_value(r->via) : null_value,
-			r->via_edge ? int_value(r->via_edge) : null_value,
-		};
-
-		if (i + 8 < s->nobjects)
-			__builtin_prefetch(&s->objects[b->order[i + 8]]);
-		if (i && r->addr == s->objects[b->order[i - 1]].addr)
-			continue;  // reported twice: the first one stays
-		err = add_row(t, b->f, r->addr, v, sizeof(v) / sizeof(v[0]),
-			      &buf, &cap);
+	if (err) {
+		free(buf);
+		return err;
 	}
-	if (t) {
-		struct err *e = btree_table_finish(t);
+	for (size_t i = 0; i < n && !err; i++) {
+		struct btree_value v[16];
+		int64_t rowid;
+		size_t nv = row(b, i, v, &rowid), len;
 
-		err = err ? err : e;
+		if (!nv)
+			continue;
+		len = btree_record(b->f, v, nv, buf, cap);
+		if (len > cap) {
+			unsigned char *p = realloc(buf, len);
+
+			if (!p) {
+				err = &err_nomem;
+				break;
+			}
+			buf = p;
+			cap = len;
+			btree_record(b->f, v, nv, buf, cap);
+		}
+		err = btree_table_add(t, rowid, buf, len);
 	}
+	struct err *e = btree_table_finish(t);
+
 	free(buf);
-	return err;
+	return err ? err : e;
 }
 
-static struct err *write_edges_table(struct bulk *b, uint32_t root)
+// objects: the columns in order; addr is the rowid.
+static size_t object_columns(const struct bulk *b, size_t i,
+			     struct btree_value *v, int64_t *rowid)
+{
+	const struct sink *s = b->s;
+	const struct object_row *r = &s->objects[b->order[i]];
+	size_t n = 0;
+
+	if (i + 8 < s->nobjects)
+		__builtin_prefetch(&s->objects[b->order[i + 8]]);
+	if (i && r->addr == b->addrs[i - 1])
+		return 0;  // reported twice: the first one stays
+	*rowid = r->addr;
+	v[n++] = null_value;
+	v[n++] = row_has_type(r) ? int_value(r->type_addr) : null_value;
+	v[n++] = text_value(r->type ? s->arena + r->type - 1 : NULL);
+	v[n++] = r->status != HEAP_UNREADABLE ? int_value(r->refcnt) :
+						null_value;
+	v[n++] = r->size >= 0 ? int_value(r->size) : null_value;
+	v[n++] = int_value(r->tracked);
+	v[n++] = r->generation >= 0 ? int_value(r->generation) : null_value;
+	v[n++] = int_value(r->immortal);
+	v[n++] = text_value(r->repr ? s->arena + r->repr - 1 : NULL);
+	v[n++] = text_value(statuses[r->status]);
+	v[n++] = text_value(r->detail);
+	v[n++] = r->cycle_id ? int_value(r->cycle_id) : null_value;
+	v[n++] = r->depth != UINT32_MAX ? int_value(r->depth) : null_value;
+	v[n++] = r->via ? int_value(r->via) : null_value;
+	v[n++] = r->via_edge ? int_value(r->via_edge) : null_value;
+	return n;
+}
+
+// edges: src, dst, kind, label; edge e is row e + 1.
+static size_t edge_columns(const struct bulk *b, size_t e,
+			   struct btree_value *v, int64_t *rowid)
 {
 	const struct heap_graph *g = b->g;
-	struct btree_table *t;
-	unsigned char *buf = malloc(1024);
-	size_t cap = 1024;
-	struct err *err;
+	uint32_t label = b->s->edge_labels[e];
 
-	if (!buf)
-		return &err_nomem;
-	err = btree_table_begin(b->f, root, &t);
-	for (size_t e = 0; e < g->nedges && !err; e++) {
-		uint32_t label = b->s->edge_labels[e];
-		struct btree_value v[] = {
-			int_value(g->nodes[g->src[e]].addr),
-			int_value(g->nodes[g->dst[e]].addr),
-			text_value(edge_kinds[g->kind[e]]),
-			text_value(label ? b->s->labels + label - 1 : NULL),
-		};
-
-		err = add_row(t, b->f, (int64_t)e + 1, v,
-			      sizeof(v) / sizeof(v[0]), &buf, &cap);
-	}
-	if (t) {
-		struct err *e = btree_table_finish(t);
-
-		err = err ? err : e;
-	}
-	free(buf);
-	return err;
+	*rowid = (int64_t)e + 1;
+	v[0] = int_value(g->nodes[g->src[e]].addr);
+	v[1] = int_value(g->nodes[g->dst[e]].addr);
+	v[2] = text_value(edge_kinds[g->kind[e]]);
+	v[3] = text_value(label ? b->s->labels + label - 1 : NULL);
+	return 4;
 }
 
 // Write an index of (x, rowid) entries, x from min_x to max_x (signed),
@@ -888,7 +881,8 @@ static struct err *text_query(struct sink *s, const char *sql,
 	out[0] = 0;
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return err_sqlite(s, "cannot read the schema of");
-	sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
+	if (param)
+		sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 
 	if (rc == SQLITE_ROW && sqlite3_column_text(st, 0))
@@ -930,8 +924,8 @@ static struct err *bulk_roots(struct sink *s, uint32_t roots[NTREES])
 	err = text_query(s, "SELECT group_concat(name) FROM sqlite_schema "
 			    "WHERE type = 'index' AND tbl_name IN "
 			    "('objects', 'edges') AND name NOT IN ('edges_src', "
-			    "'edges_dst', 'objects_type', 'objects_cycle', ?)",
-			 "", buf, sizeof(buf));
+			    "'edges_dst', 'objects_type', 'objects_cycle')",
+			 NULL, buf, sizeof(buf));
 	if (!err && buf[0])
 		err = err_create(ERR_SQLITE, "the schema has indexes the "
 				 "writer does not fill: %s", buf);
@@ -1031,9 +1025,11 @@ static struct err *write_bulk(struct sink *s, const struct heap_graph *g,
 	if (!err)
 		err = btree_file_open(s->tmp_path, &b.f);
 	if (!err)
-		err = write_objects_table(&b, roots[TREE_OBJECTS]);
+		err = write_table(&b, roots[TREE_OBJECTS], s->nobjects,
+				  object_columns);
 	if (!err)
-		err = write_edges_table(&b, roots[TREE_EDGES]);
+		err = write_table(&b, roots[TREE_EDGES], g->nedges,
+				  edge_columns);
 	// Bounds of the index entries, for their page layout.
 	int64_t min_addr = s->nobjects && !err ? (int64_t)b.addrs[0] : 0;
 	int64_t max_addr = s->nobjects && !err ?
