@@ -5,6 +5,7 @@
 #   make demo       run a leaky program, snapshot its core, show what is in it
 #   make test       build and run every test; ends with "N passed, N failed"
 #   make bench      snapshot synthetic heaps of three sizes; print the figures
+#   make fuzz       run each fuzz target (tests/fuzz) for FUZZ_SECONDS (600)
 #   make clean      remove build/
 #
 # Knobs:
@@ -14,6 +15,8 @@
 #                         (make test SANITIZE=1 runs the suite against it)
 #   V=1                   show full commands
 #   PYTHON                interpreter for the test harness (/usr/bin/python3)
+#   FUZZ_CC               compiler with libFuzzer for the fuzz targets (clang)
+#   FUZZ_SECONDS          how long make fuzz runs each target
 #
 # Installation (make install, make uninstall):
 #   PREFIX      where to install (/usr/local): PREFIX/bin/gcscope and the gdb
@@ -30,6 +33,8 @@ PKG_CONFIG ?= pkg-config
 CFLAGS ?= -g -O2 -Wall -Wextra
 PYTHON ?= /usr/bin/python3
 BUILD ?= build
+# libFuzzer builds are always sanitized: one place for both kinds of run.
+FUZZ_BUILD := $(BUILD)/fuzz
 # A sanitized build goes beside the normal one, never mixed with it.
 ifeq ($(SANITIZE),1)
 BUILD := $(BUILD)/sanitize
@@ -60,6 +65,24 @@ SCHEMA := $(sort $(wildcard schema/*.sql))
 # integration tests, which hand them the interpreters' files.
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c))
 CHECKS := $(patsubst tests/checks/%.c,$(BUILD)/checks/%,$(wildcard tests/checks/*.c))
+
+# Fuzz targets: tests/fuzz/fuzz_*.c. Each is built twice: with libFuzzer
+# (clang, ASan, UBSan) into build/fuzz/NAME, and with a plain driver that
+# replays files (tests/fuzz/replay.c) into $(BUILD)/fuzz-replay/NAME, which
+# make test runs over the committed corpus in any build.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 600
+FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -pthread -g -O1 -Wall -Wextra \
+	$(DEP_CFLAGS) -iquote analyzer -iquote tests/fuzz $(FUZZ_SAN)
+FUZZ_OBJS := $(filter-out $(FUZZ_BUILD)/obj/main.o,\
+	$(SRCS:analyzer/%.c=$(FUZZ_BUILD)/obj/%.o)) $(FUZZ_BUILD)/obj/image.o
+FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%)
+REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
+# make test builds the libFuzzer targets only where clang is installed.
+HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
 
 all: $(BUILD)/gcscope
 
@@ -93,12 +116,51 @@ $(BUILD)/checks/%: tests/checks/%.c $(filter-out $(BUILD)/main.o,$(OBJS)) | $(BU
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm -pthread
 
+$(FUZZ_BUILD)/obj/%.o: analyzer/%.c $(wildcard analyzer/*.h)
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $<"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/obj/image.o: tests/fuzz/image.c tests/fuzz/image.h
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_OBJS) $(FUZZ_BUILD)/obj/schema.o
+	@echo "  FUZZLD  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(DEP_LIBS) -lm
+
+$(FUZZ_BUILD)/obj/schema.o: $(BUILD)/schema.c
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/image.c \
+		$(filter-out $(BUILD)/main.o,$(OBJS)) | $(BUILD)
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -iquote tests/fuzz $(LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm -pthread
+
+# The heap target's seeds: written by tests/fuzz/mkseed.c, committed.
+$(BUILD)/fuzz-tools/mkseed: tests/fuzz/mkseed.c tests/fuzz/image.c \
+		$(filter-out $(BUILD)/main.o,$(OBJS)) | $(BUILD)
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -iquote tests/fuzz $(LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm -pthread
+
+fuzz-seeds: $(BUILD)/fuzz-tools/mkseed
+	$(Q)rm -f tests/fuzz/corpus/heap/*.img tests/fuzz/corpus/core/*.core
+	$(Q)mkdir -p tests/fuzz/corpus/heap tests/fuzz/corpus/core
+	$(Q)$(BUILD)/fuzz-tools/mkseed tests/fuzz/corpus
+
+fuzz: $(FUZZ_BINS)
+	@GCSCOPE_FUZZ_BUILD=$(FUZZ_BUILD) $(PYTHON) tests/fuzz/run.py --seconds $(FUZZ_SECONDS)
+
 $(BUILD):
 	@mkdir -p $(BUILD)
 
-# Debian packages: the build (compiler, elfutils, SQLite), the tests (gdb
+# Debian packages: the build (compiler, elfutils, SQLite; clang for the
+# fuzz targets), the tests (gdb
 # for gcore, Python with its debug symbols) and the demo (sqlite3 CLI).
-DEPS := build-essential pkg-config libdw-dev libelf-dev libsqlite3-dev \
+DEPS := build-essential clang pkg-config libdw-dev libelf-dev libsqlite3-dev \
 	sqlite3 gdb elfutils strace python3 python3-dev python3.11 python3.11-dbg
 
 # The built-in layout tables, printed from the DWARF of the pyenv builds
@@ -160,10 +222,12 @@ demo: all
 bench: all
 	@$(PYTHON) tests/bench.py $(BENCH_SIZES)
 
-test: all $(UNIT_TESTS) $(CHECKS)
-	@GCSCOPE_BUILD=$(BUILD) $(PYTHON) tests/run.py
+test: all $(UNIT_TESTS) $(CHECKS) $(REPLAY_BINS) $(if $(HAVE_FUZZ_CC),$(FUZZ_BINS))
+	@GCSCOPE_BUILD=$(BUILD) GCSCOPE_FUZZ_BUILD=$(FUZZ_BUILD) $(PYTHON) tests/run.py
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps demo test bench clean layout-tables install uninstall
+.PHONY: all deps demo test bench clean layout-tables install uninstall \
+	fuzz fuzz-seeds
+.SECONDARY: $(FUZZ_OBJS) $(FUZZ_BUILD)/obj/schema.o

@@ -2456,18 +2456,34 @@ static void struct_roots(struct walk *w, uint64_t base, int64_t size,
 		return;
 	if (size > (4 << 20))
 		size = 4 << 20;
+	// A page at a time: most words are zero or not pointers.
+	uint64_t chunk[512];
+	int64_t chunk_off = -1;
+	bool chunk_ok = false;
+
 	for (int64_t off = 0; off + 8 <= size && !w->err; off += 8) {
 		uint64_t p;
 		bool in_free_list = false;
 
+		if (off / (int64_t)sizeof(chunk) != chunk_off) {
+			int64_t n = size - off < (int64_t)sizeof(chunk) ?
+					    size - off : (int64_t)sizeof(chunk);
+
+			chunk_off = off / (int64_t)sizeof(chunk);
+			chunk_ok = target_read_ok(w->t, chunk, base + off,
+						  n & ~7);
+		}
+		if (chunk_ok)
+			p = chunk[(off % sizeof(chunk)) / 8];
+		else if (!target_read_u64(w->t, base + off, &p))
+			continue;
+		if (!p || (p & 7) || (p >= base && p < base + size))
+			continue;
 		// Free lists keep stale pointers to objects since reused.
 		for (int k = 0; k < w->nskip && !in_free_list; k++)
 			in_free_list = base + off >= w->skip[k].start &&
 				       base + off < w->skip[k].end;
 		if (in_free_list)
-			continue;
-		if (!target_read_u64(w->t, base + off, &p) || !p || (p & 7) ||
-		    (p >= base && p < base + size))
 			continue;
 		if (node_find(w, p) < 0 && !plausible_object(w, p))
 			continue;
@@ -2643,9 +2659,18 @@ static void garbage_roots(struct walk *w, uint64_t list)
 	uint64_t n = peek(w, list, l->ob_size);
 	uint64_t items = peek(w, list, l->list_items);
 
-	for (uint64_t i = 0; node >= 0 && i < n && i < (1u << 26); i++) {
+	if (node >= 0 && n > w->lim->max_items) {
+		problem(w, "gc.garbage at 0x%" PRIx64 " has more items than "
+			   "the limit", list);
+		n = w->lim->max_items;
+	}
+	for (uint64_t i = 0; node >= 0 && i < n && !w->err; i++) {
 		bool added;
-		long item = node_add(w, peek(w, items, 8 * i), -1, &added);
+		uint64_t v;
+
+		if (!target_read_u64(w->t, items + 8 * i, &v))
+			break;
+		long item = node_add(w, v, -1, &added);
 
 		if (item >= 0 && !append_u32(&w->garbage, &w->ngarbage,
 					     &w->garbage_cap, item))

@@ -57,7 +57,13 @@ static unsigned version_from_memory(struct target *t,
 	       target_next_segment(t, addr, &start, &len, &p) &&
 	       start < m->end) {
 		for (uint64_t i = 0; i + plen + 4 < len; i++) {
-			if (p[i] != '3' || memcmp(p + i, prefix, plen) ||
+			const unsigned char *hit = memmem(p + i, len - i,
+							  prefix, plen);
+
+			if (!hit)
+				break;
+			i = hit - p;
+			if (i + plen + 4 >= len ||
 			    (i && p[i - 1] >= ' ' && p[i - 1] < 0x7f))
 				continue;
 			// "3.X.Y" then a release tag and " (".
@@ -608,7 +614,8 @@ struct err *layout_init(struct layout *l, struct target *t,
 					 "no debug info for Python %s in '%s' "
 					 "and no built-in layout for it",
 					 l->version, l->module_path);
-			err_hint(err, dwarf_err->hint ? dwarf_err->hint :
+			err_hint(err, "%s", dwarf_err->hint ?
+				 dwarf_err->hint :
 				 "install its debug symbols or pass "
 				 "--debuginfo DIR");
 		}
@@ -619,6 +626,24 @@ struct err *layout_init(struct layout *l, struct target *t,
 		return err;
 	layout_derive(l);
 	return layout_validate(l, t);
+}
+
+struct err *layout_builtin(struct layout *l, unsigned minor)
+{
+	memset(l, 0, sizeof(*l));
+	for (int i = 0; i < LAYOUT_NFIELDS; i++)
+		*field_ptr(l, i) = -1;
+	l->major = 3;
+	l->minor = minor;
+	snprintf(l->version, sizeof(l->version), "3.%u", minor);
+	l->module_path = "";
+
+	struct err *err = layout_from_builtin(l);
+
+	if (err)
+		return err;
+	layout_derive(l);
+	return NULL;
 }
 
 struct err *layout_from_file(struct layout *l, const char *path,

@@ -411,6 +411,14 @@ struct err *layout_init(struct layout *ret, struct target *t,
 			enum layout_choice choice);
 
 /**
+ * The built-in layout of Python 3.@p minor with its derived constants,
+ * with no target: for tools that build memory images of that version.
+ *
+ * @return NULL on success; ERR_LAYOUT if there is no table for it.
+ */
+struct err *layout_builtin(struct layout *l, unsigned minor);
+
+/**
  * Fill a layout from the DWARF of a file (a libpython, or a separate debug
  * file), for printing or checking built-in tables.
  *

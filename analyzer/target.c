@@ -79,6 +79,7 @@ struct target {
 	size_t names_cap;         /* bytes in names->text */
 	const struct segment *last; /* last segment hit, a cheap cache */
 	struct live_copy live;    /* a live process's memory, or empty */
+	const struct target_image *image; /* a memory image, or NULL */
 };
 
 static int segment_cmp(const void *a, const void *b)
@@ -695,6 +696,57 @@ out:
 	return err;
 }
 
+struct err *target_open_image(const struct target_image *image,
+			      struct target **ret)
+{
+	struct target *t = calloc(1, sizeof(*t));
+	struct err *err = &err_nomem;
+
+	if (!t)
+		return err;
+	t->fd = -1;
+	t->image = image;
+	t->source = strdup("image");
+	t->mods = calloc(1, sizeof(*t->mods));
+	t->core = calloc(image->nsegments ? image->nsegments : 1,
+			 sizeof(*t->core));
+	if (!t->source || !t->mods || !t->core)
+		goto out;
+	for (size_t i = 0; i < image->nsegments; i++) {
+		const struct target_image_segment *s = &image->segments[i];
+
+		if (!s->len || s->start + s->len < s->start)
+			continue;
+		t->core[t->ncore++] = (struct segment){
+			.start = s->start,
+			.end = s->start + s->len,
+			.data = s->data,
+		};
+	}
+	qsort(t->core, t->ncore, sizeof(*t->core), segment_cmp);
+	for (size_t i = 1; i < t->ncore; i++) {
+		if (t->core[i].start < t->core[i - 1].end) {
+			err = err_create(ERR_USAGE, "the image's segments "
+					 "overlap at 0x%" PRIx64,
+					 t->core[i].start);
+			goto out;
+		}
+	}
+	t->nmods = 1;
+	t->mods[0].dwarf_tried = true;
+	t->mods[0].pub = (struct target_module){
+		.name = image->module_name,
+		.path = image->module_name,
+		.start = image->module_start,
+		.end = image->module_end,
+	};
+	*ret = t;
+	return NULL;
+out:
+	target_destroy(t);
+	return err;
+}
+
 void target_destroy(struct target *t)
 {
 	if (!t)
@@ -738,7 +790,7 @@ struct Dwarf *target_module_dwarf(struct target *t, size_t i,
 {
 	struct module_state *m = &t->mods[i];
 
-	if (!m->dwarf_tried) {
+	if (!m->dwarf_tried && m->mod) {
 		Dwarf_Addr bias;
 		const char *debugfile = NULL;
 
@@ -823,11 +875,28 @@ static void symbols_add_base(struct target *t, const char *name,
 	};
 }
 
+static void symbols_insert(struct target *t, const char *name, uint64_t addr,
+			   uint64_t size, size_t module)
+{
+	size_t h = hash_str(name) & (t->syms_cap - 1);
+
+	while (t->syms[h].name && strcmp(t->syms[h].name, name))
+		h = (h + 1) & (t->syms_cap - 1);
+	if (t->syms[h].name)
+		return; // first definition wins
+	t->syms[h] = (struct symbol){
+		.name = name,
+		.addr = addr,
+		.size = size,
+		.module = module,
+	};
+}
+
 static struct err *symbols_build(struct target *t)
 {
-	size_t total = 0;
+	size_t total = t->image ? t->image->nsymbols : 0;
 
-	for (size_t i = 0; i < t->nmods; i++) {
+	for (size_t i = 0; i < t->nmods && t->mods[i].mod; i++) {
 		int n = dwfl_module_getsymtab(t->mods[i].mod);
 
 		if (n > 0)
@@ -842,7 +911,11 @@ static struct err *symbols_build(struct target *t)
 	if (!t->syms)
 		return &err_nomem;
 	t->syms_cap = cap;
-	for (size_t i = 0; i < t->nmods; i++) {
+	for (size_t i = 0; t->image && i < t->image->nsymbols; i++)
+		symbols_insert(t, t->image->symbols[i].name,
+			       t->image->symbols[i].addr,
+			       t->image->symbols[i].size, 0);
+	for (size_t i = 0; i < t->nmods && t->mods[i].mod; i++) {
 		int n = dwfl_module_getsymtab(t->mods[i].mod);
 
 		for (int k = 1; k < n; k++) {
@@ -860,18 +933,7 @@ static struct err *symbols_build(struct target *t)
 			if (type != STT_OBJECT && type != STT_FUNC &&
 			    type != STT_TLS && type != STT_NOTYPE)
 				continue;
-			size_t h = hash_str(name) & (cap - 1);
-
-			while (t->syms[h].name && strcmp(t->syms[h].name, name))
-				h = (h + 1) & (cap - 1);
-			if (t->syms[h].name)
-				continue; // first definition wins
-			t->syms[h] = (struct symbol){
-				.name = name,
-				.addr = addr,
-				.size = sym.st_size,
-				.module = i,
-			};
+			symbols_insert(t, name, addr, sym.st_size, i);
 			symbols_add_base(t, name, addr, sym.st_size, i);
 		}
 	}
@@ -910,7 +972,7 @@ const char *target_symbol_at(struct target *t, uint64_t addr)
 {
 	long i = target_module_at(t, addr);
 
-	if (i < 0)
+	if (i < 0 || !t->mods[i].mod)
 		return NULL;
 	return dwfl_module_addrname(t->mods[i].mod, addr);
 }
@@ -919,7 +981,8 @@ bool target_section(struct target *t, size_t module, const char *name,
 		    uint64_t *addr_ret, uint64_t *size_ret)
 {
 	Dwarf_Addr bias;
-	Elf *elf = dwfl_module_getelf(t->mods[module].mod, &bias);
+	Elf *elf = t->mods[module].mod ?
+		   dwfl_module_getelf(t->mods[module].mod, &bias) : NULL;
 	size_t shstrndx;
 
 	if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)

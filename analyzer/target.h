@@ -60,6 +60,44 @@ struct err *target_open_pid(int pid, bool stop,
 			    bool default_debuginfo, double *pause_ms_ret,
 			    struct target **ret);
 
+/** A run of bytes of a memory image (target_open_image()). */
+struct target_image_segment {
+	uint64_t start;              /* first target address */
+	uint64_t len;                /* bytes */
+	const unsigned char *data;   /* the bytes, kept by the caller */
+};
+
+/** A symbol of a memory image. */
+struct target_image_symbol {
+	const char *name;            /* kept by the caller */
+	uint64_t addr;
+	uint64_t size;
+};
+
+/**
+ * An address space given as bytes, with one module and its symbols: for
+ * the tests and fuzz targets of the decoders, which need memory that no
+ * real process would hold. It has no files, DWARF or sections.
+ */
+struct target_image {
+	const char *module_name;     /* e.g. "libpython3.12.so" */
+	uint64_t module_start;       /* the module's addresses */
+	uint64_t module_end;
+	const struct target_image_segment *segments;
+	size_t nsegments;            /* must not overlap */
+	const struct target_image_symbol *symbols;
+	size_t nsymbols;
+};
+
+/**
+ * Open a memory image. Everything @p image points to must outlive the
+ * target.
+ *
+ * @return NULL on success.
+ */
+struct err *target_open_image(const struct target_image *image,
+			      struct target **ret);
+
 /** Close a target; NULL is allowed. */
 void target_destroy(struct target *t);
 

@@ -1,0 +1,128 @@
+"""The fuzz targets: their corpus replayed, then a short libFuzzer run.
+
+tests/fuzz/fuzz_heap feeds the layout checks, the heap walker and the
+analyses with memory images (tests/fuzz/image.h); tests/fuzz/fuzz_core
+feeds the core reader with ELF files. The replay builds run every
+committed seed and every input that once failed (tests/fuzz/regress) in
+this build, sanitized or not: each must end, in under 10 seconds. The
+heap seeds must still give the walk mkseed made them for — all 27 objects
+of the youngest list found, none corrupt in the sound images, and each
+damaged variant caught as what it is. Then each libFuzzer target (built
+where clang is installed) runs for FUZZ_TEST_SECONDS (30) from the seeds;
+any crash, sanitizer report, hang or memory blow-up fails the test and
+leaves the input in build/fuzz/findings/. make fuzz runs them longer.
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import gcstest
+
+FUZZ = gcstest.REPO / 'tests' / 'fuzz'
+sys.path.insert(0, str(FUZZ))
+import run as fuzz_run  # noqa: E402
+
+SECONDS = int(os.environ.get('FUZZ_TEST_SECONDS', '30'))
+HANG_MS = 10000
+TRACKED = 27      # objects mkseed puts on the youngest list
+
+LINE = re.compile(r'^3\.(\d+): (\d+) objects, (\d+) tracked, (\d+) references, '
+                  r'(\d+) types, (\d+) corrupt(?:; (.*))?$')
+
+
+def replay(name):
+    """Run the replay build over the seeds and regressions: {file: line}."""
+    binary = gcstest.BINARIES / 'fuzz-replay' / ('fuzz_' + name)
+    if not binary.exists():
+        raise AssertionError('%s is not built (make test builds it)' % binary)
+    dirs = [str(FUZZ / 'corpus' / name)]
+    if any((FUZZ / 'regress' / name).glob('*')):
+        dirs.append(str(FUZZ / 'regress' / name))
+    proc = subprocess.run([str(binary)] + dirs, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True,
+                          errors='replace', timeout=600,
+                          env=dict(os.environ, FUZZ_VERBOSE='1'))
+    if proc.returncode != 0:
+        raise AssertionError('replay of %s failed (exit %d):\n%s' % (
+            name, proc.returncode, gcstest.tail(proc.stdout, 40)))
+    results, pending, slow = {}, None, []
+    for line in proc.stdout.splitlines():
+        m = re.match(r'^ok (\S+) \((\d+) bytes, ([\d.]+) ms\)$', line)
+        if m:
+            results[Path(m.group(1)).name] = pending
+            if float(m.group(3)) > HANG_MS:
+                slow.append('%s took %s ms' % (m.group(1), m.group(3)))
+            pending = None
+        elif line.startswith(('3.', 'core:')):
+            pending = line
+    if slow:
+        raise AssertionError('inputs near a hang:\n' + '\n'.join(slow))
+    print('%s: %d inputs replayed' % (name, len(results)))
+    return results
+
+
+def replay_heap():
+    results = replay('heap')
+    problems = []
+    for minor in range(6, 14):
+        for variant in ('', '-loop', '-huge', '-keys', '-name'):
+            name = '3.%d%s.img' % (minor, variant)
+            if not (FUZZ / 'corpus' / 'heap' / name).exists():
+                continue
+            line = results.get(name) or ''
+            m = LINE.match(line)
+            if not m:
+                problems.append('%s: %s' % (name, line or 'no walk'))
+                continue
+            objects, tracked, corrupt = (int(m.group(i)) for i in (2, 3, 6))
+            why = m.group(7) or ''
+            ok = tracked == TRACKED and objects > tracked
+            if variant in ('', '-name'):
+                ok = ok and corrupt == 0 and not why
+            elif variant == '-loop':
+                ok = ok and 'loops' in why
+            else:
+                ok = ok and corrupt > 0
+            print('  %-16s %s' % (name, line))
+            if not ok:
+                problems.append('%s: %s' % (name, line))
+    sound = [n for n in results if re.match(r'^3\.\d+\.img$', n)]
+    if len(sound) < 8:
+        problems.append('only %d sound seeds (3.6 to 3.13 expected)' % len(sound))
+    if problems:
+        raise AssertionError('seeds no longer give their walk:\n' + '\n'.join(problems))
+
+
+def replay_core():
+    results = replay('core')
+    for name, line in sorted(results.items()):
+        print('  %-24s %s' % (name, line))
+    small = results.get('small.core') or ''
+    if not small.startswith('core: 1 modules'):
+        raise AssertionError('small.core: libc from NT_FILE not reported: %s' % small)
+    python = results.get('python.core') or ''
+    if Path('/usr/bin/python3.11').exists() and '3.11' not in python:
+        raise AssertionError('python.core: python3.11 not identified: %s' % python)
+
+
+def libfuzzer(name):
+    binary = fuzz_run.fuzz_build() / ('fuzz_' + name)
+    if not binary.exists():
+        raise gcstest.Skip('%s not built: clang is missing (make deps installs it)' % binary)
+    r = fuzz_run.run(name, SECONDS)
+    print(fuzz_run.summary(r))
+    if r['findings'] or r['returncode'] != 0:
+        raise AssertionError('fuzz_%s found a problem: %s' % (
+            name, ', '.join(r['findings']) or 'exit %d' % r['returncode']))
+    if r['executions'] == 0:
+        raise AssertionError('fuzz_%s ran nothing:\n%s' % (name, gcstest.tail(r['log'])))
+
+
+def cases():
+    yield 'replay-heap', replay_heap
+    yield 'replay-core', replay_core
+    for name in fuzz_run.targets():
+        yield 'libfuzzer-' + name, lambda name=name: libfuzzer(name)
