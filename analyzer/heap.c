@@ -2246,30 +2246,62 @@ static void problem(struct walk *w, const char *fmt, uint64_t addr)
 	w->st->truncated = true;
 }
 
-// Walk one circular list of GC heads starting at head.
-static void walk_list(struct walk *w, uint64_t head, int generation)
+enum list_end {
+	LIST_HEAD,     /* came back to the head */
+	LIST_MET,      /* met an object found from the other end */
+	LIST_LOOP,     /* met an object already found on the way */
+	LIST_BROKEN,   /* a link that cannot be followed */
+	LIST_STOP,     /* out of memory or a cap */
+};
+
+/*
+ * Follow a collector list from its head, by _gc_next (@p forward) or by
+ * _gc_prev, adding each object. Going back, an object already found ends
+ * the walk: the two directions met.
+ */
+static enum list_end walk_links(struct walk *w, uint64_t head, int generation,
+				bool forward, uint64_t *count_ret)
 {
 	const struct layout *l = w->l;
-	uint64_t mask = ~(uint64_t)l->gc_next_mask;
-	uint64_t p, next;
+	// _gc_next holds flags in its low bits during a collection, _gc_prev
+	// always (3.8+: _PyGC_PREV_MASK_FINALIZED, _COLLECTING).
+	uint64_t mask = forward ? ~(uint64_t)l->gc_next_mask :
+			l->gchead_refs >= 0 ? ~0ULL : ~3ULL;
+	int32_t link = forward ? l->gchead_next : l->gchead_prev;
+	// Each link is checked against the one back, which a wild pointer
+	// does not have; but during a collection _gc_prev holds reference
+	// counts (3.8+).
+	bool check = l->gchead_refs >= 0 || !w->st->gc_collecting;
+	int32_t back = forward ? l->gchead_prev : l->gchead_next;
+	uint64_t back_mask = forward ? (l->gchead_refs >= 0 ? ~0ULL : ~3ULL) :
+			     ~(uint64_t)l->gc_next_mask;
+	uint64_t p, next, count = 0, from = head;
 
-	if (!target_read_u64(w->t, head + l->gchead_next, &next)) {
-		problem(w, "gc list head at 0x%" PRIx64 " is unreadable", head);
-		return;
-	}
-	p = next & mask;
-	for (uint64_t count = 0; p != head && !w->err; count++) {
+	*count_ret = 0;
+	if (!target_read_u64(w->t, head + link, &next))
+		return LIST_BROKEN;
+	for (p = next & mask; p != head && !w->err; count++) {
 		bool added;
 
-		if (!p || (p & 7) || count >= w->lim->max_objects) {
-			problem(w, "gc list at 0x%" PRIx64 " is broken", head);
-			return;
-		}
-		long i = node_add(w, p + l->sizeof_gc_head, generation, &added);
 		uint64_t word;
 
+		if (!p || (p & 7))
+			return *count_ret = count, LIST_BROKEN;
+		if (check && (!target_read_u64(w->t, p + back, &word) ||
+			      (word & back_mask) != from)) {
+			// Back to where the walk forward broke: they met.
+			*count_ret = count;
+			return !forward && node_find(w, p + l->sizeof_gc_head) >= 0 ?
+				       LIST_MET : LIST_BROKEN;
+		}
+		if (count >= w->lim->max_objects)
+			return *count_ret = count, LIST_STOP;
+		long i = node_add(w, p + l->sizeof_gc_head, generation, &added);
+
 		if (i < 0)
-			return;
+			return *count_ret = count, LIST_STOP;
+		if (!added)
+			return *count_ret = count, forward ? LIST_LOOP : LIST_MET;
 		// tp_finalize already called: bit 0 of _gc_prev (3.8+), of
 		// gc_refs before (_PyGC_PREV_MASK_FINALIZED,
 		// _PyGC_REFS_MASK_FINALIZED).
@@ -2277,19 +2309,46 @@ static void walk_list(struct walk *w, uint64_t head, int generation)
 					       l->gchead_refs : l->gchead_prev),
 				    &word) && (word & 1))
 			w->nodes[i].flags |= HEAP_NODE_FINALIZED;
-		if (!added) {
-			// On two lists, or a loop that misses the head.
-			problem(w, "gc list at 0x%" PRIx64 " loops", head);
-			return;
-		}
 		w->st->tracked++;
-		if (!target_read_u64(w->t, p + l->gchead_next, &next)) {
-			problem(w, "gc list at 0x%" PRIx64 " is unreadable",
-				head);
-			return;
-		}
+		if (!target_read_u64(w->t, p + link, &next))
+			return *count_ret = count + 1, LIST_BROKEN;
+		from = p;
 		p = next & mask;
 	}
+	*count_ret = count;
+	return w->err ? LIST_STOP : LIST_HEAD;
+}
+
+/*
+ * Walk one circular list of GC heads starting at head. Where a damaged
+ * link breaks it, walk it again from the head backwards, through
+ * _gc_prev, to recover the objects beyond the break.
+ */
+static void walk_list(struct walk *w, uint64_t head, int generation)
+{
+	uint64_t ahead, back;
+	enum list_end end = walk_links(w, head, generation, true, &ahead);
+
+	if (end == LIST_HEAD || end == LIST_STOP)
+		return;
+	if (end == LIST_LOOP) {
+		// On two lists, or a loop that misses the head.
+		problem(w, "gc list at 0x%" PRIx64 " loops", head);
+		return;
+	}
+	// During a collection _gc_prev holds reference counts (3.8+).
+	if (w->st->gc_collecting && w->l->gchead_refs < 0) {
+		problem(w, "gc list at 0x%" PRIx64 " is broken", head);
+		return;
+	}
+	end = walk_links(w, head, generation, false, &back);
+	if (!w->st->first_problem[0])
+		snprintf(w->st->first_problem, sizeof(w->st->first_problem),
+			 "gc list at 0x%" PRIx64 " is broken after %" PRIu64
+			 " objects; %" PRIu64 " more found walking it back%s",
+			 head, ahead, back,
+			 end == LIST_MET ? "" : ", which broke too");
+	w->st->truncated = true;
 }
 
 static void walk_gc_state(struct walk *w, uint64_t gc, bool main)

@@ -339,8 +339,13 @@ static void report_files_from_note(struct target *t)
 		memcpy(&ofs, d + 16 + 24 * i + 16, 8);
 		if (name + len == end)
 			break;
+		// Only regular files: opening a FIFO a hostile core names
+		// would block, a device may never end.
+		struct stat st;
+
 		if (ofs == 0 && name[0] == '/' &&
-		    !dwfl_addrmodule(t->dwfl, start) && access(name, R_OK) == 0) {
+		    !dwfl_addrmodule(t->dwfl, start) && stat(name, &st) == 0 &&
+		    S_ISREG(st.st_mode) && access(name, R_OK) == 0) {
 			const char *base = strrchr(name, '/') + 1;
 
 			// A file that is not ELF is refused here: harmless.

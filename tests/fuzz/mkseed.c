@@ -5,9 +5,9 @@
  * tables — types static and heap, instances with a __dict__ and a slot,
  * list, tuple, dict (str and general keys), set, cell, deque, function,
  * code, module, str, int, float, bytes, gc.garbage, interned strings — and
- * damaged variants of some: a collector list that loops, a container that
- * holds itself, a huge ob_size, dict keys with bogus sizes, a tp_name
- * without its NUL.
+ * damaged variants of some: a collector list that loops or is broken
+ * halfway, a container that holds itself, a huge ob_size, dict keys with
+ * bogus sizes, a tp_name without its NUL.
  *
  * It also writes the core fuzz target's seeds: small ELF cores with the
  * notes gcscope reads (NT_PRSTATUS, NT_PRPSINFO, NT_AUXV, NT_FILE naming
@@ -452,6 +452,16 @@ static void damage_loop(uint64_t gc_state, uint64_t statics)
 	    gc_list[1] - L.sizeof_gc_head);
 }
 
+// A wild _gc_next in the middle of the list: the rest is found from the
+// head backwards.
+static void damage_break(uint64_t gc_state, uint64_t statics)
+{
+	(void)gc_state;
+	(void)statics;
+	w64(gc_list[ngc / 2] - L.sizeof_gc_head + L.gchead_next,
+	    0xdead0000ULL);
+}
+
 // The list holds itself at every index, and claims 2^60 of them.
 static void damage_huge(uint64_t gc_state, uint64_t statics)
 {
@@ -493,6 +503,7 @@ static void damage_name(uint64_t gc_state, uint64_t statics)
 static const struct damage damages[] = {
 	{ "", NULL },
 	{ "-loop", damage_loop },
+	{ "-break", damage_break },
 	{ "-huge", damage_huge },
 	{ "-keys", damage_keys },
 	{ "-name", damage_name },
