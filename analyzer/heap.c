@@ -235,6 +235,7 @@ struct walk {
 	uint32_t cur;                 // its node index
 	uint64_t cur_addr;
 	const char *cur_problem;      // why it is corrupt, or NULL
+	unsigned cur_bad_refs;        // its references that are not objects
 
 	unsigned char *buf;           // scratch for bulk reads
 	size_t buf_cap;
@@ -892,6 +893,10 @@ static void key_text(struct walk *w, uint64_t addr, char *out, size_t max)
 
 /* ---- edges ------------------------------------------------------------- */
 
+/* References of one object that may be other than objects before the
+ * rest are dropped. */
+#define MAX_BAD_REFS 8
+
 static void edge(struct walk *w, uint64_t dst, enum heap_edge_kind kind,
 		 const char *label)
 {
@@ -904,6 +909,22 @@ static void edge(struct walk *w, uint64_t dst, enum heap_edge_kind kind,
 		// Objects are at least 8-byte aligned: this is not a pointer.
 		w->cur_problem = "a reference is not an object address";
 		return;
+	}
+	// A damaged pointer to an item array or a keys table turns words of
+	// anything into references: after a few to memory outside the
+	// snapshot, the rest of this object's are dropped and it is marked,
+	// instead of each becoming an object. (Only the address is checked:
+	// reading every referent's header here would cost a cache miss per
+	// reference.)
+	if (kind != HEAP_EDGE_CONSERVATIVE) {
+		if (w->cur_bad_refs >= MAX_BAD_REFS) {
+			w->cur_problem = "many references point outside the "
+					 "snapshot";
+			return;
+		}
+		if (!target_contains(w->t, dst) ||
+		    !target_contains(w->t, dst + w->l->sizeof_object - 1))
+			w->cur_bad_refs++;
 	}
 	// Near the cap on objects, a reference to an object that cannot be
 	// added is dropped: look it up now. Else the lookup waits in w->ahead.
@@ -2182,6 +2203,7 @@ static void process(struct walk *w, uint32_t idx)
 	w->cur = idx;
 	w->cur_addr = n.addr;
 	w->cur_problem = NULL;
+	w->cur_bad_refs = 0;
 	if (!target_read_ok(w->t, hdr, n.addr, sizeof(hdr))) {
 		o.status = HEAP_UNREADABLE;
 		o.detail = "the object header is not in the snapshot";

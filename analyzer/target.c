@@ -147,6 +147,11 @@ static const struct segment *target_segment(struct target *t, uint64_t addr)
 	return s;
 }
 
+bool target_contains(struct target *t, uint64_t addr)
+{
+	return target_segment(t, addr) != NULL;
+}
+
 bool target_read_ok(struct target *t, void *buf, uint64_t addr, size_t n)
 {
 	unsigned char *out = buf;

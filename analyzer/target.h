@@ -118,6 +118,12 @@ struct err *target_read(struct target *t, void *buf, uint64_t addr,
  */
 bool target_read_ok(struct target *t, void *buf, uint64_t addr, size_t n);
 
+/**
+ * Whether the byte at @p addr is in the snapshot, without reading it: a
+ * cheap check of a pointer before it is followed.
+ */
+bool target_contains(struct target *t, uint64_t addr);
+
 /** Read one 8-byte little-endian word; false if unreadable. */
 static inline bool target_read_u64(struct target *t, uint64_t addr,
 				   uint64_t *ret)

@@ -7,7 +7,8 @@ broken — and each copy is snapshotted under a time limit. Every run must
 end by itself with a documented status: 0 or 1 with a database that opens
 (objects it could not read marked, and a warning saying how many), or 2
 with one error line and no database left behind. Never a signal, never a
-hang.
+hang, and no flood of made-up objects: words of garbage that a damaged
+pointer turns into references must not each become an object.
 """
 
 import collections
@@ -19,6 +20,9 @@ import gcstest
 
 INTERPRETER = 'pyenv-3.12.1'
 TIMEOUT = 120
+# Damage may make a few words look like objects, not many: a damaged
+# snapshot holds at most this many times the objects of the sound one.
+INFLATION = 1.2
 PAGE = 4096
 
 
@@ -153,14 +157,23 @@ def damaged():
             core = gcstest.gcore(workload.pid, work / 'core')
         data = core.read_bytes()
         core.unlink()
+        status, _, what = run_one('undamaged', data, work)
+        sound = int(what.split()[0])
+        print('  %-22s exit %d: %s' % ('undamaged', status, what))
         statuses = collections.Counter()
+        inflated = []
         for name, copy in damaged_copies(data):
             status, _, what = run_one(name, copy, work)
             statuses[status] += 1
             print('  %-22s exit %d: %s' % (name, status, what))
+            if status != 2 and int(what.split()[0]) > sound * INFLATION:
+                inflated.append('%s: %s' % (name, what))
         print('  %d damaged cores: %s' % (sum(statuses.values()),
                                           ', '.join('exit %d: %d' % kv
                                                     for kv in sorted(statuses.items()))))
+        if inflated:
+            raise AssertionError('damage made up objects (over %g times the %d of the '
+                                 'sound core):\n%s' % (INFLATION, sound, '\n'.join(inflated)))
 
 
 def cases():
