@@ -2276,28 +2276,30 @@ enum list_end {
 	LIST_STOP,     /* out of memory or a cap */
 };
 
+// Whether _gc_prev links the lists now: not during a 3.8+ collection.
+static bool prev_links(const struct walk *w)
+{
+	return !(w->l->gc_prev_mask && w->st->gc_collecting);
+}
+
 /*
  * Follow a collector list from its head, by _gc_next (@p forward) or by
- * _gc_prev, adding each object. Going back, an object already found ends
- * the walk: the two directions met.
+ * _gc_prev, adding each object. Each link is checked against the one
+ * back, which a wild pointer does not have. Going back, an object already
+ * found ends the walk: the two directions met.
  */
 static enum list_end walk_links(struct walk *w, uint64_t head, int generation,
 				bool forward, uint64_t *count_ret)
 {
 	const struct layout *l = w->l;
-	// _gc_next holds flags in its low bits during a collection, _gc_prev
-	// always (3.8+: _PyGC_PREV_MASK_FINALIZED, _COLLECTING).
-	uint64_t mask = forward ? ~(uint64_t)l->gc_next_mask :
-			l->gchead_refs >= 0 ? ~0ULL : ~3ULL;
+	uint64_t next_mask = ~(uint64_t)l->gc_next_mask;
+	uint64_t prev_mask = ~(uint64_t)l->gc_prev_mask;
+	uint64_t mask = forward ? next_mask : prev_mask;
+	uint64_t back_mask = forward ? prev_mask : next_mask;
 	int32_t link = forward ? l->gchead_next : l->gchead_prev;
-	// Each link is checked against the one back, which a wild pointer
-	// does not have; but during a collection _gc_prev holds reference
-	// counts (3.8+).
-	bool check = l->gchead_refs >= 0 || !w->st->gc_collecting;
 	int32_t back = forward ? l->gchead_prev : l->gchead_next;
-	uint64_t back_mask = forward ? (l->gchead_refs >= 0 ? ~0ULL : ~3ULL) :
-			     ~(uint64_t)l->gc_next_mask;
-	uint64_t p, next, count = 0, from = head;
+	bool check = prev_links(w);
+	uint64_t p, next, word, count = 0, from = head;
 
 	*count_ret = 0;
 	if (!target_read_u64(w->t, head + link, &next))
@@ -2305,25 +2307,24 @@ static enum list_end walk_links(struct walk *w, uint64_t head, int generation,
 	for (p = next & mask; p != head && !w->err; count++) {
 		bool added;
 
-		uint64_t word;
-
+		*count_ret = count;
 		if (!p || (p & 7))
-			return *count_ret = count, LIST_BROKEN;
+			return LIST_BROKEN;
 		if (check && (!target_read_u64(w->t, p + back, &word) ||
 			      (word & back_mask) != from)) {
-			// Back to where the walk forward broke: they met.
-			*count_ret = count;
-			return !forward && node_find(w, p + l->sizeof_gc_head) >= 0 ?
+			// Going back, the object where the walk forward broke.
+			return !forward &&
+				       node_find(w, p + l->sizeof_gc_head) >= 0 ?
 				       LIST_MET : LIST_BROKEN;
 		}
 		if (count >= w->lim->max_objects)
-			return *count_ret = count, LIST_STOP;
+			return LIST_STOP;
 		long i = node_add(w, p + l->sizeof_gc_head, generation, &added);
 
 		if (i < 0)
-			return *count_ret = count, LIST_STOP;
+			return LIST_STOP;
 		if (!added)
-			return *count_ret = count, forward ? LIST_LOOP : LIST_MET;
+			return forward ? LIST_LOOP : LIST_MET;
 		// tp_finalize already called: bit 0 of _gc_prev (3.8+), of
 		// gc_refs before (_PyGC_PREV_MASK_FINALIZED,
 		// _PyGC_REFS_MASK_FINALIZED).
@@ -2332,8 +2333,9 @@ static enum list_end walk_links(struct walk *w, uint64_t head, int generation,
 				    &word) && (word & 1))
 			w->nodes[i].flags |= HEAP_NODE_FINALIZED;
 		w->st->tracked++;
+		*count_ret = count + 1;
 		if (!target_read_u64(w->t, p + link, &next))
-			return *count_ret = count + 1, LIST_BROKEN;
+			return LIST_BROKEN;
 		from = p;
 		p = next & mask;
 	}
@@ -2358,8 +2360,7 @@ static void walk_list(struct walk *w, uint64_t head, int generation)
 		problem(w, "gc list at 0x%" PRIx64 " loops", head);
 		return;
 	}
-	// During a collection _gc_prev holds reference counts (3.8+).
-	if (w->st->gc_collecting && w->l->gchead_refs < 0) {
+	if (!prev_links(w)) {
 		problem(w, "gc list at 0x%" PRIx64 " is broken", head);
 		return;
 	}
@@ -2539,38 +2540,32 @@ static void struct_roots(struct walk *w, uint64_t base, int64_t size,
 		size = 4 << 20;
 	// A page at a time: most words are zero or not pointers.
 	uint64_t chunk[512];
-	int64_t chunk_off = -1;
-	bool chunk_ok = false;
 
-	for (int64_t off = 0; off + 8 <= size && !w->err; off += 8) {
-		uint64_t p;
-		bool in_free_list = false;
+	for (int64_t at = 0; at + 8 <= size && !w->err; at += sizeof(chunk)) {
+		size_t n = (size - at < (int64_t)sizeof(chunk) ?
+			    (size_t)(size - at) : sizeof(chunk)) / 8;
+		bool chunk_ok = target_read_ok(w->t, chunk, base + at, 8 * n);
 
-		if (off / (int64_t)sizeof(chunk) != chunk_off) {
-			int64_t n = size - off < (int64_t)sizeof(chunk) ?
-					    size - off : (int64_t)sizeof(chunk);
+		for (size_t k = 0; k < n && !w->err; k++) {
+			uint64_t off = at + 8 * k, p = chunk[k];
+			bool in_free_list = false;
 
-			chunk_off = off / (int64_t)sizeof(chunk);
-			chunk_ok = target_read_ok(w->t, chunk, base + off,
-						  n & ~7);
+			if (!chunk_ok && !target_read_u64(w->t, base + off, &p))
+				continue;
+			if (!p || (p & 7) || (p >= base && p < base + size))
+				continue;
+			// Free lists keep stale pointers to objects since
+			// reused.
+			for (int j = 0; j < w->nskip && !in_free_list; j++)
+				in_free_list = base + off >= w->skip[j].start &&
+					       base + off < w->skip[j].end;
+			if (in_free_list ||
+			    (node_find(w, p) < 0 && !plausible_object(w, p)))
+				continue;
+			snprintf(label, sizeof(label), "%s+0x%" PRIx64, what,
+				 off);
+			root_add(w, p, HEAP_ROOT_INTERPRETER, label, true);
 		}
-		if (chunk_ok)
-			p = chunk[(off % sizeof(chunk)) / 8];
-		else if (!target_read_u64(w->t, base + off, &p))
-			continue;
-		if (!p || (p & 7) || (p >= base && p < base + size))
-			continue;
-		// Free lists keep stale pointers to objects since reused.
-		for (int k = 0; k < w->nskip && !in_free_list; k++)
-			in_free_list = base + off >= w->skip[k].start &&
-				       base + off < w->skip[k].end;
-		if (in_free_list)
-			continue;
-		if (node_find(w, p) < 0 && !plausible_object(w, p))
-			continue;
-		snprintf(label, sizeof(label), "%s+0x%" PRIx64, what,
-			 (uint64_t)off);
-		root_add(w, p, HEAP_ROOT_INTERPRETER, label, true);
 	}
 }
 

@@ -247,6 +247,14 @@ static int32_t *field_ptr(struct layout *l, int i)
 	return (int32_t *)((char *)l + field_pos[i]);
 }
 
+// An empty layout: every table entry absent.
+static void layout_reset(struct layout *l)
+{
+	memset(l, 0, sizeof(*l));
+	for (int i = 0; i < LAYOUT_NFIELDS; i++)
+		*field_ptr(l, i) = -1;
+}
+
 static int32_t field_get(const struct layout *l, int i)
 {
 	return *(const int32_t *)((const char *)l + field_pos[i]);
@@ -480,6 +488,9 @@ static void layout_derive(struct layout *l)
 	// Include/internal/pycore_gc.h: _gc_next bit 0 is NEXT_MASK_UNREACHABLE
 	// during a collection (3.8+); 3.14.0–3.14.4 also use bit 1.
 	l->gc_next_mask = v >= 8 ? 7 : 0;
+	// _PyGC_PREV_MASK_FINALIZED and _COLLECTING; update_refs() stores
+	// gc_refs there during a collection (3.8+).
+	l->gc_prev_mask = v >= 8 ? 3 : 0;
 	// Include/internal/pycore_object.h _PyType_PreHeaderSize: two words
 	// (dict or values, weakrefs) before the GC head from 3.11.
 	l->preheader = v >= 11 ? 16 : 0;
@@ -573,9 +584,7 @@ struct err *layout_init(struct layout *l, struct target *t,
 {
 	struct err *err;
 
-	memset(l, 0, sizeof(*l));
-	for (int i = 0; i < LAYOUT_NFIELDS; i++)
-		*field_ptr(l, i) = -1;
+	layout_reset(l);
 	err = find_runtime(l, t);
 	if (err)
 		return err;
@@ -630,9 +639,7 @@ struct err *layout_init(struct layout *l, struct target *t,
 
 struct err *layout_builtin(struct layout *l, unsigned minor)
 {
-	memset(l, 0, sizeof(*l));
-	for (int i = 0; i < LAYOUT_NFIELDS; i++)
-		*field_ptr(l, i) = -1;
+	layout_reset(l);
 	l->major = 3;
 	l->minor = minor;
 	snprintf(l->version, sizeof(l->version), "3.%u", minor);

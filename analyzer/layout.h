@@ -327,6 +327,9 @@ struct layout {
 
 	/* constants derived from the version (Include/object.h etc.) */
 	unsigned gc_next_mask;  /* bits of _gc_next that are tags */
+	unsigned gc_prev_mask;  /* bits of _gc_prev that are flags; nonzero
+				   (3.8+) also means that during a collection
+				   _gc_prev holds reference counts, not links */
 	unsigned preheader;     /* bytes before the GC head of managed-dict types */
 	bool immortal_refcnt;   /* 3.12+: (int32)refcnt < 0 means immortal */
 	bool long_tagged;       /* 3.12+: lv_tag instead of signed ob_size */

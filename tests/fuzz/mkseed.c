@@ -11,7 +11,8 @@
  *
  * It also writes the core fuzz target's seeds: small ELF cores with the
  * notes gcscope reads (NT_PRSTATUS, NT_PRPSINFO, NT_AUXV, NT_FILE naming
- * libc) and two memory segments, whole, without NT_FILE, and truncated.
+ * libc, python3.11 or a FIFO) and two memory segments, whole, without
+ * NT_FILE, and truncated.
  *
  *	mkseed DIR
  *
@@ -53,6 +54,14 @@ static void w32(uint64_t addr, uint32_t v)
 static void w8(uint64_t addr, uint8_t v)
 {
 	mem[O(addr)] = v;
+}
+
+static uint64_t r64(uint64_t addr)
+{
+	uint64_t v;
+
+	memcpy(&v, mem + O(addr), 8);
+	return v;
 }
 
 static void wfield(uint64_t obj, int32_t off, uint64_t v)
@@ -197,6 +206,11 @@ static uint64_t tuple_new(size_t n, const uint64_t *items)
 	return o;
 }
 
+static void list_set(uint64_t list, size_t i, uint64_t v)
+{
+	w64(r64(list + L.list_items) + 8 * i, v);
+}
+
 static uint64_t list_new(size_t n, const uint64_t *items)
 {
 	uint64_t o = gc_new(sym("PyList_Type"), L.list_items + 16, 2, false);
@@ -208,6 +222,32 @@ static uint64_t list_new(size_t n, const uint64_t *items)
 	for (size_t i = 0; i < n; i++)
 		w64(array + 8 * i, items[i]);
 	return o;
+}
+
+/*
+ * Entry @p i of a keys object dict_new() made, with the offsets of its key
+ * and value: str-only tables have entries without the hash (3.11+).
+ */
+static uint64_t dict_entry(uint64_t keys, size_t i, int32_t *key_off,
+			   int32_t *value_off)
+{
+	bool unicode = L.dict_log2 && mem[O(keys + L.dk_kind)] == 1;
+	uint64_t index_bytes = L.dict_log2 ?
+		1ULL << mem[O(keys + L.dk_log2_index_bytes)] :
+		r64(keys + L.dk_size); // one byte per index
+
+	*key_off = unicode ? L.dku_key : L.dke_key;
+	*value_off = unicode ? L.dku_value : L.dke_value;
+	return keys + L.dk_indices + index_bytes +
+	       i * (unicode ? L.sizeof_dk_uentry : L.sizeof_dk_entry);
+}
+
+static void dict_set(uint64_t dict, size_t i, uint64_t value)
+{
+	int32_t key_off, value_off;
+
+	w64(dict_entry(r64(dict + L.dict_keys), i, &key_off, &value_off) +
+	    value_off, value);
 }
 
 /*
@@ -226,7 +266,6 @@ static uint64_t dict_new(size_t n, const uint64_t *keys, const uint64_t *values,
 				      L.sizeof_dk_uentry;
 	uint64_t index_bytes = size; // one byte per index up to 128
 	uint64_t k = alloc(L.dk_indices + index_bytes + entry_size * size);
-	uint64_t entries = k + L.dk_indices + index_bytes;
 
 	w64(k, 1); // dk_refcnt
 	if (L.dict_log2) {
@@ -246,17 +285,14 @@ static uint64_t dict_new(size_t n, const uint64_t *keys, const uint64_t *values,
 	w64(k + L.dk_nentries, n);
 	memset(mem + O(k + L.dk_indices), 0xff, index_bytes);
 	for (size_t i = 0; i < n; i++) {
-		w8(k + L.dk_indices + (i * 5 + 1) % size, i);
-		uint64_t e = entries + i * entry_size;
+		int32_t key_off, value_off;
+		uint64_t e = dict_entry(k, i, &key_off, &value_off);
 
-		if (entry_size == (uint64_t)L.sizeof_dk_entry) {
-			w64(e, 0x1234 + i); // me_hash
-			w64(e + L.dke_key, keys[i]);
-			w64(e + L.dke_value, values[i]);
-		} else {
-			w64(e + L.dku_key, keys[i]);
-			w64(e + L.dku_value, values[i]);
-		}
+		w8(k + L.dk_indices + (i * 5 + 1) % size, i);
+		if (key_off)
+			w64(e, 0x1234 + i); // me_hash, before the key
+		w64(e + key_off, keys[i]);
+		w64(e + value_off, values[i]);
 	}
 	w64(o + L.dict_used, n);
 	w64(o + L.dict_keys, k);
@@ -433,52 +469,38 @@ static void link_lists(uint64_t gc_state, uint64_t statics)
 
 struct damage {
 	const char *name;
-	void (*apply)(uint64_t gc_state, uint64_t statics);
+	void (*apply)(void);
 };
 
 static uint64_t the_list, the_dict, the_type, the_tuple;
 
-static uint64_t gen0_head(uint64_t gc_state, uint64_t statics)
-{
-	return statics ? statics + L.gen_head :
-			 gc_state + L.gc_generations + L.gen_head;
-}
-
 // The last object's next is the second: a loop that misses the head.
-static void damage_loop(uint64_t gc_state, uint64_t statics)
+static void damage_loop(void)
 {
-	(void)gen0_head(gc_state, statics);
 	w64(gc_list[ngc - 1] - L.sizeof_gc_head + L.gchead_next,
 	    gc_list[1] - L.sizeof_gc_head);
 }
 
 // A wild _gc_next in the middle of the list: the rest is found from the
 // head backwards.
-static void damage_break(uint64_t gc_state, uint64_t statics)
+static void damage_break(void)
 {
-	(void)gc_state;
-	(void)statics;
 	w64(gc_list[ngc / 2] - L.sizeof_gc_head + L.gchead_next,
 	    0xdead0000ULL);
 }
 
 // The list holds itself at every index, and claims 2^60 of them.
-static void damage_huge(uint64_t gc_state, uint64_t statics)
+static void damage_huge(void)
 {
-	(void)gc_state;
-	(void)statics;
 	w64(the_list + L.ob_size, 1ULL << 60);
 	w64(the_tuple + L.ob_size, -5ULL);
 }
 
 // The dict's keys object: bogus sizes, and the dict is its own keys.
-static void damage_keys(uint64_t gc_state, uint64_t statics)
+static void damage_keys(void)
 {
-	(void)gc_state;
-	(void)statics;
-	uint64_t keys;
+	uint64_t keys = r64(the_dict + L.dict_keys);
 
-	memcpy(&keys, mem + O(the_dict + L.dict_keys), 8);
 	if (L.dict_log2) {
 		w8(keys + L.dk_log2_size, 63);
 		w8(keys + L.dk_log2_index_bytes, 39);
@@ -491,10 +513,8 @@ static void damage_keys(uint64_t gc_state, uint64_t statics)
 }
 
 // tp_name runs to the end of memory without a NUL.
-static void damage_name(uint64_t gc_state, uint64_t statics)
+static void damage_name(void)
 {
-	(void)gc_state;
-	(void)statics;
 	memset(mem + heap_top, 'A', 256);
 	w64(the_type + L.tp_name, A(heap_top));
 	heap_top += 256;
@@ -596,38 +616,25 @@ static int make(const char *dir, unsigned minor, const struct damage *d)
 	uint64_t k_peer = str_new("peer"), k_name = str_new("name");
 	uint64_t a_dict_keys[] = { k_peer, k_name };
 	uint64_t b_dict_keys[] = { k_peer };
-	uint64_t a_dict_values[] = { 0, str_new("a") };
+	uint64_t a_dict_values[] = { 0 /* b, below */, str_new("a") };
 	uint64_t a_dict = dict_new(2, a_dict_keys, a_dict_values, false);
 	uint64_t a = instance_new(the_type, false, a_dict, int_new(-7));
 	uint64_t b_dict_values[] = { a };
 	uint64_t b_dict = dict_new(1, b_dict_keys, b_dict_values, false);
 	uint64_t b = instance_new(node, true, b_dict, str_new_ucs2(ucs2, 4));
 
-	// a.peer = b: a cycle through two dicts.
-	memcpy(&a_dict_values[0], &b, 8);
-	{
-		uint64_t keys;
-
-		memcpy(&keys, mem + O(a_dict + L.dict_keys), 8);
-		uint64_t entries = keys + L.dk_indices + 8;
-
-		w64(entries + (L.dict_log2 ? L.dku_value : L.dke_value), b);
-	}
-	uint64_t items[] = { a, 0, int_new(42), int_new(1LL << 62),
-			     float_new(2.5), bytes_new("by\0tes", 6),
-			     sym("_Py_NoneStruct"), 0 };
+	dict_set(a_dict, 0, b); // a.peer = b: a cycle through two dicts
+	uint64_t items[] = { a, 0 /* the tuple */, int_new(42),
+			     int_new(1LL << 62), float_new(2.5),
+			     bytes_new("by\0tes", 6), sym("_Py_NoneStruct"),
+			     0 /* the list itself */ };
 
 	the_list = list_new(8, items);
 	uint64_t pair[] = { str_new("x"), the_list };
 
 	the_tuple = tuple_new(2, pair);
-	{
-		uint64_t array;
-
-		memcpy(&array, mem + O(the_list + L.list_items), 8);
-		w64(array + 8, the_tuple);
-		w64(array + 56, the_list); // holds itself
-	}
+	list_set(the_list, 1, the_tuple);
+	list_set(the_list, 7, the_list);
 	uint64_t g_keys[] = { int_new(1), the_tuple };
 	uint64_t g_values[] = { the_tuple, float_new(-0.0) };
 
@@ -706,7 +713,7 @@ static int make(const char *dir, unsigned minor, const struct damage *d)
 
 	link_lists(gc_state, statics);
 	if (d->apply)
-		d->apply(gc_state, statics);
+		d->apply();
 
 	char path[4096];
 
@@ -715,6 +722,10 @@ static int make(const char *dir, unsigned minor, const struct damage *d)
 }
 
 /* ---- cores ------------------------------------------------------------ */
+
+/* A file fifo.core names; test_fuzz makes it a FIFO, which opened would
+ * block. */
+#define FIFO_PATH "/tmp/gcscope-fuzz.fifo"
 
 struct buf {
 	unsigned char data[16384];
@@ -839,7 +850,8 @@ int main(int argc, char **argv)
 	if (write_core(argv[1], "small.core", true, 0, libc) ||
 	    write_core(argv[1], "no-file-note.core", false, 0, libc) ||
 	    write_core(argv[1], "truncated.core", true, 700, libc) ||
-	    write_core(argv[1], "python.core", true, 0, "/usr/bin/python3.11"))
+	    write_core(argv[1], "python.core", true, 0, "/usr/bin/python3.11") ||
+	    write_core(argv[1], "fifo.core", true, 0, FIFO_PATH))
 		return 1;
 	return 0;
 }
