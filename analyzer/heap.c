@@ -24,7 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
+#include "census.h"
 #include "heap.h"
 #include "layout.h"
 #include "mem.h"
@@ -239,6 +241,15 @@ struct walk {
 
 	unsigned char *buf;           // scratch for bulk reads
 	size_t buf_cap;
+
+	// Buffers of objects decoded (list items, dict keys and values, set
+	// tables): where they are, and whose, for the census.
+	struct buffer_ref {
+		uint64_t addr;
+		uint32_t owner;       // node index
+	} *bufs;
+	size_t nbufs, bufs_cap;
+	struct census census;
 	char label[256];
 	char repr[256];
 };
@@ -993,6 +1004,29 @@ static void field_kind(struct walk *w, uint64_t obj, int32_t off,
 	edge(w, rd64(w, obj + off), kind, label);
 }
 
+/*
+ * Note a buffer the current object owns, allocated apart from it (list
+ * items, dict keys and values, a set's table), for the census to account
+ * for the block that holds it. A pointer into the object itself (3.13's
+ * inline values, a small set's table) is told apart there.
+ */
+static void buffer(struct walk *w, uint64_t addr)
+{
+	if (!addr)
+		return;
+	if (w->nbufs == w->bufs_cap) {
+		size_t cap = w->bufs_cap ? w->bufs_cap * 2 : 1u << 12;
+		struct buffer_ref *p = realloc(w->bufs, cap * sizeof(*p));
+
+		if (!p)
+			return;    // the census only loses the attribution
+		w->bufs = p;
+		w->bufs_cap = cap;
+	}
+	w->bufs[w->nbufs].addr = addr;
+	w->bufs[w->nbufs++].owner = w->cur;
+}
+
 static void items(struct walk *w, uint64_t array, uint64_t n,
 		  const char *fmt_prefix)
 {
@@ -1093,6 +1127,7 @@ static void split_values(struct walk *w, uint64_t values, uint64_t n,
 	struct dict_keys k = { 0 };
 	bool have_keys = shared_keys && dict_keys_read(w, shared_keys, &k);
 
+	buffer(w, values);
 	if (n > w->lim->max_items) {
 		w->cur_problem = "item count over the limit";
 		return;
@@ -1129,6 +1164,7 @@ static void decode_dict(struct walk *w, uint64_t obj)
 		w->cur_problem = "unreadable dict keys";
 		return;
 	}
+	buffer(w, keys);
 	if (values) {
 		// Split table: keys are shared, values[i] goes with entry i.
 		// 3.11+ values point at values[0]; 3.13 PyDictValues has a
@@ -1169,6 +1205,7 @@ static void decode_set(struct walk *w, uint64_t obj)
 		w->cur_problem = "bad set table";
 		return;
 	}
+	buffer(w, table);
 	for (uint64_t i = 0; i <= mask && !w->err && !w->cur_problem; i++) {
 		uint64_t key = rd64(w, table + i * l->sizeof_setentry +
 				       l->setentry_key);
@@ -1394,6 +1431,10 @@ static void decode_code(struct walk *w, uint64_t obj)
 	field_kind(w, obj, l->code_filename, s, "co_filename");
 	field_kind(w, obj, l->code_name, s, "co_name");
 	field_kind(w, obj, l->code_qualname, s, "co_qualname");
+	field_kind(w, obj, l->code_code, s, "co_code");
+	field_kind(w, obj, l->code_linetable, s, "co_linetable");
+	field_kind(w, obj, l->code_exceptiontable, s, "co_exceptiontable");
+	field_kind(w, obj, l->code_localspluskinds, s, "co_localspluskinds");
 }
 
 // Scan words of an object for pointers to objects already known, or to
@@ -1765,6 +1806,7 @@ static void decode_by(struct walk *w, enum decoder d, uint64_t obj,
 		decode_dict(w, obj);
 		break;
 	case DEC_LIST:
+		buffer(w, rd64(w, obj + l->list_items));
 		items(w, rd64(w, obj + l->list_items), var_size(w, obj), "");
 		break;
 	case DEC_TUPLE:
@@ -2156,11 +2198,11 @@ static bool is_small_int(struct walk *w, uint64_t obj)
 }
 
 // Flags the analyses use: how the object is held beyond what is found.
-static uint8_t node_flags(struct walk *w, uint32_t idx, const struct tinfo *ti,
-			  bool immortal)
+static uint16_t node_flags(struct walk *w, uint32_t idx,
+			   const struct tinfo *ti, bool immortal)
 {
 	uint64_t addr = w->nodes[idx].addr;
-	uint8_t flags = w->nodes[idx].flags;
+	uint16_t flags = w->nodes[idx].flags;
 
 	if (immortal)
 		flags |= HEAP_NODE_IMMORTAL;
@@ -2197,6 +2239,9 @@ static void process(struct walk *w, uint32_t idx)
 		.generation = n.generation,
 		.size = -1,
 		.status = HEAP_OK,
+		.found = n.generation >= 0 ? HEAP_FOUND_GC :
+			 n.flags & HEAP_NODE_ARENA ? HEAP_FOUND_ARENA :
+						     HEAP_FOUND_REFERENT,
 	};
 	uint64_t hdr[2];
 
@@ -2945,6 +2990,458 @@ static void learn_unexported(struct walk *w)
 	}
 }
 
+/* ---- the census of pymalloc's arenas ----------------------------------- */
+
+// A found object's allocation starts this many bytes before it, at most:
+// the GC head, and the 3.11+ pre-header.
+static uint64_t max_presize(const struct layout *l)
+{
+	return l->sizeof_gc_head + l->preheader;
+}
+
+// Mark the blocks holding nodes [from, nnodes) as holding objects.
+static void census_mark_objects(struct walk *w, size_t from)
+{
+	struct census *c = &w->census;
+
+	for (size_t i = from; i < w->nnodes; i++) {
+		uint64_t addr = w->nodes[i].addr;
+		size_t k;
+		const struct census_pool *p = census_pool_of(c, addr, &k);
+
+		if (!p || k == SIZE_MAX ||
+		    addr - census_block_addr(c, p, k) > max_presize(w->l))
+			continue;
+		if (c->blocks[k] == CENSUS_USED)
+			c->blocks[k] = CENSUS_OBJECT;
+	}
+}
+
+/*
+ * Whether the bytes of an allocated block, @p off bytes into it, are a
+ * live object nothing else found: its type is a type object, its count
+ * that of a live object (freed objects and those cached in free lists
+ * have 0, or a pointer in that word), the offset is the GC head and
+ * pre-header its type puts before it, a GC object is untracked (a tracked
+ * one is on a collector list, unless a list was broken), and its size is
+ * that of the block's size class.
+ */
+static bool census_candidate(struct walk *w, const unsigned char *block,
+			     uint32_t block_size, uint32_t off, uint64_t obj)
+{
+	const struct layout *l = w->l;
+	uint64_t refcnt, type;
+
+	if (off + 16 > block_size)
+		return false;
+	memcpy(&refcnt, block + off + l->ob_refcnt, 8);
+	memcpy(&type, block + off + l->ob_type, 8);
+	if (!((int64_t)refcnt > 0 && refcnt < (1ULL << 40)) || !type ||
+	    (type & 7))
+		return false;
+	struct tinfo *ti = type_find(w, type);
+
+	if (!ti && !is_type_object(w, type))
+		return false;
+	if (!ti)
+		ti = type_get(w, type);
+	if (!ti || !ti->valid || ti->basicsize <= 0)
+		return false;
+	uint32_t want = 0;
+
+	if (ti->flags & TPFLAGS_HAVE_GC) {
+		uint64_t next;
+
+		want = l->sizeof_gc_head +
+		       (ti->flags & l->preheader_flags ? l->preheader : 0);
+		if (off != want)
+			return false;
+		memcpy(&next, block + off - l->sizeof_gc_head + l->gchead_next, 8);
+		if (next && !w->st->truncated)
+			return false;
+	}
+	if (off != want)
+		return false;
+	// object_size_repr reads through rd(), which blames the object being
+	// decoded: none is now.
+	const char *problem = w->cur_problem;
+	int64_t size = object_size_repr(w, obj, ti, w->repr, sizeof(w->repr));
+
+	w->cur_problem = problem;
+	return size > 0 && size <= block_size && size > block_size - 16;
+}
+
+// Add the objects only the arenas hold: allocated blocks nothing found.
+static void census_find(struct walk *w)
+{
+	struct census *c = &w->census;
+	const struct layout *l = w->l;
+	uint32_t offsets[3] = { 0, l->sizeof_gc_head,
+				l->sizeof_gc_head + l->preheader };
+	unsigned noffsets = l->preheader ? 3 : 2;
+	unsigned char *pool = malloc(c->pool_size);
+
+	if (!pool) {
+		w->err = &err_nomem;
+		return;
+	}
+	census_mark_objects(w, 0);
+	for (size_t i = 0; i < c->npools && !w->err; i++) {
+		const struct census_pool *p = &c->pools[i];
+		bool any = false;
+
+		for (size_t k = p->first; k < p->first + p->carved; k++)
+			any = any || c->blocks[k] == CENSUS_USED;
+		if (!any || !target_read_ok(w->t, pool, p->addr, c->pool_size))
+			continue;
+		for (size_t k = p->first; k < p->first + p->carved && !w->err;
+		     k++) {
+			uint64_t b = census_block_addr(c, p, k);
+
+			if (c->blocks[k] != CENSUS_USED)
+				continue;
+			for (unsigned j = 0; j < noffsets; j++) {
+				bool added;
+				long n;
+
+				if (!census_candidate(w, pool + (b - p->addr),
+						      p->block_size, offsets[j],
+						      b + offsets[j]))
+					continue;
+				n = node_add(w, b + offsets[j], -1, &added);
+				if (n < 0)
+					break;
+				if (added) {
+					w->nodes[n].flags |= HEAP_NODE_ARENA;
+					w->st->arena_objects++;
+				}
+				c->blocks[k] = CENSUS_OBJECT;
+				break;
+			}
+		}
+	}
+	free(pool);
+}
+
+/*
+ * C statics hold objects too: an extension's cached str or dict, a path
+ * the runtime keeps. Scan the memory of every loaded file (the executable,
+ * libpython, extension modules) for words pointing at an object found in
+ * the arenas only, and record each as a conservative root labelled with
+ * the symbol that holds it, so that such an object is not taken for a
+ * leak; and each thread's C stack above its stack pointer. Only those
+ * objects: the others were found through references.
+ */
+// Whether p is an object found in the arenas only.
+static bool arena_only(struct walk *w, uint64_t p)
+{
+	struct census *c = &w->census;
+	size_t k;
+	long n;
+
+	return c->npools && p >= c->pools[0].addr &&
+	       p < c->pools[c->npools - 1].addr + c->pool_size && !(p & 7) &&
+	       census_pool_of(c, p, &k) && k != SIZE_MAX &&
+	       c->blocks[k] == CENSUS_OBJECT && (n = node_find(w, p)) >= 0 &&
+	       (w->nodes[n].flags & HEAP_NODE_ARENA);
+}
+
+static void static_roots(struct walk *w)
+{
+	char label[160];
+
+	if (!w->st->arena_objects)
+		return;
+	for (size_t m = 0; m < target_num_modules(w->t) && !w->err; m++) {
+		const struct target_module *mod = target_module(w->t, m);
+		const char *base = strrchr(mod->name, '/');
+		uint64_t at = mod->start, start, len;
+		const unsigned char *data;
+
+		base = base ? base + 1 : mod->name;
+		while (at < mod->end && !w->err &&
+		       target_next_segment(w->t, at, &start, &len, &data) &&
+		       start < mod->end) {
+			uint64_t end = start + len < mod->end ? start + len :
+								mod->end;
+
+			for (uint64_t a = (start + 7) & ~7ULL; a + 8 <= end;
+			     a += 8) {
+				uint64_t p;
+
+				memcpy(&p, data + (a - start), 8);
+				if (!arena_only(w, p))
+					continue;
+				const char *sym = target_symbol_at(w->t, a);
+
+				snprintf(label, sizeof(label),
+					 "static %s in %s+0x%" PRIx64,
+					 sym ? sym : "?", base, a - mod->start);
+				root_add(w, p, HEAP_ROOT_INTERPRETER, label,
+					 true);
+			}
+			at = end;
+		}
+	}
+	// And each thread's C stack, from its stack pointer up: a C caller
+	// holds what it is working on there.
+	const uint64_t *sps;
+	size_t nsps = target_stack_pointers(w->t, &sps);
+
+	for (size_t i = 0; i < nsps && !w->err; i++) {
+		uint64_t start, len;
+		const unsigned char *data;
+
+		if (!target_next_segment(w->t, sps[i], &start, &len, &data) ||
+		    start > sps[i])
+			continue;
+		for (uint64_t a = (sps[i] + 7) & ~7ULL; a + 8 <= start + len &&
+		     a - sps[i] < (64u << 20); a += 8) {
+			uint64_t p;
+
+			memcpy(&p, data + (a - start), 8);
+			if (!arena_only(w, p))
+				continue;
+			snprintf(label, sizeof(label), "C stack of thread %zu "
+				 "at 0x%" PRIx64, i + 1, a);
+			root_add(w, p, HEAP_ROOT_THREAD, label, true);
+		}
+	}
+}
+
+struct usage_key {
+	uint32_t block_size;
+	bool buffer;
+	uint64_t type;
+};
+
+struct usage_row {
+	struct usage_key key;
+	uint64_t blocks, arena_found;
+};
+
+struct usage_table {
+	struct usage_row *rows;   // open addressing
+	size_t n, cap;
+};
+
+static struct usage_row *usage_get(struct usage_table *u, struct usage_key key)
+{
+	if ((u->n + 1) * 2 > u->cap) {
+		size_t cap = u->cap ? u->cap * 2 : 256;
+		struct usage_row *rows = calloc(cap, sizeof(*rows));
+
+		if (!rows)
+			return NULL;
+		for (size_t i = 0; i < u->cap; i++) {
+			if (!u->rows[i].blocks)
+				continue;
+			size_t h = mem_hash_addr(u->rows[i].key.type ^
+						 u->rows[i].key.block_size ^
+						 u->rows[i].key.buffer) & (cap - 1);
+
+			while (rows[h].blocks)
+				h = (h + 1) & (cap - 1);
+			rows[h] = u->rows[i];
+		}
+		free(u->rows);
+		u->rows = rows;
+		u->cap = cap;
+	}
+	size_t h = mem_hash_addr(key.type ^ key.block_size ^ key.buffer) &
+		   (u->cap - 1);
+
+	while (u->rows[h].blocks &&
+	       (u->rows[h].key.type != key.type ||
+		u->rows[h].key.block_size != key.block_size ||
+		u->rows[h].key.buffer != key.buffer))
+		h = (h + 1) & (u->cap - 1);
+	if (!u->rows[h].blocks) {
+		u->rows[h].key = key;
+		u->n++;
+	}
+	return &u->rows[h];
+}
+
+// The type object's address of node i, or 0.
+static uint64_t node_type_addr(struct walk *w, size_t i)
+{
+	uint32_t t = w->nodes[i].type;
+
+	return t == HEAP_NONE || t >= w->nnodes ? 0 : w->nodes[t].addr;
+}
+
+/*
+ * Account for every allocated block by what holds it: an object found
+ * (of which type), a buffer of one, or nothing found; and report the
+ * arenas, pools and usage to the consumer.
+ */
+static void census_account(struct walk *w)
+{
+	struct census *c = &w->census;
+	struct heap_stats *st = w->st;
+	struct usage_table u = { 0 };
+	uint32_t *objects = calloc(c->npools + 1, sizeof(*objects));
+	uint32_t *buffers = calloc(c->npools + 1, sizeof(*buffers));
+
+	if (!objects || !buffers) {
+		w->err = &err_nomem;
+		goto out;
+	}
+	// Start again from the objects found in the end: one per block.
+	for (size_t k = 0; k < c->nblocks; k++) {
+		if (c->blocks[k] == CENSUS_OBJECT)
+			c->blocks[k] = CENSUS_USED;
+	}
+	for (size_t i = 0; i < w->nnodes && !w->err; i++) {
+		uint64_t addr = w->nodes[i].addr;
+		size_t k;
+		const struct census_pool *p = census_pool_of(c, addr, &k);
+
+		if (!p || k == SIZE_MAX ||
+		    addr - census_block_addr(c, p, k) > max_presize(w->l))
+			continue;
+		if (c->blocks[k] == CENSUS_FREE) {
+			st->pm_dangling++;
+			continue;
+		}
+		if (c->blocks[k] != CENSUS_USED)
+			continue;
+		c->blocks[k] = CENSUS_OBJECT;
+		objects[p - c->pools]++;
+		struct usage_row *r = usage_get(&u, (struct usage_key){
+			.block_size = p->block_size,
+			.type = node_type_addr(w, i),
+		});
+		if (!r) {
+			w->err = &err_nomem;
+			break;
+		}
+		r->blocks++;
+		r->arena_found += !!(w->nodes[i].flags & HEAP_NODE_ARENA);
+	}
+	for (size_t i = 0; i < w->nbufs && !w->err; i++) {
+		size_t k;
+		const struct census_pool *p =
+			census_pool_of(c, w->bufs[i].addr, &k);
+
+		if (!p || k == SIZE_MAX || c->blocks[k] != CENSUS_USED)
+			continue;
+		c->blocks[k] = CENSUS_BUFFER;
+		buffers[p - c->pools]++;
+		struct usage_row *r = usage_get(&u, (struct usage_key){
+			.block_size = p->block_size,
+			.buffer = true,
+			.type = node_type_addr(w, w->bufs[i].owner),
+		});
+		if (!r) {
+			w->err = &err_nomem;
+			break;
+		}
+		r->blocks++;
+	}
+	st->pm_arenas = c->narenas;
+	st->pm_pools = c->npools;
+	st->pm_arena_bytes = (uint64_t)c->narenas * c->arena_size;
+	for (size_t i = 0; i < c->narenas && !w->err && w->c->arena; i++) {
+		const struct census_arena *a = &c->arenas[i];
+		struct heap_arena ha = {
+			.addr = a->addr,
+			.size = c->arena_size,
+			.pools = a->ntotalpools,
+			.free_pools = a->nfreepools,
+			.used_pools = a->used,
+		};
+		w->err = w->c->arena(w->c->arg, &ha);
+	}
+	for (size_t i = 0; i < c->npools && !w->err; i++) {
+		const struct census_pool *p = &c->pools[i];
+		struct heap_pool hp = {
+			.addr = p->addr,
+			.arena = p->arena,
+			.block_size = p->block_size,
+			.capacity = p->capacity,
+			.used = p->used,
+			.objects = objects[i],
+			.buffers = buffers[i],
+			.bad = p->bad,
+		};
+		st->pm_used_bytes += (uint64_t)p->used * p->block_size;
+		st->pm_free_bytes += (uint64_t)(p->capacity - p->used) *
+				     p->block_size;
+		st->pm_object_bytes += (uint64_t)objects[i] * p->block_size;
+		st->pm_buffer_bytes += (uint64_t)buffers[i] * p->block_size;
+		if (w->c->pool)
+			w->err = w->c->pool(w->c->arg, &hp);
+	}
+	st->pm_unknown_bytes = st->pm_used_bytes - st->pm_object_bytes -
+			       st->pm_buffer_bytes;
+	for (size_t i = 0; i < u.cap && !w->err && w->c->usage; i++) {
+		const struct usage_row *r = &u.rows[i];
+		struct tinfo *ti = r->blocks && r->key.type ?
+			type_find(w, r->key.type) : NULL;
+
+		if (!r->blocks)
+			continue;
+		struct heap_usage hu = {
+			.block_size = r->key.block_size,
+			.buffer = r->key.buffer,
+			.type_addr = r->key.type,
+			.type = ti ? ti->name : NULL,
+			.blocks = r->blocks,
+			.arena_found = r->arena_found,
+		};
+		w->err = w->c->usage(w->c->arg, &hu);
+	}
+out:
+	free(u.rows);
+	free(objects);
+	free(buffers);
+}
+
+// The interpreters, for their pymalloc states (3.12+).
+static size_t interpreters(struct walk *w, uint64_t *out, size_t max)
+{
+	const struct layout *l = w->l;
+	uint64_t interp = 0;
+	size_t n = 0;
+
+	if (l->runtime_addr)
+		interp = peek(w, l->runtime_addr, l->rt_interpreters_head);
+	while (interp && n < max) {
+		out[n++] = interp;
+		interp = peek(w, interp, l->interp_next);
+	}
+	return n;
+}
+
+static double census_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void census_walk(struct walk *w)
+{
+	double start = census_clock();
+	uint64_t interps[CENSUS_MAX_STATES];
+	size_t n = interpreters(w, interps, CENSUS_MAX_STATES);
+
+	w->err = census_read(&w->census, w->t, w->l, interps, n);
+	if (w->err)
+		return;
+	snprintf(w->st->census_problem, sizeof(w->st->census_problem), "%s",
+		 w->census.problem);
+	w->st->census = w->census.available;
+	if (w->census.available) {
+		census_find(w);
+		static_roots(w);
+	}
+	w->st->census_ms += census_clock() - start;
+}
+
 struct err *heap_walk(struct target *t, const struct layout *l,
 		      const struct heap_limits *limits,
 		      const struct heap_consumer *consumer,
@@ -2975,14 +3472,30 @@ struct err *heap_walk(struct target *t, const struct layout *l,
 					   "the lists are empty");
 	}
 	// The queue is the node array itself: nodes added while decoding
-	// are processed in turn.
-	for (size_t i = 0; i < w.nnodes && !w.err; i++) {
-		process(&w, i);
-		if (consumer->progress && (i & 0xffff) == 0xffff)
-			consumer->progress(consumer->progress_arg,
-					   stats_ret->objects, stats_ret->edges);
+	// are processed in turn. The census adds the objects only pymalloc's
+	// arenas hold, and what they refer to, once the rest are found.
+	size_t i = 0;
+
+	for (int pass = 0; pass < 2 && !w.err; pass++) {
+		for (; i < w.nnodes && !w.err; i++) {
+			process(&w, i);
+			if (consumer->progress && (i & 0xffff) == 0xffff)
+				consumer->progress(consumer->progress_arg,
+						   stats_ret->objects,
+						   stats_ret->edges);
+		}
+		edges_settle(&w);
+		if (pass == 0 && !w.err)
+			census_walk(&w);
 	}
-	edges_settle(&w);
+	if (!w.err && w.census.available) {
+		double start = census_clock();
+
+		census_account(&w);
+		w.st->census_ms += census_clock() - start;
+	}
+	census_deinit(&w.census);
+	free(w.bufs);
 
 	for (size_t i = 0; i < w.types_cap; i++)
 		free(w.types ? w.types[i] : NULL);

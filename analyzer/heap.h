@@ -36,6 +36,14 @@ enum heap_status {
 	HEAP_UNREADABLE,  /* its memory is not in the snapshot */
 };
 
+/** How an object was found (schema: objects.found). */
+enum heap_found {
+	HEAP_FOUND_GC,        /* on a collector list */
+	HEAP_FOUND_REFERENT,  /* referred to by an object found */
+	HEAP_FOUND_ARENA,     /* in an allocated pymalloc block, and by
+				 nothing else */
+};
+
 /** A type, reported once, before the first object of that type. */
 struct heap_type {
 	uint64_t addr;         /* PyTypeObject * */
@@ -61,6 +69,7 @@ struct heap_object {
 	const char *repr;      /* short preview, or NULL */
 	enum heap_status status;
 	const char *detail;    /* why not HEAP_OK, or NULL */
+	enum heap_found found;
 };
 
 /** A reference. */
@@ -90,6 +99,40 @@ struct heap_root {
 					may be a borrowed pointer */
 };
 
+/** A pymalloc arena (schema: pymalloc_arenas). */
+struct heap_arena {
+	uint64_t addr;         /* its memory */
+	uint64_t size;         /* ARENA_SIZE */
+	uint32_t pools;        /* pools it can hold */
+	uint32_t free_pools;   /* empty or never used */
+	uint32_t used_pools;   /* in use */
+};
+
+/** A pymalloc pool in use (schema: pymalloc_pools). */
+struct heap_pool {
+	uint64_t addr;
+	uint64_t arena;
+	uint32_t block_size;
+	uint32_t capacity;     /* blocks it can hold */
+	uint32_t used;         /* allocated blocks */
+	uint32_t objects;      /* allocated blocks holding an object found */
+	uint32_t buffers;      /* allocated blocks holding a buffer of one */
+	bool bad;              /* its free chain does not match its count */
+};
+
+/** Blocks of one size holding objects of one type, or their buffers
+ * (schema: pymalloc_usage). */
+struct heap_usage {
+	uint32_t block_size;
+	bool buffer;           /* buffers of objects of the type: list
+				  items, dict keys and values, set tables */
+	uint64_t type_addr;
+	const char *type;
+	uint64_t blocks;
+	uint64_t arena_found;  /* objects among them found in the arenas
+				  only */
+};
+
 /** Where the walker sends what it finds; each returns NULL on success. */
 struct heap_consumer {
 	void *arg;
@@ -97,6 +140,10 @@ struct heap_consumer {
 	struct err *(*object)(void *arg, const struct heap_object *object);
 	struct err *(*edge)(void *arg, const struct heap_edge *edge);
 	struct err *(*root)(void *arg, const struct heap_root *root);
+	/* optional: pymalloc's arenas, pools and usage, after the objects */
+	struct err *(*arena)(void *arg, const struct heap_arena *arena);
+	struct err *(*pool)(void *arg, const struct heap_pool *pool);
+	struct err *(*usage)(void *arg, const struct heap_usage *usage);
 	/* optional: called now and then with the counts so far */
 	void (*progress)(void *arg, uint64_t objects, uint64_t edges);
 	void *progress_arg;
@@ -114,6 +161,22 @@ struct heap_stats {
 	bool gc_collecting;     /* a collection was running */
 	bool truncated;         /* a cap cut the walk short */
 	char first_problem[160]; /* the first list or cap problem, or "" */
+
+	/* the census of pymalloc's arenas */
+	bool census;            /* the arenas were read */
+	char census_problem[200]; /* why not, or what was wrong; or "" */
+	uint64_t arena_objects; /* objects found in the arenas only */
+	uint64_t pm_arenas;     /* arenas */
+	uint64_t pm_pools;      /* pools in use */
+	uint64_t pm_arena_bytes; /* bytes of the arenas */
+	uint64_t pm_used_bytes; /* bytes of allocated blocks */
+	uint64_t pm_free_bytes; /* bytes of free blocks in pools in use,
+				   handed out before or not */
+	uint64_t pm_object_bytes; /* allocated blocks holding an object found */
+	uint64_t pm_buffer_bytes; /* ... a buffer of one */
+	uint64_t pm_unknown_bytes; /* ... nothing found: not accounted for */
+	uint64_t pm_dangling;   /* objects found by reference in free blocks */
+	double census_ms;       /* time the census took */
 };
 
 #define HEAP_NONE UINT32_MAX
@@ -130,6 +193,7 @@ enum heap_node_flags {
 					   types, str, small int, code, module */
 	HEAP_NODE_BAD = 1 << 6,         /* status not ok */
 	HEAP_NODE_FINALIZED = 1 << 7,   /* tp_finalize already ran */
+	HEAP_NODE_ARENA = 1 << 8,       /* found in pymalloc's arenas only */
 };
 
 /** An object of the graph. */
@@ -138,7 +202,7 @@ struct heap_node {
 	int64_t refcnt;        /* ob_refcnt as read */
 	uint32_t type;         /* node of ob_type, or HEAP_NONE */
 	int8_t generation;     /* 0–3, -1 untracked */
-	uint8_t flags;         /* enum heap_node_flags */
+	uint16_t flags;        /* enum heap_node_flags */
 };
 
 /**

@@ -512,6 +512,15 @@ static void layout_derive(struct layout *l)
 	l->preheader_flags = v >= 12 ? TPFLAGS_MANAGED_DICT |
 				       TPFLAGS_MANAGED_WEAKREF :
 			     v == 11 ? TPFLAGS_MANAGED_DICT : 0;
+	// Objects/obmalloc.c (Include/internal/pycore_obmalloc.h from
+	// 3.12): ARENA_SIZE and POOL_SIZE, larger from 3.10 (bpo-37448:
+	// USE_LARGE_ARENAS, and USE_LARGE_POOLS with the radix tree of
+	// 64-bit builds).
+	l->arena_size = v >= 10 ? 1u << 20 : 1u << 18;
+	l->pool_size = v >= 10 ? 1u << 14 : 1u << 12;
+	// 3.13: PyInterpreterState.obmalloc points to the state (the main
+	// interpreter's is the static obmalloc_state_main); 3.12 embeds it.
+	l->obmalloc_pointer = v >= 13;
 }
 
 /*

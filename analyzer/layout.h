@@ -190,6 +190,10 @@ struct target;
 	X(code_cellvars, "PyCodeObject", "co_cellvars")                       \
 	X(code_freevars, "PyCodeObject", "co_freevars")                       \
 	X(code_nlocals, "PyCodeObject", "co_nlocals")                         \
+	X(code_code, "PyCodeObject", "co_code|_co_code")                      \
+	X(code_linetable, "PyCodeObject", "co_linetable|co_lnotab")           \
+	X(code_exceptiontable, "PyCodeObject", "co_exceptiontable")           \
+	X(code_localspluskinds, "PyCodeObject", "co_localspluskinds")         \
 	X(module_dict, "PyModuleObject", "md_dict")                           \
 	X(module_def, "PyModuleObject", "md_def")                             \
 	X(module_state, "PyModuleObject", "md_state")                         \
@@ -260,7 +264,21 @@ struct target;
 	X(long_digits, "PyLongObject", "long_value.ob_digit|ob_digit")        \
 	X(long_tag, "PyLongObject", "long_value.lv_tag")                      \
 	X(float_value, "PyFloatObject", "ob_fval")                            \
-	X(bytes_sval, "PyBytesObject", "ob_sval")
+	X(bytes_sval, "PyBytesObject", "ob_sval")                             \
+	/* pymalloc (Objects/obmalloc.c, 3.12+ pycore_obmalloc.h) */          \
+	X(interp_obmalloc, "PyInterpreterState", "obmalloc")                  \
+	X(obm_arenas, "struct _obmalloc_state", "mgmt.arenas")                \
+	X(obm_maxarenas, "struct _obmalloc_state", "mgmt.maxarenas")          \
+	X(ao_address, "struct arena_object", "address")                       \
+	X(ao_pool_address, "struct arena_object", "pool_address")             \
+	X(ao_nfreepools, "struct arena_object", "nfreepools")                 \
+	X(ao_ntotalpools, "struct arena_object", "ntotalpools")               \
+	X(pool_count, "struct pool_header", "ref.count")                      \
+	X(pool_freeblock, "struct pool_header", "freeblock")                  \
+	X(pool_arenaindex, "struct pool_header", "arenaindex")                \
+	X(pool_szidx, "struct pool_header", "szidx")                          \
+	X(pool_nextoffset, "struct pool_header", "nextoffset")                \
+	X(pool_maxnextoffset, "struct pool_header", "maxnextoffset")
 
 /*
  * LAYOUT_MEMBER_SIZES(X): X(field, type, path): the size of a member, for
@@ -291,7 +309,9 @@ struct target;
 	X(sizeof_setentry, "setentry")                                        \
 	X(sizeof_iframe, "struct _PyInterpreterFrame")                        \
 	X(sizeof_str_ascii, "PyASCIIObject")                                  \
-	X(sizeof_str_compact, "PyCompactUnicodeObject")
+	X(sizeof_str_compact, "PyCompactUnicodeObject")                       \
+	X(sizeof_arena_object, "struct arena_object")                         \
+	X(sizeof_pool_header, "struct pool_header")
 
 /** Where the layout tables came from. */
 enum layout_source {
@@ -346,6 +366,10 @@ struct layout {
 				   interpreter */
 	uint64_t preheader_flags; /* tp_flags that put the pre-header
 				   before an object (3.11+) */
+	uint32_t arena_size;    /* pymalloc's ARENA_SIZE, bytes */
+	uint32_t pool_size;     /* POOL_SIZE, bytes; pools are aligned to it */
+	bool obmalloc_pointer;  /* 3.13+: PyInterpreterState.obmalloc is a
+				   pointer to the state, not the state */
 };
 
 /* Py_TPFLAGS_* bits (Include/object.h); stable across 3.6–3.14. */

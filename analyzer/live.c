@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/user.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -360,6 +361,12 @@ struct err *live_copy(pid_t pid, bool stop, struct live_copy *c)
 	}
 	if (!err)
 		err = copy_memory(pid, c);
+	for (unsigned i = 0; !err && i < nth && c->nsps < 64; i++) {
+		struct user_regs_struct regs;
+
+		if (ptrace(PTRACE_GETREGS, th[i].tid, 0, &regs) == 0)
+			c->sps[c->nsps++] = regs.rsp;
+	}
 	if (!err)
 		c->entry = auxv_entry(pid);
 	if (stop)

@@ -36,6 +36,8 @@ struct live_copy {
 	unsigned threads;           /* threads stopped */
 	uint64_t bytes;             /* bytes copied */
 	bool stopped;               /* false for --no-stop */
+	uint64_t sps[64];           /* stack pointers of the threads stopped */
+	size_t nsps;
 };
 
 /**

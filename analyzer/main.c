@@ -44,6 +44,7 @@ static const char usage_text[] =
 	"                         [--limit N] [--json]\n"
 	"       gcscope garbage DB [--limit N] [--json]\n"
 	"       gcscope leaks DB [--limit N] [--json]\n"
+	"       gcscope census DB [--limit N] [--json]\n"
 	"       gcscope path DB ADDR [--json]\n"
 	"       gcscope referrers DB ADDR [--limit N] [--json]\n"
 	"       gcscope referents DB ADDR [--limit N] [--json]\n"
@@ -52,8 +53,9 @@ static const char usage_text[] =
 	"       gcscope --help | --version | COMMAND --help\n"
 	"\n"
 	"Read the heap of a CPython process from a core file and write every\n"
-	"object the garbage collector tracks, every object they refer to and\n"
-	"the references between them into an SQLite database (schema/).\n"
+	"object the garbage collector tracks, every object they refer to,\n"
+	"the objects in pymalloc's arenas nothing refers to, and the\n"
+	"references between them into an SQLite database (schema/).\n"
 	"\n"
 	"  --core CORE      the core file (gcore PID, or a kernel dump)\n"
 	"  --pid PID        a running process: all its threads are stopped\n"
@@ -88,7 +90,7 @@ static const char usage_text[] =
 	"does not.\n"
 	"\n"
 	"The other commands read a database gcscope snapshot wrote (schema\n"
-	"versions 1 to 2), opened read-only, and print one record per line in\n"
+	"versions 1 to 3), opened read-only, and print one record per line in\n"
 	"aligned columns, addresses as 0x...; ADDR is an object's address, in\n"
 	"hex (0x7f3a1c2d4e50) or decimal:\n"
 	"\n"
@@ -107,6 +109,9 @@ static const char usage_text[] =
 	"             the objects\n"
 	"  leaks      reference counts the references found do not explain,\n"
 	"             by type, then the objects (anomaly_types, anomalies)\n"
+	"  census     what pymalloc's arenas hold: totals, blocks by size\n"
+	"             class, bytes by type, and how much no object found\n"
+	"             accounts for (census_classes, census_types)\n"
 	"  path       the shortest chain of references from a root to ADDR,\n"
 	"             root first (reach); or that no root reaches it, and\n"
 	"             whether it is garbage\n"
@@ -125,7 +130,7 @@ static const char usage_text[] =
 	"             its \"objects\" and \"edges\"; addresses are numbers.\n"
 	"             What --limit left out goes to stderr as a note.\n"
 	"garbage, leaks and path need schema version 2, which has the\n"
-	"analyses. gcscope COMMAND --help says more about each command.\n"
+	"analyses; census needs version 3. gcscope COMMAND --help says more about each command.\n"
 	"\n"
 	"Every analysis command also takes --core CORE [--exe EXE] in place\n"
 	"of DB: the core is snapshotted first, into CORE.gcscope.db when its\n"
@@ -147,7 +152,8 @@ static const char usage_text[] =
 	"      core, its layout is unknown, or the database could not be\n"
 	"      written; the other commands: the database cannot be read\n"
 	"      (missing, not a gcscope database, a schema version other than\n"
-	"      1 to 2, version 1 for garbage, leaks and path), or the sql\n"
+	"      1 to 3, version 1 for garbage, leaks and path, below 3 for\n"
+	"      census), or the sql\n"
 	"      STATEMENT is not exactly one read-only statement, does not\n"
 	"      compile or fails\n"
 	"  64  the command line is wrong\n"
@@ -328,7 +334,7 @@ static struct err *write_meta(struct sink *s, struct target *t,
 		snprintf(buf, sizeof(buf), "%" PRIu64, (uint64_t)(value));   \
 		META(key, buf);                                              \
 	} while (0)
-	META("schema_version", "2");
+	META("schema_version", "3");
 	META("gcscope_version", GCSCOPE_VERSION);
 	META("created_at", when);
 	META("source", target_source(t));
@@ -363,6 +369,20 @@ static struct err *write_meta(struct sink *s, struct target *t,
 	META_U64("time_anomalies_ms", as->anomalies_ms);
 	if (st->first_problem[0])
 		META("walk_problem", st->first_problem);
+	META_U64("census", st->census);
+	if (st->census_problem[0])
+		META("census_problem", st->census_problem);
+	META_U64("arena_objects", st->arena_objects);
+	META_U64("pymalloc_arenas", st->pm_arenas);
+	META_U64("pymalloc_pools", st->pm_pools);
+	META_U64("pymalloc_arena_bytes", st->pm_arena_bytes);
+	META_U64("pymalloc_used_bytes", st->pm_used_bytes);
+	META_U64("pymalloc_free_bytes", st->pm_free_bytes);
+	META_U64("pymalloc_object_bytes", st->pm_object_bytes);
+	META_U64("pymalloc_buffer_bytes", st->pm_buffer_bytes);
+	META_U64("pymalloc_unknown_bytes", st->pm_unknown_bytes);
+	META_U64("pymalloc_dangling", st->pm_dangling);
+	META_U64("time_census_ms", st->census_ms);
 #undef META
 #undef META_U64
 	return err;
@@ -443,6 +463,9 @@ static int snapshot(const struct snapshot_options *o)
 		.object = sink_object,
 		.edge = sink_edge,
 		.root = sink_root,
+		.arena = sink_arena,
+		.pool = sink_pool,
+		.usage = sink_usage,
 	};
 	struct analyses_stats as = { 0 };
 	double t0 = now_ms();
@@ -502,15 +525,21 @@ static int snapshot(const struct snapshot_options *o)
 	if (st.corrupt)
 		fprintf(stderr, "warning: %" PRIu64 " objects are corrupt or "
 				"unreadable (objects.status)\n", st.corrupt);
+	if (!st.census)
+		fprintf(stderr, "warning: no census of pymalloc's arenas: %s\n",
+			st.census_problem);
+	else if (st.census_problem[0])
+		fprintf(stderr, "warning: pymalloc's arenas: %s\n",
+			st.census_problem);
 	if (!o->quiet)
 		fprintf(stderr,
 			"Python %s (%s layout): %" PRIu64 " objects, %" PRIu64
 			" tracked, %" PRIu64 " references, %zu cycles, %zu "
-			"unreachable, %zu in gc.garbage, %zu refcount anomalies "
-			"-> %s\n",
+			"unreachable, %zu in gc.garbage, %zu refcount anomalies, "
+			"%" PRIu64 " found in pymalloc's arenas only -> %s\n",
 			l.version, layout_source_name(l.source), st.objects,
 			st.tracked, st.edges, as.cycles, as.unreachable,
-			as.gc_garbage, as.anomalies, o->db);
+			as.gc_garbage, as.anomalies, st.arena_objects, o->db);
 out:
 	graph_cycles_deinit(&cycles);
 	heap_graph_deinit(&g);

@@ -39,14 +39,14 @@ enum {
 #define HELP_STATUS \
 	"Exit status: 0 the answer was printed; 2 the database\n" \
 	"cannot be read (missing, not a gcscope database, a schema\n" \
-	"version other than 1 to 2, or without what the command\n" \
+	"version other than 1 to 3, or without what the command\n" \
 	"needs); 64 the command line is wrong.\n"
 
 #define HELP_STATUS_ADDR \
 	"Exit status: 0 the answer was printed; 1 ADDR is not an\n" \
 	"object of the snapshot; 2 the database cannot be read\n" \
 	"(missing, not a gcscope database, a schema version other\n" \
-	"than 1 to 2); 64 the command line is wrong.\n"
+	"than 1 to 3); 64 the command line is wrong.\n"
 
 #define HELP_ADDR \
 	"ADDR is the object's address, in hex (0x7f3a1c2d4e50) or\n" \
@@ -148,6 +148,27 @@ static const struct command commands[] = {
 		HELP_STATUS,
 	},
 	{
+		"census", REPORT_CENSUS, TAKES_LIMIT, DEFAULT_LIMIT,
+		"gcscope census DB [--limit N] [--json]",
+		"Print what pymalloc's arenas hold: a line of totals (arenas,\n"
+		"pools in use, bytes in allocated blocks: holding objects,\n"
+		"buffers of objects, or nothing found -- memory no object\n"
+		"accounts for; free blocks), then the blocks by size class\n"
+		"(the view census_classes), then the bytes by type (the view\n"
+		"census_types: objects of the type, or buffers they own --\n"
+		"list items, dict keys and values, set tables), most first,\n"
+		"with how many of the objects only the census found (nothing\n"
+		"found refers to them). Objects over 512 bytes come from\n"
+		"malloc, not pymalloc: they are not counted here. Needs\n"
+		"schema version 3.\n"
+		"\n"
+		HELP_OPTIONS
+		"             (here an object with \"totals\", \"classes\"\n"
+		"             and \"types\"; --limit applies to types)\n"
+		"\n"
+		HELP_STATUS,
+	},
+	{
 		"path", REPORT_PATH, TAKES_ADDR, 0,
 		"gcscope path DB ADDR [--json]",
 		"Print the shortest chain of references from a root to\n"
@@ -164,7 +185,7 @@ static const struct command commands[] = {
 		"Exit status: 0 the chain was printed; 1 ADDR is not an\n"
 		"object of the snapshot, or no root reaches it; 2 the\n"
 		"database cannot be read (missing, not a gcscope database, a\n"
-		"schema version other than 1 to 2, or version 1); 64 the\n"
+		"schema version other than 1 to 3, or version 1); 64 the\n"
 		"command line is wrong.\n",
 	},
 	{
@@ -1293,6 +1314,112 @@ static struct err *report_leaks(struct report *rp)
 	return err;
 }
 
+/* census */
+
+static struct err *report_census(struct report *rp)
+{
+	static const char *const total_names[] = {
+		"census", "census_problem", "arenas", "pools", "arena_bytes",
+		"used_bytes", "object_bytes", "buffer_bytes", "unknown_bytes",
+		"free_bytes", "arena_objects", "arena_unreferenced",
+	};
+	static const char *const class_names[] = {
+		"block_size", "pools", "blocks", "used", "free", "objects",
+		"buffers", "unknown", "used_bytes", "unknown_bytes",
+	};
+	static const char *const type_names[] = {
+		"type", "what", "blocks", "bytes", "arena_found", "type_addr",
+	};
+	static const enum column_kind type_kinds[] = {
+		COL_VALUE, COL_VALUE, COL_VALUE, COL_VALUE, COL_VALUE, COL_ADDR,
+	};
+	struct table totals, classes = { 0 }, types = { 0 };
+	struct err *err;
+
+	err = need_version(rp, 3, "census of pymalloc");
+	if (err)
+		return err;
+#define META_INT(key)                                                        \
+	"(SELECT CAST(value AS INTEGER) FROM meta WHERE key = '" key "')"
+	err = query_table(rp, &totals,
+			  "SELECT " META_INT("census") ", "
+			  "(SELECT value FROM meta WHERE key = 'census_problem'), "
+			  META_INT("pymalloc_arenas") ", "
+			  META_INT("pymalloc_pools") ", "
+			  META_INT("pymalloc_arena_bytes") ", "
+			  META_INT("pymalloc_used_bytes") ", "
+			  META_INT("pymalloc_object_bytes") ", "
+			  META_INT("pymalloc_buffer_bytes") ", "
+			  META_INT("pymalloc_unknown_bytes") ", "
+			  META_INT("pymalloc_free_bytes") ", "
+			  META_INT("arena_objects") ", "
+			  "(SELECT count(*) FROM anomalies a JOIN objects o "
+			  "ON o.addr = a.addr WHERE o.found = 'arena' AND "
+			  "a.kind = 'unreferenced')",
+			  12, total_names, NULL, 0, NULL);
+#undef META_INT
+	if (err)
+		return err;
+	err = query_table(rp, &classes,
+			  "SELECT block_size, pools, blocks, used, free, "
+			  "objects, buffers, unknown, used_bytes, unknown_bytes "
+			  "FROM census_classes",
+			  10, class_names, NULL, 0, NULL);
+	if (!err)
+		err = query_table(rp, &types,
+				  "SELECT type, what, blocks, bytes, "
+				  "arena_found, type_addr FROM census_types",
+				  6, type_names, type_kinds, rp->o->limit, NULL);
+	if (err)
+		goto out;
+	const struct cell *c = totals.cells;
+	bool census = totals.nrows && c[0].kind == CELL_INT && c[0].i;
+
+	if (rp->o->json) {
+		fputs("{\"totals\": ", rp->out);
+		table_print_json(&totals, rp->out);
+		fputs(",\n\"classes\": ", rp->out);
+		table_print_json(&classes, rp->out);
+		fputs(",\n\"types\": ", rp->out);
+		table_print_json(&types, rp->out);
+		fputs("}\n", rp->out);
+		print_more(rp, types.more, "types", "--limit");
+		goto out;
+	}
+	if (!census) {
+		fprintf(rp->out, "no census of pymalloc's arenas in this "
+			"snapshot: %s\n", c && c[1].kind == CELL_TEXT ?
+			c[1].text : "it was not taken");
+		goto out;
+	}
+	double mib = 1024.0 * 1024.0, used = c[5].i ? c[5].i : 1;
+
+	fprintf(rp->out, "pymalloc: %" PRId64 " arenas (%.1f MiB), %" PRId64
+		" pools in use; allocated blocks %.1f MiB: objects %.1f MiB, "
+		"buffers %.1f MiB, not accounted for %.2f MiB (%.1f%%); "
+		"free blocks %.1f MiB\n",
+		c[2].i, c[4].i / mib, c[3].i, c[5].i / mib, c[6].i / mib,
+		c[7].i / mib, c[8].i / mib, 100.0 * c[8].i / used,
+		c[9].i / mib);
+	fprintf(rp->out, "%" PRId64 " objects found in the arenas only, %"
+		PRId64 " of which nothing holds (gcscope leaks)\n",
+		c[10].i, c[11].i);
+	if (c[1].kind == CELL_TEXT)
+		fprintf(rp->out, "note: %s\n", c[1].text);
+	putc('\n', rp->out);
+	err = table_print_text(&classes, rp->out, &list_style);
+	if (err)
+		goto out;
+	putc('\n', rp->out);
+	err = table_print_text(&types, rp->out, &list_style);
+	print_more(rp, types.more, "types", "--limit");
+out:
+	table_deinit(&totals);
+	table_deinit(&classes);
+	table_deinit(&types);
+	return err;
+}
+
 /* path */
 
 static struct err *not_reachable(struct report *rp, bool *found_ret)
@@ -1541,6 +1668,9 @@ struct err *report_run(const struct report_options *o, FILE *out,
 		break;
 	case REPORT_LEAKS:
 		err = report_leaks(&rp);
+		break;
+	case REPORT_CENSUS:
+		err = report_census(&rp);
 		break;
 	case REPORT_PATH:
 		err = report_path(&rp, found_ret);

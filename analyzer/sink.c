@@ -43,6 +43,7 @@ struct object_row {
 	uint8_t tracked;
 	uint8_t immortal;
 	uint8_t status;        // enum heap_status
+	uint8_t found;         // enum heap_found
 };
 
 struct sink {
@@ -67,6 +68,7 @@ struct sink {
 	char *after_load;     // schema statements run by sink_finish()
 	sqlite3_stmt *meta, *type;
 	sqlite3_stmt *root, *garbage, *anomaly;
+	sqlite3_stmt *arena_row, *pool_row, *usage_row;
 	uint64_t rows;        // rows in the open transaction
 	int finished;         // renamed into place
 };
@@ -76,6 +78,12 @@ static const char *const edge_kinds[] = {
 	[HEAP_EDGE_STRONG] = "strong",
 	[HEAP_EDGE_BORROWED] = "borrowed",
 	[HEAP_EDGE_CONSERVATIVE] = "conservative",
+};
+
+static const char *const found_names[] = {
+	[HEAP_FOUND_GC] = "gc",
+	[HEAP_FOUND_REFERENT] = "referent",
+	[HEAP_FOUND_ARENA] = "arena",
 };
 
 static const char *const statuses[] = {
@@ -199,7 +207,13 @@ struct err *sink_create(const char *path, const char *schema,
 	    (err = prepare(s, "INSERT INTO garbage VALUES (?, ?, ?)",
 			   &s->garbage)) ||
 	    (err = prepare(s, "INSERT INTO anomalies VALUES (?, ?, ?, ?, ?)",
-			   &s->anomaly)))
+			   &s->anomaly)) ||
+	    (err = prepare(s, "INSERT INTO pymalloc_arenas VALUES "
+			      "(?, ?, ?, ?, ?)", &s->arena_row)) ||
+	    (err = prepare(s, "INSERT INTO pymalloc_pools VALUES "
+			      "(?, ?, ?, ?, ?, ?, ?, ?)", &s->pool_row)) ||
+	    (err = prepare(s, "INSERT INTO pymalloc_usage VALUES "
+			      "(?, ?, ?, ?, ?, ?)", &s->usage_row)))
 		goto out;
 	err = exec(s, "BEGIN");
 	if (err)
@@ -358,6 +372,7 @@ struct err *sink_object(void *arg, const struct heap_object *o)
 		.tracked = o->gc_tracked,
 		.immortal = o->immortal,
 		.status = o->status,
+		.found = o->found,
 	};
 	if ((o->type && !r->type) || (o->repr && !r->repr))
 		return &err_nomem;
@@ -512,6 +527,50 @@ struct err *sink_anomaly(struct sink *s, uint64_t addr, const char *kind,
 	sqlite3_bind_int64(s->anomaly, 4, referrers);
 	bind_text(s->anomaly, 5, detail);
 	return step(s, s->anomaly);
+}
+
+struct err *sink_arena(void *arg, const struct heap_arena *a)
+{
+	struct sink *s = arg;
+
+	sqlite3_bind_int64(s->arena_row, 1, a->addr);
+	sqlite3_bind_int64(s->arena_row, 2, a->size);
+	sqlite3_bind_int64(s->arena_row, 3, a->pools);
+	sqlite3_bind_int64(s->arena_row, 4, a->free_pools);
+	sqlite3_bind_int64(s->arena_row, 5, a->used_pools);
+	return step(s, s->arena_row);
+}
+
+struct err *sink_pool(void *arg, const struct heap_pool *p)
+{
+	struct sink *s = arg;
+
+	sqlite3_bind_int64(s->pool_row, 1, p->addr);
+	sqlite3_bind_int64(s->pool_row, 2, p->arena);
+	sqlite3_bind_int64(s->pool_row, 3, p->block_size);
+	sqlite3_bind_int64(s->pool_row, 4, p->capacity);
+	sqlite3_bind_int64(s->pool_row, 5, p->used);
+	sqlite3_bind_int64(s->pool_row, 6, p->objects);
+	sqlite3_bind_int64(s->pool_row, 7, p->buffers);
+	sqlite3_bind_int(s->pool_row, 8, p->bad);
+	return step(s, s->pool_row);
+}
+
+struct err *sink_usage(void *arg, const struct heap_usage *u)
+{
+	struct sink *s = arg;
+
+	sqlite3_bind_int64(s->usage_row, 1, u->block_size);
+	sqlite3_bind_text(s->usage_row, 2, u->buffer ? "buffer" : "object",
+			  -1, SQLITE_STATIC);
+	if (u->type_addr)
+		sqlite3_bind_int64(s->usage_row, 3, u->type_addr);
+	else
+		sqlite3_bind_null(s->usage_row, 3);
+	bind_text(s->usage_row, 4, u->type);
+	sqlite3_bind_int64(s->usage_row, 5, u->blocks);
+	sqlite3_bind_int64(s->usage_row, 6, u->arena_found);
+	return step(s, s->usage_row);
 }
 
 struct err *sink_object_cycle(struct sink *s, size_t index, uint32_t cycle_id)
@@ -692,7 +751,7 @@ static struct err *write_table(struct bulk *b, uint32_t root, size_t n,
 		return err;
 	}
 	for (size_t i = 0; i < n && !err; i++) {
-		struct btree_value v[16];
+		struct btree_value v[24];
 		int64_t rowid;
 		size_t nv = row(b, i, v, &rowid), len;
 
@@ -747,6 +806,7 @@ static size_t object_columns(const struct bulk *b, size_t i,
 	v[n++] = r->depth != UINT32_MAX ? int_value(r->depth) : null_value;
 	v[n++] = r->via ? int_value(r->via) : null_value;
 	v[n++] = r->via_edge ? int_value(r->via_edge) : null_value;
+	v[n++] = text_value(found_names[r->found]);
 	return n;
 }
 
@@ -864,7 +924,8 @@ static const struct {
 } bulk_trees[NTREES] = {
 	[TREE_OBJECTS] = { "objects", "addr,type_addr,type,refcnt,size,"
 			   "gc_tracked,generation,immortal,repr,status,"
-			   "detail,in_cycle,reach_depth,reach_via,reach_edge" },
+			   "detail,in_cycle,reach_depth,reach_via,reach_edge,"
+			   "found" },
 	[TREE_EDGES] = { "edges", "src,dst,kind,label" },
 	[TREE_EDGES_SRC] = { "edges_src", "src" },
 	[TREE_EDGES_DST] = { "edges_dst", "dst" },
@@ -1080,6 +1141,7 @@ static void finalize_statements(struct sink *s)
 	sqlite3_stmt **stmts[] = {
 		&s->meta, &s->type,
 		&s->root, &s->garbage, &s->anomaly,
+		&s->arena_row, &s->pool_row, &s->usage_row,
 	};
 
 	for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {

@@ -41,6 +41,10 @@ struct err *sink_edge(void *arg, const struct heap_edge *edge);
 
 /** The heap_consumer callback for roots; arg is the sink. */
 struct err *sink_root(void *arg, const struct heap_root *root);
+/** pymalloc's arenas, pools and usage (heap_consumer callbacks). */
+struct err *sink_arena(void *arg, const struct heap_arena *arena);
+struct err *sink_pool(void *arg, const struct heap_pool *pool);
+struct err *sink_usage(void *arg, const struct heap_usage *usage);
 
 /**
  * Record the step of the shortest chain from a root that reaches object
@@ -87,7 +91,7 @@ void sink_destroy(struct sink *s);
 /** The schema versions (PRAGMA user_version) sink_db_open() accepts. */
 enum {
 	SINK_SCHEMA_OLDEST = 1,  /**< schema/001-snapshot.sql */
-	SINK_SCHEMA_NEWEST = 2,  /**< schema/002-analyses.sql */
+	SINK_SCHEMA_NEWEST = 3,  /**< schema/003-census.sql */
 };
 
 /** A snapshot database opened for reading. */

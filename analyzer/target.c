@@ -70,6 +70,8 @@ struct target {
 	size_t nmods;
 	uint64_t entry;           /* AT_ENTRY from the core's auxv, or 0 */
 	uint64_t want_size;       /* file size the program headers need */
+	uint64_t sps[64];         /* each thread's stack pointer */
+	size_t nsps;
 	const unsigned char *files_note; /* NT_FILE's descriptor, or NULL */
 	size_t files_note_size;   /* its bytes */
 	struct symbol *syms;      /* open addressing; NULL until first lookup */
@@ -299,6 +301,11 @@ static struct err *target_load_core(struct target *t)
 				t->files_note = d;
 				t->files_note_size = nh.n_descsz;
 			}
+			// struct elf_prstatus: pr_reg (x86-64 struct
+			// user_regs_struct, rsp its 20th word) at 112.
+			if (nh.n_type == NT_PRSTATUS && nh.n_descsz >= 336 &&
+			    t->nsps < sizeof(t->sps) / sizeof(t->sps[0]))
+				memcpy(&t->sps[t->nsps++], d + 112 + 19 * 8, 8);
 			if (nh.n_type != NT_AUXV)
 				continue;
 			for (size_t k = 0; k + 16 <= nh.n_descsz; k += 16) {
@@ -1020,6 +1027,16 @@ bool target_truncated(struct target *t, uint64_t *have_ret,
 	*have_ret = t->map_size;
 	*want_ret = t->want_size;
 	return t->want_size > t->map_size;
+}
+
+size_t target_stack_pointers(struct target *t, const uint64_t **ret)
+{
+	if (t->live.nsps) {
+		*ret = t->live.sps;
+		return t->live.nsps;
+	}
+	*ret = t->sps;
+	return t->nsps;
 }
 
 const char *target_source(struct target *t)

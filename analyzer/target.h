@@ -207,6 +207,15 @@ bool target_section(struct target *t, size_t module, const char *name,
 bool target_truncated(struct target *t, uint64_t *have_ret,
 		      uint64_t *want_ret);
 
+/**
+ * The stack pointer of each thread when the snapshot was taken: from a
+ * core's NT_PRSTATUS notes, or read while a live process was stopped
+ * (none with --no-stop). x86-64.
+ *
+ * @return how many; *ret points to them.
+ */
+size_t target_stack_pointers(struct target *t, const uint64_t **ret);
+
 /** Describe the source, e.g. "core:/tmp/core.123", for the database. */
 const char *target_source(struct target *t);
 

@@ -46,6 +46,14 @@ object, with the files in TRUTH_DIR:
                    without): the gcscope anomalies.kind that must report each,
                    its ob_refcnt and the references to it in the heap (see
                    plant_refbugs() for the exact numbers)
+  leaked.tsv       addr  type  refcnt  value
+                   the untracked objects planted with --refbugs (empty
+                   without) whose only reference refbugs leaked: 8 floats
+                   and 8 strs nothing refers to (type 'float' or 'str'),
+                   refcnt their ob_refcnt (1), value the text a preview of
+                   each is made from (repr() of the float, ascii() of the
+                   str, as in previews.tsv); checked against the heap (see
+                   check_leaked())
   meta.tsv         key  value
   sizes.tsv        addr  getsizeof  type_flags  itemsize  inline  block  offset
                    one line per object of objects.tsv, what the interpreter
@@ -55,10 +63,17 @@ object, with the files in TRUTH_DIR:
                    capacity of the inline values of 3.13 instances, else '-';
                    the size of the pymalloc block holding the object and the
                    object's offset in it, else '-' '-'
+  mallocstats.txt  what sys._debugmallocstats() prints (to fd 2): pymalloc's
+                   own census of its size classes, pools and arenas, then
+                   the free lists; written by the sleeping process itself,
+                   as the last thing before READY_PATH, and checked to be
+                   the state it sleeps in (see main()).  Only where
+                   pymalloc_usable() (not written otherwise)
 
 With --refbugs DIR, the extension module refbugs (corpora/refbugs.c,
 built for this interpreter into DIR) is imported and plants three refcount
-bugs on fresh objects after the heap is built (plant_refbugs()), and a
+bugs on fresh objects after the heap is built, and leaks 8 floats and 8
+strs nobody refers to (plant_refbugs()), and a
 resurrected, already finalized object is left in an unreachable cycle
 (plant_finalized_garbage()).  Without it nothing is planted.
 
@@ -110,6 +125,7 @@ PREVIEWS = []       # objects whose preview the snapshot must show, previews.tsv
 # --refbugs only (see plant_refbugs):
 REFBUG_HOLDERS = []  # the lists holding the objects with planted refcount bugs
 REFBUGS = []         # (name, addr, kind, refcnt, referrers): what anomalies.tsv expects
+LEAKED = []          # (kind, addr, value) of the leaked floats and strs, leaked.tsv
 PHOENIX_NEST = []    # where Phoenix.__del__ resurrects its object (empty afterwards)
 
 
@@ -548,6 +564,7 @@ def build(scale):
 # Planted bugs (--refbugs), for gcscope's analyses.
 
 LEAKED_INCREFS = 5      # references refbugs.leak_incref leaks
+LEAKED_EACH = 8         # floats, and strs, refbugs.leak_floats and leak_strs leak
 
 
 def plant_refbugs(extension_dir):
@@ -571,10 +588,18 @@ def plant_refbugs(extension_dir):
                    'released' then, so it survives; it would be freed when
                    one of its lists let go.
 
+      leak_floats  LEAKED_EACH floats 271828.0 + i + 0.25, made and leaked by
+                   refbugs.leak_floats: each ob_refcnt 1, no referrer
+      leak_strs    LEAKED_EACH strs 'refbugs: leaked str %d' % i, the same
+                   by refbugs.leak_strs
+
     The objects are referred to by their lists only: REFBUGS keeps their
     addresses as ints.  All three are tracked by the collector; none is
     garbage (a collection counts the over-released one's negative gc_refs
-    as references from outside, so it stays).
+    as references from outside, so it stays).  The floats and strs are not
+    tracked (nor in objects.tsv): pymalloc blocks in use that no object
+    refers to.  LEAKED keeps their addresses as ints, with the text their
+    previews must show (leaked.tsv).
     """
     sys.path.insert(0, extension_dir)
     try:
@@ -591,6 +616,10 @@ def plant_refbugs(extension_dir):
     REFBUG_HOLDERS.append([released])
     addr = refbugs.over_decref(released)
     REFBUGS.append(('over_decref', addr, 'deficit', 1, 2))
+    for i, addr in enumerate(refbugs.leak_floats(LEAKED_EACH)):
+        LEAKED.append(('float', addr, repr(271828.0 + i + 0.25)))
+    for i, addr in enumerate(refbugs.leak_strs(LEAKED_EACH)):
+        LEAKED.append(('str', addr, ascii('refbugs: leaked str %d' % i)))
 
 
 def plant_finalized_garbage():
@@ -668,6 +697,41 @@ def check_refbugs(objs, counts, referents):
                      type_name(type(objs[k]))))
     if problems:
         raise AssertionError('planted refcount bugs are not as designed: '
+                             + '; '.join(problems))
+    return rows
+
+
+def check_leaked(referents):
+    """The leaked.tsv rows for LEAKED, checked against the heap.
+
+    Each leaked object must still be what refbugs made: its raw ob_refcnt
+    exactly 1 (the only, leaked reference: nothing here holds one), its
+    ob_type float or str, its value the one recorded, and no object of
+    gc.get_objects() may have it among its referents (referents: the ids
+    of each one's, as record_truth computed them).  The counts and types
+    are read with ctypes before the value is looked at through a
+    reference of this child's own.
+    """
+    kinds = {'float': float, 'str': str}
+    wanted = {addr for _, addr, _ in LEAKED}
+    referred = collections.Counter(r for refs in referents for r in refs if r in wanted)
+    rows, problems = [], []
+    for kind, addr, value in LEAKED:
+        refcnt = ctypes.c_ssize_t.from_address(addr + REFCNT_OFFSET).value
+        ob_type = ctypes.c_void_p.from_address(
+            addr + REFCNT_OFFSET + ctypes.sizeof(ctypes.c_ssize_t)).value
+        if ob_type != id(kinds[kind]):
+            problems.append('%#x: ob_type %#x is not %s' % (addr, ob_type or 0, kind))
+            continue
+        found = ascii(ctypes.cast(addr, ctypes.py_object).value) if kind == 'str' \
+            else repr(ctypes.cast(addr, ctypes.py_object).value)
+        if refcnt != 1 or referred[addr] or found != value:
+            problems.append('%#x %s: refcnt %d, %d referrers, value %s; expected refcnt 1,'
+                            ' no referrer, value %s'
+                            % (addr, kind, refcnt, referred[addr], found, value))
+        rows.append(('%#x' % addr, kind, str(refcnt), value))
+    if problems:
+        raise AssertionError('leaked floats and strs are not as designed: '
                              + '; '.join(problems))
     return rows
 
@@ -989,6 +1053,7 @@ def record_truth(truth_dir, objs, raw, counted, frozen, peek):
     labels = sorted((name, id(obj)) for name, obj in anchors.items())
     finalizers = pending_finalizers(objs)
     anomalies = check_refbugs(objs, counts, referents)
+    leaked = check_leaked(referents)
     gen_counts = collections.Counter(gen.get(id(o), '-') for o in objs)
     meta = [
         ('python_version', sys.version.split()[0]),
@@ -1031,6 +1096,7 @@ def record_truth(truth_dir, objs, raw, counted, frozen, peek):
     write_table(truth_dir, 'finalizers.tsv', ('addr',), (('%#x' % a,) for a in finalizers))
     write_table(truth_dir, 'anomalies.tsv',
                 ('addr', 'kind', 'refcnt', 'referrers', 'name', 'type'), anomalies)
+    write_table(truth_dir, 'leaked.tsv', ('addr', 'type', 'refcnt', 'value'), leaked)
     write_table(truth_dir, 'paths.tsv', ('name', 'addr', 'from', 'label', 'addr', '...'),
                 path_rows())
     write_table(truth_dir, 'roots.tsv', ('kind', 'addr', 'holder', 'what'),
@@ -1086,11 +1152,7 @@ def reap_child():
         sys.exit(1)
 
 
-def signal_ready(path):
-    """Write 'ready' to path (bytes) without touching codecs or io."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.write(fd, b'ready\n')
-    os.close(fd)
+CREATE_FLAGS = os.O_RDWR | os.O_CREAT | os.O_TRUNC     # main(): mallocstats.txt, ready
 
 
 def parse_args(argv):
@@ -1142,6 +1204,25 @@ def main():
     the object list, then the raw reference counts, with nothing allocated
     in between; the parent creates no lasting object after the fork, and it
     sleeps in this frame, so no frame of its differs from the child's.
+
+    mallocstats.txt is written by the parent itself, last, so that it is
+    pymalloc's state in the core: sys._debugmallocstats() prints to fd 2,
+    which is pointed at the file meanwhile.  The code is inline (a Python
+    function called here would leave its frame behind before 3.11), uses
+    only paths and flags made before the forks, and unbinds its locals
+    again (the child recorded this frame's locals as roots).  The stats
+    are printed twice, into check_path (unlinked at once: only its open fd
+    keeps it) and then stats_path, each read back through its fd, and the
+    two must be identical.  The loop makes the same calls each time, and
+    once more before the first printing, without it: the calls made after
+    the second printing were all made before the first (a first call can
+    allocate for good: the keyword tuple an argument parser builds on
+    first use in 3.6 and 3.7, a tuple for a free list) and between the
+    two, where anything they left behind would show as a difference.  What
+    is read back are bytes objects too big for pymalloc (more than 512
+    bytes), released again.  "ready" is written inline too, with os calls
+    (no codecs or io), after it: a function called for it would leave its
+    frame behind, a pymalloc block the stats do not count.
     """
     global SCALE
     ready_path, truth_dir, SCALE, refbugs_dir = parse_args(sys.argv[1:])
@@ -1153,6 +1234,12 @@ def main():
     signal.signal(signal.SIGUSR1, answer_ping)
     ready = os.fsencode(ready_path)
     os.makedirs(truth_dir, exist_ok=True)
+    stats_path = check_path = None
+    if pymalloc_usable():
+        stats_path = os.fsencode(os.path.join(truth_dir, 'mallocstats.txt'))
+        check_path = stats_path + b'.check'
+    elif os.path.exists(os.path.join(truth_dir, 'mallocstats.txt')):
+        os.unlink(os.path.join(truth_dir, 'mallocstats.txt'))
     if hasattr(gc, 'freeze'):
         gc.freeze()                     # startup objects: permanent generation
     build(SCALE)
@@ -1178,7 +1265,37 @@ def main():
     if os.fork() == 0:
         finish_child(record_unreachable, truth_dir)
     reap_child()
-    signal_ready(ready)
+    if stats_path is not None:
+        saved = os.dup(2)
+        k = 0
+        while k < 3:                    # 0: warming up, 1: check_path, 2: stats_path
+            fd = os.open(stats_path if k == 2 else check_path, CREATE_FLAGS, 0o644)
+            if k < 2:
+                os.unlink(check_path)
+            os.dup2(fd, 2)
+            if k:
+                sys._debugmallocstats()
+            os.dup2(saved, 2)
+            os.lseek(fd, 0, os.SEEK_SET)
+            second = os.read(fd, 1 << 16)
+            os.close(fd)
+            if k == 1:
+                first = second
+            k += 1
+        os.close(saved)
+        if first != second or not second:
+            raise AssertionError(
+                'leaky: sys._debugmallocstats() printed different things twice in a row'
+                ' (the parent allocated in between), or nothing; first - second +:\n'
+                + '\n'.join(['- ' + line for line in first.decode().splitlines()
+                             if line not in second.decode().splitlines()]
+                            + ['+ ' + line for line in second.decode().splitlines()
+                               if line not in first.decode().splitlines()]))
+        del saved, k, fd, first, second
+    fd = os.open(ready, CREATE_FLAGS, 0o644)
+    os.write(fd, b'ready\n')
+    os.close(fd)
+    del fd
     while True:
         time.sleep(3600)
 

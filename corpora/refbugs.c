@@ -14,8 +14,9 @@
  * interpreter that imports it provides the symbols.
  *
  * Every function returns the address of the object it worked on (id() of
- * it, as an int), never the object: the caller must be able to record the
- * address without holding a reference that would change the numbers.
+ * it, as an int; leak_floats and leak_strs a tuple of them), never the
+ * object: the caller must be able to record the address without holding a
+ * reference that would change the numbers.
  * Immortal objects (3.12+) are refused: their counts do not move.
  *
  *   leak_incref(obj, n)  Py_INCREF(obj) n times (1 <= n <= 1000) and never
@@ -38,6 +39,18 @@
  *                        which the collector treats as referenced from
  *                        outside in release builds; debug builds would
  *                        assert).
+ *   leak_floats(n)       n new floats (1 <= n <= 1000) of values no other
+ *                        code makes, 271828.0 + i + 0.25 for i in 0..n-1,
+ *                        whose only references are leaked; returns the tuple
+ *                        of their addresses, in that order.  Floats are not
+ *                        tracked by the collector: each is a pymalloc block
+ *                        in use with ob_refcnt 1 that no object refers to.
+ *   leak_strs(n)         the same with n new ASCII strs "refbugs: leaked str
+ *                        I" (not interned, under 64 characters).
+ *                        leaky.py: 8 of each (leaked.tsv).
+ *
+ * leak_floats and leak_strs leak nothing when they fail: the objects are
+ * released unless the whole tuple of addresses could be made.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -45,6 +58,8 @@
 
 #define MAX_LEAK 1000
 #define ORPHAN_MARKER "refbugs: orphan list"
+#define LEAK_FLOAT_BASE 271828.0
+#define LEAK_STR_FORMAT "refbugs: leaked str %zd"
 
 /* 3.12+ immortal objects (PEP 683): Py_INCREF and Py_DECREF leave them alone. */
 static int
@@ -138,10 +153,93 @@ over_decref(PyObject *self, PyObject *obj)
 	return PyLong_FromVoidPtr(obj);
 }
 
+/* Make n new objects with make(i), i = 0..n-1, and leak them all: return the
+   tuple of their addresses.  On failure every object made is released. */
+static PyObject *
+leak_new(Py_ssize_t n, const char *what, PyObject *(*make)(Py_ssize_t))
+{
+	PyObject *objs[MAX_LEAK];
+	PyObject *addrs, *addr;
+	Py_ssize_t i, made = 0;
+
+	if (n < 1 || n > MAX_LEAK) {
+		PyErr_Format(PyExc_ValueError, "%s: n must be 1 to %d, not %zd",
+			     what, MAX_LEAK, n);
+		return NULL;
+	}
+	addrs = PyTuple_New(n);
+	if (addrs == NULL)
+		return NULL;
+	for (; made < n; made++) {
+		objs[made] = make(made);
+		if (objs[made] == NULL)
+			goto fail;
+		addr = PyLong_FromVoidPtr(objs[made]);
+		if (addr == NULL) {
+			made++;
+			goto fail;
+		}
+		PyTuple_SET_ITEM(addrs, made, addr);    /* steals addr */
+	}
+	return addrs;           /* the objects' one references: leaked */
+
+fail:
+	for (i = 0; i < made; i++)
+		Py_DECREF(objs[i]);
+	Py_DECREF(addrs);
+	return NULL;
+}
+
+static PyObject *
+make_float(Py_ssize_t i)
+{
+	return PyFloat_FromDouble(LEAK_FLOAT_BASE + (double)i + 0.25);
+}
+
+static PyObject *
+make_str(Py_ssize_t i)
+{
+	return PyUnicode_FromFormat(LEAK_STR_FORMAT, i);
+}
+
+PyDoc_STRVAR(leak_floats_doc,
+"leak_floats(n) -> (address, ...)\n\n"
+"Create the floats 271828.0 + i + 0.25 for i in range(n) and leak them:\n"
+"nothing refers to them, their counts are 1.");
+
+static PyObject *
+leak_floats(PyObject *self, PyObject *args)
+{
+	Py_ssize_t n;
+
+	(void)self;
+	if (!PyArg_ParseTuple(args, "n:leak_floats", &n))
+		return NULL;
+	return leak_new(n, "leak_floats", make_float);
+}
+
+PyDoc_STRVAR(leak_strs_doc,
+"leak_strs(n) -> (address, ...)\n\n"
+"Create the strs 'refbugs: leaked str %d' % i for i in range(n) and leak\n"
+"them: nothing refers to them, their counts are 1.");
+
+static PyObject *
+leak_strs(PyObject *self, PyObject *args)
+{
+	Py_ssize_t n;
+
+	(void)self;
+	if (!PyArg_ParseTuple(args, "n:leak_strs", &n))
+		return NULL;
+	return leak_new(n, "leak_strs", make_str);
+}
+
 static PyMethodDef refbugs_methods[] = {
 	{"leak_incref", leak_incref, METH_VARARGS, leak_incref_doc},
 	{"orphan_list", orphan_list, METH_NOARGS, orphan_list_doc},
 	{"over_decref", over_decref, METH_O, over_decref_doc},
+	{"leak_floats", leak_floats, METH_VARARGS, leak_floats_doc},
+	{"leak_strs", leak_strs, METH_VARARGS, leak_strs_doc},
 	{NULL, NULL, 0, NULL},
 };
 

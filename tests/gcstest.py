@@ -737,6 +737,204 @@ class TruthRoot:
     what: str              # 'code', 'globals', 'function', 'local NAME', 'modules', ...
 
 
+@dataclasses.dataclass
+class TruthLeak:
+    """One line of leaked.tsv: an untracked object refbugs leaked, that
+    nothing refers to."""
+
+    addr: int
+    type: str              # 'float' or 'str'
+    refcnt: int            # its ob_refcnt: 1
+    value: str             # what its preview is made from: repr() of a float, ascii() of a str
+
+
+# One size class of pymalloc: the block size and, over the pools in use,
+# their number, the blocks in use and the blocks still available in them.
+TruthMallocClass = collections.namedtuple('TruthMallocClass', 'size pools blocks avail')
+
+
+@dataclasses.dataclass
+class TruthMallocStats:
+    """pymalloc's own census, parsed from mallocstats.txt (parse_mallocstats).
+
+    classes maps a size class index to a TruthMallocClass(size, pools,
+    blocks, avail); classes without a pool in use are not printed, and
+    not in it.  totals maps the names of the figures after the table to
+    their values (see parse_mallocstats for the names).
+    """
+
+    threshold: int         # SMALL_REQUEST_THRESHOLD: 512
+    nclasses: int          # number of size classes: 32 with 16-byte alignment
+    classes: dict          # index -> TruthMallocClass
+    totals: dict           # name -> int
+
+    @property
+    def arenas(self):
+        """The arenas allocated when the stats were printed."""
+        return self.totals['arenas allocated current']
+
+    @property
+    def blocks_in_use(self):
+        """Blocks in use over all size classes."""
+        return sum(c.blocks for c in self.classes.values())
+
+
+_MALLOC_HEADER = re.compile(r'Small block threshold = (\d+), in (\d+) size classes\.$')
+_MALLOC_CLASS = re.compile(r' *(\d+) +(\d+) +(\d+) +(\d+) +(\d+)$')
+_MALLOC_FIGURE = re.compile(r'# (\S.*?) += +([\d,]+)$')
+_MALLOC_ARENAS = re.compile(r'(\d+) arenas \* (\d+) bytes/arena += +([\d,]+)$')
+_MALLOC_POOLS = re.compile(r'(\d+) unused pools \* (\d+) bytes += +([\d,]+)$')
+_MALLOC_TOTAL = re.compile(r'Total += +([\d,]+)$')
+_MALLOC_FREE_LIST = re.compile(r' *\d+ free ')
+
+
+def parse_mallocstats(text):
+    """Parse what sys._debugmallocstats() prints into a TruthMallocStats.
+
+    The pymalloc part, the same from 3.6 to 3.13 but for the arena map
+    (3.10+, radix tree) and the sizes (pools of 4 KiB and arenas of 256 KiB
+    before 3.10, 16 KiB and 1 MiB from 3.10); numbers with thousands
+    separators after the '=' (here from 3.12.1):
+
+        Small block threshold = 512, in 32 size classes.
+
+        class   size   num pools   blocks in use  avail blocks
+        -----   ----   ---------   -------------  ------------
+            0     16           1              23           998
+            1     32          10            4976           124
+        ...
+           31    512           2              32            30
+
+        # arenas allocated total           =                    8
+        # arenas reclaimed                 =                    0
+        # arenas highwater mark            =                    8
+        # arenas allocated current         =                    8
+        8 arenas * 1048576 bytes/arena     =            8,388,608
+
+        # bytes in allocated blocks        =            6,969,792
+        # bytes in available blocks        =              255,232
+        61 unused pools * 16384 bytes      =              999,424
+        # bytes lost to pool headers       =               21,312
+        # bytes lost to quantization       =               28,160
+        # bytes lost to arena alignment    =              114,688
+        Total                              =            8,388,608
+
+        arena map counts                                (3.10+)
+        # arena map mid nodes              =                    1
+        # arena map bot nodes              =                    1
+
+        # bytes lost to arena map root     =              262,144
+        # bytes lost to arena map mid      =              262,144
+        # bytes lost to arena map bot      =              131,072
+        Total                              =              655,360
+
+    followed by the free lists ("   4 free PyFloatObjects * 24 bytes each
+    = ..."), which are not parsed.  A table row is index, block size,
+    pools in use, blocks in use, blocks available in those pools.  totals
+    has each '# NAME = N' as NAME ('arenas allocated current', 'bytes in
+    allocated blocks', ...); 'N arenas * SIZE bytes/arena = T' as 'arenas'
+    N, 'arena size' SIZE, 'arenas bytes' T; 'N unused pools * SIZE bytes =
+    T' as 'unused pools' N, 'pool size' SIZE, 'unused pools bytes' T; the
+    first 'Total' as 'total', the arena map's as 'arena map total'.
+
+    Strict: a line it does not expect before the free lists is an
+    AssertionError naming it, and so are figures that do not add up (the
+    table against the bytes in allocated and available blocks, the
+    arenas against the total).
+    """
+    lines = text.splitlines()
+    k = 0
+
+    def fail(why):
+        line = lines[k] if k < len(lines) else '(end of text)'
+        raise AssertionError('mallocstats.txt line %d: %s: %r' % (k + 1, why, line))
+
+    def expect(test, why):
+        nonlocal k
+        if k >= len(lines) or not test(lines[k]):
+            fail(why)
+        k += 1
+
+    match = _MALLOC_HEADER.match(lines[0]) if lines else None
+    if not match:
+        fail('not the header of sys._debugmallocstats()')
+    threshold, nclasses = int(match.group(1)), int(match.group(2))
+    if nclasses < 1 or threshold % nclasses:
+        fail('odd size classes')
+    k = 1
+    expect(lambda line: line == '', 'expected an empty line')
+    expect(lambda line: line.split() == 'class size num pools blocks in use avail blocks'.split(),
+           'expected the table header')
+    expect(lambda line: line.split() == ['-----', '----', '---------', '-------------',
+                                         '------------'], 'expected the table rule')
+    classes = {}
+    while k < len(lines) and lines[k] != '':
+        match = _MALLOC_CLASS.match(lines[k])
+        if not match:
+            fail('not a size class row')
+        index, size, pools, blocks, avail = map(int, match.groups())
+        if index >= nclasses or (classes and index <= max(classes)):
+            fail('size class out of order or range')
+        if size != (index + 1) * (threshold // nclasses) or pools < 1:
+            fail('wrong block size or no pool')
+        classes[index] = TruthMallocClass(size, pools, blocks, avail)
+        k += 1
+    if not classes:
+        fail('no size class in use')
+    totals = {}
+
+    def put(name, value):
+        if name in totals:
+            fail('%r twice' % name)
+        totals[name] = int(value.replace(',', ''))
+
+    total_name = 'total'
+    while k < len(lines) and not _MALLOC_FREE_LIST.match(lines[k]):
+        line = lines[k]
+        if line == '':
+            pass
+        elif line == 'arena map counts':
+            total_name = 'arena map total'
+        elif _MALLOC_FIGURE.match(line):
+            put(*_MALLOC_FIGURE.match(line).groups())
+        elif _MALLOC_ARENAS.match(line):
+            for name, value in zip(('arenas', 'arena size', 'arenas bytes'),
+                                   _MALLOC_ARENAS.match(line).groups()):
+                put(name, value)
+        elif _MALLOC_POOLS.match(line):
+            for name, value in zip(('unused pools', 'pool size', 'unused pools bytes'),
+                                   _MALLOC_POOLS.match(line).groups()):
+                put(name, value)
+        elif _MALLOC_TOTAL.match(line):
+            put(total_name, _MALLOC_TOTAL.match(line).group(1))
+        else:
+            fail('not a figure of pymalloc')
+        k += 1
+    stats = TruthMallocStats(threshold, nclasses, classes, totals)
+    parts = ('bytes in allocated blocks', 'bytes in available blocks', 'unused pools bytes',
+             'bytes lost to pool headers', 'bytes lost to quantization',
+             'bytes lost to arena alignment')
+    missing = [name for name in parts + ('arenas allocated current', 'arenas', 'arena size',
+                                         'arenas bytes', 'unused pools', 'pool size', 'total')
+               if name not in totals]
+    if missing:
+        raise AssertionError('mallocstats.txt: no %s' % ', '.join(missing))
+    checks = [
+        ('bytes in allocated blocks', sum(c.size * c.blocks for c in classes.values())),
+        ('bytes in available blocks', sum(c.size * c.avail for c in classes.values())),
+        ('arenas', totals['arenas allocated current']),
+        ('arenas bytes', totals['arenas'] * totals['arena size']),
+        ('unused pools bytes', totals['unused pools'] * totals['pool size']),
+        ('total', sum(totals[name] for name in parts)),
+        ('total', totals['arenas bytes']),
+    ]
+    wrong = ['%s is %d, not %d' % (name, totals[name], value)
+             for name, value in checks if totals[name] != value]
+    if wrong:
+        raise AssertionError('mallocstats.txt does not add up: ' + '; '.join(wrong))
+    return stats
+
+
 def _int_or_none(text, base=10):
     return None if text == '-' else int(text, base)
 
@@ -747,8 +945,11 @@ class Truth:
     sizes.tsv is optional (truth directories written before it existed
     lack it): sizes is then empty.  So are the files for the analyses:
     finalizers.tsv (finalizers: addresses), anomalies.tsv (anomalies:
-    TruthAnomaly), paths.tsv (paths: TruthPath) and roots.tsv (roots:
-    TruthRoot); has(name) says whether one was written.
+    TruthAnomaly), paths.tsv (paths: TruthPath), roots.tsv (roots:
+    TruthRoot) and leaked.tsv (leaked: TruthLeak); has(name) says whether
+    one was written.  mallocstats.txt, which a corpus writes only where
+    pymalloc serves the objects, is mallocstats (TruthMallocStats, see
+    parse_mallocstats), or None.
     """
 
     def __init__(self, truth_dir):
@@ -798,6 +999,14 @@ class Truth:
         if self.has('roots.tsv'):
             self.roots = [TruthRoot(kind, int(a, 16), holder, what)
                           for kind, a, holder, what in self._rows('roots.tsv')]
+        self.leaked = []
+        if self.has('leaked.tsv'):
+            self.leaked = [TruthLeak(int(a, 16), tp, int(refcnt), value)
+                           for a, tp, refcnt, value in self._rows('leaked.tsv')]
+        self.mallocstats = None
+        if self.has('mallocstats.txt'):
+            self.mallocstats = parse_mallocstats(
+                (self.dir / 'mallocstats.txt').read_text(encoding='ascii'))
 
     def has(self, name):
         """True if the truth directory has the file name."""
