@@ -2838,6 +2838,11 @@ static void interpreter_roots(struct walk *w, uint64_t interp, uint64_t gc)
 					  free_lists[k].size;
 	}
 	struct_roots(w, interp, l->sizeof_interp, "PyInterpreterState");
+	// exc_state holds a free list of MemoryErrors, skipped above, and
+	// the errno -> OSError subclass map (3.10+; a static before).
+	if (l->interp_fl_exc >= 0)
+		root_field(w, interp + l->interp_fl_exc, l->exc_errnomap,
+			   HEAP_ROOT_INTERPRETER, "interpreter", "errnomap");
 	uint64_t tstate = peek(w, interp, l->interp_threads_head);
 
 	for (int i = 0; tstate && i < 10000 && !w->err; i++) {

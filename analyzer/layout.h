@@ -51,6 +51,7 @@ struct target;
 	X(interp_fl_context, "PyInterpreterState", "context")                 \
 	X(interp_fl_exc, "PyInterpreterState", "exc_state")                   \
 	X(interp_fl_objects, "PyInterpreterState", "object_state")            \
+	X(exc_errnomap, "struct _Py_exc_state", "errnomap")                   \
 	/* threads */                                                         \
 	X(tstate_next, "PyThreadState", "next")                               \
 	X(tstate_frame, "PyThreadState", "frame")                             \

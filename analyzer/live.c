@@ -314,6 +314,49 @@ static uint64_t auxv_entry(pid_t pid)
 	return entry;
 }
 
+/*
+ * Without stopping the threads, their stack pointers as the kernel last
+ * saw them: /proc/PID/task/TID/syscall ends with "SP PC" for a thread
+ * blocked in the kernel (or stopped by a debugger), and says "running"
+ * for one that is not.
+ */
+static void blocked_stack_pointers(pid_t pid, struct live_copy *c)
+{
+	char path[64];
+	DIR *dir;
+	struct dirent *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((d = readdir(dir)) && c->nsps < 64) {
+		char name[300], *text, *sp;
+
+		if (atoi(d->d_name) <= 0)
+			continue;
+		snprintf(name, sizeof(name), "task/%s/syscall", d->d_name);
+		text = read_proc(pid, name, NULL);
+		if (!text)
+			continue;
+		// The last two words.
+		char *end = text + strlen(text);
+
+		while (end > text && (end[-1] == '\n' || end[-1] == ' '))
+			*--end = 0;
+		char *pc = strrchr(text, ' ');
+
+		if (pc) {
+			*pc = 0;
+			sp = strrchr(text, ' ');
+			if (sp && strncmp(text, "running", 7))
+				c->sps[c->nsps++] = strtoull(sp + 1, NULL, 16);
+		}
+		free(text);
+	}
+	closedir(dir);
+}
+
 struct err *live_copy(pid_t pid, bool stop, struct live_copy *c)
 {
 	struct stopped *th = NULL;
@@ -371,6 +414,8 @@ struct err *live_copy(pid_t pid, bool stop, struct live_copy *c)
 		c->entry = auxv_entry(pid);
 	if (stop)
 		detach_all(th, nth);
+	if (!err && !stop)
+		blocked_stack_pointers(pid, c);
 	c->pause_ms = now_ms() - t0;
 	sigprocmask(SIG_SETMASK, &saved, NULL);
 	free(th);

@@ -36,7 +36,9 @@ struct live_copy {
 	unsigned threads;           /* threads stopped */
 	uint64_t bytes;             /* bytes copied */
 	bool stopped;               /* false for --no-stop */
-	uint64_t sps[64];           /* stack pointers of the threads stopped */
+	uint64_t sps[64];           /* stack pointers of the threads: read
+				       while stopped, or with --no-stop of
+				       those blocked in the kernel */
 	size_t nsps;
 };
 

@@ -6,10 +6,11 @@ Load with
     source /path/to/gcscope/gdbext/gcscope.py
 
 (or let gdb load it by itself: see README.md, "gdb commands").  This adds
-py-cycles, py-garbage, py-leaks, py-path, py-referrers, py-referents,
-py-types, py-sql and py-snapshot; 'help COMMAND' describes each.  They run
-the gcscope analyzer on the live process or the core gdb has loaded and
-print what its snapshot says; nothing of the heap is walked here.
+py-cycles, py-garbage, py-leaks, py-census, py-path, py-referrers,
+py-referents, py-types, py-sql and py-snapshot; 'help COMMAND' describes
+each.  They run the gcscope analyzer on the live process or the core gdb
+has loaded and print what its snapshot says; nothing of the heap is
+walked here.
 """
 
 import os
@@ -24,6 +25,7 @@ import gcscope_gdb.snapshot  # noqa: E402,F401
 import gcscope_gdb.cycles  # noqa: E402,F401
 import gcscope_gdb.garbage  # noqa: E402,F401
 import gcscope_gdb.leaks  # noqa: E402,F401
+import gcscope_gdb.census  # noqa: E402,F401
 import gcscope_gdb.path  # noqa: E402,F401
 import gcscope_gdb.referrers  # noqa: E402,F401
 import gcscope_gdb.referents  # noqa: E402,F401

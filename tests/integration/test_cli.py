@@ -29,7 +29,7 @@ OK, NOT_FOUND, FATAL, USAGE = 0, 1, 2, 64
 DEFAULT_LIMIT = 50
 DEFAULT_CYCLES = 20
 DEFAULT_MEMBERS = 10
-COMMANDS = ('types', 'cycles', 'garbage', 'leaks', 'path', 'referrers',
+COMMANDS = ('types', 'cycles', 'garbage', 'leaks', 'census', 'path', 'referrers',
             'referents', 'sql')
 MORE = re.compile(r'^\.\.\. (\d+) more (\w+) \(--limit 0 shows all\)$')
 NOTE = re.compile(r'^note: (\d+) more (\w+) not shown \(--limit 0 shows all\)$')
@@ -272,8 +272,8 @@ def bad_databases():
         con.commit()
         con.close()
         error_line(['cycles', other], FATAL, 'is not a gcscope database',
-                   'no meta table', 'schema version 0', 'reads versions 1 to 2')
-        for version in (3, 0):
+                   'no meta table', 'schema version 0', 'reads versions 1 to 3')
+        for version in (4, 0):
             copy = work / ('v%d.db' % version)
             shutil.copyfile(f.db, copy)
             con = sqlite3.connect(str(copy))
@@ -283,7 +283,7 @@ def bad_databases():
             for command in ('types', 'sql'):
                 args = [command, copy] + (['SELECT 1'] if command == 'sql' else [])
                 error_line(args, FATAL, 'schema version %d' % version,
-                           'this gcscope reads versions 1 to 2')
+                           'this gcscope reads versions 1 to 3')
 
 
 def unknown_address():

@@ -140,7 +140,7 @@ def run_one(name, copy, work):
     finally:
         con.close()
     db.unlink()
-    if version != 2:
+    if version != 3:
         raise AssertionError('%s: database of version %d' % (name, version))
     if problems != ['ok']:
         raise AssertionError('%s: integrity_check: %s' % (name, '; '.join(problems[:5])))

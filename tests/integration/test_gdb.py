@@ -427,6 +427,27 @@ def check_leaks(session, db, truth):
           % (len(objects), objects[leaked.addr][4]))
 
 
+def check_census(session, db, truth):
+    """py-census: the totals, a line per block size and per type, and the
+    objects leaked by the corpus's C extension counted as held by nothing."""
+    lines = session.records('census')
+    leaked = {t.addr for t in truth.leaked}
+    if not leaked:
+        raise AssertionError('leaked.tsv is empty: leaky.py leaked nothing')
+    arena = db.one("SELECT count(*) FROM objects WHERE found = 'arena'")
+    found = db.one("SELECT count(*) FROM anomalies a JOIN objects o USING (addr)"
+                   " WHERE o.found = 'arena' AND a.kind = 'unreferenced'")
+    expect(found, len(leaked), 'objects found in the arenas only that nothing holds')
+    want = '%d objects found in the arenas only, %d of which nothing holds' % (arena, found)
+    if len(lines) < 2 or not lines[1].startswith(want):
+        raise AssertionError('py-census: expected %r, got %s' % (want, lines[:2]))
+    classes = [l.split() for l in lines if re.match(r'^\s*\d+\s+\d+\s+\d+', l)]
+    expect([tuple(int(x) for x in c[:5]) for c in classes],
+           db.rows('SELECT block_size, pools, blocks, used, free FROM census_classes'),
+           'py-census: the size classes')
+    print('  py-census: %s; %d size classes' % (lines[1], len(classes)))
+
+
 def check_path(session, db, truth):
     path = [p for p in truth.paths if p.name == 'traceback_frame_marker'][0]
     lines = session.records('path')
@@ -537,6 +558,7 @@ def core_commands(truth, saved):
         ('cycles-garbage', 'py-cycles --garbage-only --limit 0 --members 2'),
         ('garbage', 'py-garbage --limit 0'),
         ('leaks', 'py-leaks --limit 0'),
+        ('census', 'py-census --limit 0'),
         ('path', 'py-path (PyObject *) %s' % hexaddr(marker.addr)),
         ('path-unreachable', 'py-path %s' % hexaddr(truth.unreachable[0])),
         ('referrers-long', 'py-referrers --limit 0 (long)%s' % hexaddr(owner)),
@@ -553,6 +575,7 @@ def core_commands(truth, saved):
 
 
 CORE_CHECKS = [('cycles', check_cycles), ('garbage', check_garbage), ('leaks', check_leaks),
+               ('census', check_census),
                ('path', check_path), ('references', check_references),
                ('types', check_types), ('sql', check_sql)]
 
@@ -652,6 +675,7 @@ def live_attached():
             ('cycles', 'py-cycles'),
             ('cycles-garbage', 'py-cycles --garbage-only --limit 0 --members 2'),
             ('leaks', 'py-leaks --limit 0'),
+            ('census', 'py-census --limit 0'),
             ('path', 'py-path %s' % hexaddr(marker.addr)),
             ('save', 'py-snapshot %s' % saved),
         ]
@@ -664,6 +688,7 @@ def live_attached():
                [('pid:%d' % workload.pid,)], 'meta.source of the live snapshot')
         check_cycles(session, db, truth)
         check_leaks(session, db, truth)
+        check_census(session, db, truth)
         check_path(session, db, truth)
 
         # The analyzer may not read the process: gcore instead.

@@ -1,0 +1,264 @@
+"""The census of pymalloc's arenas (schema/003-census.sql), checked against
+the interpreter's own truth.
+
+For each interpreter: run corpora/leaky.py twice and take a core of each
+with gcore, snapshot it with gcscope, then check:
+
+  leaked      (leaky.py --refbugs, which makes the corpus C extension leak 8
+              floats and 8 strs nobody refers to: leaked.tsv) each leaked
+              object is in objects at its exact address, found = 'arena',
+              of its type, with its value as preview, and is reported as an
+              'unreferenced' anomaly with ob_refcnt 1 and 0 referrers
+  pymalloc    (the same core) pymalloc's arenas and pools as gcscope read
+              them are exactly what sys._debugmallocstats() printed in the
+              process just before the core was taken (mallocstats.txt):
+              arenas, and per size class the pools in use, blocks in use
+              and available blocks; the bytes in allocated and available
+              blocks; every object of gc.get_objects() that sizes.tsv puts
+              in a pymalloc block of size S is counted in a block of size S
+              (pymalloc_usage)
+  clean       (leaky.py without --refbugs: nothing leaked) the objects
+              found in the arenas only are counted and printed by type and
+              by what holds them (a C static, a thread's C stack); none of
+              them may be an 'unreferenced' anomaly: the clean corpus leaks
+              nothing
+
+Case names are INTERPRETER-CHECK: 'pyenv-3.12.1-leaked'.
+GCSCOPE_KEEP=1 keeps the work directories (truth, core, database).
+"""
+
+import atexit
+import collections
+import json
+import shutil
+import sqlite3
+import tempfile
+from pathlib import Path
+
+import gcstest
+
+SCRIPT = gcstest.CORPORA / 'leaky.py'
+
+_PREPARED = {}      # (interpreter name, refbugs) -> (truth, db path) or the exception
+_WORK_DIRS = []
+
+
+def _cleanup():
+    for path in _WORK_DIRS:
+        if gcstest.keep_files():
+            print('  kept: %s' % path)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+atexit.register(_cleanup)
+
+
+def prepared(name, refbugs):
+    """(truth, db) for the interpreter called name, with or without the
+    refbugs planted; made once, a failure remembered."""
+    key = (name, refbugs)
+    if key not in _PREPARED:
+        for old in [k for k in _PREPARED if k[0] != name]:
+            del _PREPARED[old]
+        try:
+            _PREPARED[key] = prepare(name, refbugs)
+        except Exception as e:          # Skip, AssertionError, ...
+            _PREPARED[key] = e
+    value = _PREPARED[key]
+    if isinstance(value, Exception):
+        raise value
+    return value
+
+
+def prepare(name, refbugs):
+    interpreter = gcstest.find_interpreter(name)
+    gcstest.require_gcscope()
+    args = ()
+    if refbugs:
+        args = ('--refbugs', gcstest.build_refbugs(interpreter))
+    work = Path(tempfile.mkdtemp(prefix='gcscope-census-%s-' % name))
+    _WORK_DIRS.append(work)
+    db = work / 'snapshot.db'
+    with gcstest.Workload(interpreter, SCRIPT, work, args=args) as workload:
+        core = gcstest.gcore(workload.pid, work / 'core')
+        elapsed = gcstest.snapshot_core(core, db)
+    if not gcstest.keep_files():
+        core.unlink()
+    truth = gcstest.Truth(workload.truth_dir)
+    meta = dict(query(db, 'SELECT key, value FROM meta'))
+    print('  %s: snapshot %.1f s, %s objects, %s found in the arenas only; census %s%s'
+          % (meta.get('python_version'), elapsed, meta.get('objects'),
+             meta.get('arena_objects'), meta.get('census'),
+             ' (%s)' % meta['census_problem'] if meta.get('census_problem') else ''))
+    if meta.get('census') != '1':
+        raise AssertionError('no census: %s' % meta.get('census_problem'))
+    return truth, db
+
+
+def query(db, sql, args=()):
+    con = sqlite3.connect('file:%s?mode=ro' % db, uri=True)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
+def check_leaked(name):
+    truth, db = prepared(name, True)
+    if len(truth.leaked) != 16:
+        raise AssertionError('leaked.tsv has %d rows, expected 16 (8 floats, 8 strs)'
+                             % len(truth.leaked))
+    failures = []
+    for leak in truth.leaked:
+        rows = query(db, 'SELECT o.type, o.refcnt, o.found, o.repr, a.kind, a.refcnt, '
+                         'a.referrers FROM objects o LEFT JOIN anomalies a ON a.addr = o.addr '
+                         'WHERE o.addr = ?', (leak.addr,))
+        if not rows:
+            failures.append('%#x %s %s: not in objects' % (leak.addr, leak.type, leak.value))
+            continue
+        tp, refcnt, found, repr_, kind, arefcnt, referrers = rows[0]
+        want = (leak.type, 1, 'arena', gcstest.expected_preview('value', leak.value),
+                'unreferenced', 1, 0)
+        have = (tp, refcnt, found, repr_, kind, arefcnt, referrers)
+        if have != want:
+            failures.append('%#x: expected type, refcnt, found, repr, anomaly, its refcnt and '
+                            'referrers %r, got %r' % (leak.addr, want, have))
+    kinds = collections.Counter(leak.type for leak in truth.leaked)
+    print('  leaked by the C extension: %s; reported unreferenced at their addresses: %d'
+          % (', '.join('%d %s' % (n, t) for t, n in sorted(kinds.items())),
+             len(truth.leaked) - len(failures)))
+    for text in failures[:10]:
+        print('    FAILED ' + text)
+    if failures:
+        raise AssertionError('%d of %d leaked objects not reported as they are'
+                             % (len(failures), len(truth.leaked)))
+
+
+def check_pymalloc(name):
+    truth, db = prepared(name, True)
+    stats = truth.mallocstats
+    if stats is None:
+        raise gcstest.Skip('the corpus recorded no pymalloc statistics (not pymalloc)')
+    failures = []
+    arenas = query(db, 'SELECT count(*) FROM pymalloc_arenas')[0][0]
+    if arenas != stats.arenas:
+        failures.append('arenas: %d, sys._debugmallocstats says %d' % (arenas, stats.arenas))
+    have = {size: (pools, used, free) for size, pools, used, free in query(
+        db, 'SELECT block_size, pools, used, free FROM census_classes')}
+    want = {c.size: (c.pools, c.blocks, c.avail) for c in stats.classes.values() if c.pools}
+    for size in sorted(set(have) | set(want)):
+        if have.get(size) != want.get(size):
+            failures.append('block size %d: pools, blocks in use, available blocks %s; '
+                            'sys._debugmallocstats says %s' % (size, have.get(size), want.get(size)))
+    meta = dict(query(db, 'SELECT key, value FROM meta'))
+    for key, total in (('pymalloc_used_bytes', 'bytes in allocated blocks'),
+                       ('pymalloc_free_bytes', 'bytes in available blocks')):
+        if int(meta[key]) != stats.totals[total]:
+            failures.append('%s %s, %s %d' % (key, meta[key], total, stats.totals[total]))
+    bad = query(db, 'SELECT count(*) FROM pymalloc_pools WHERE bad')[0][0]
+    if bad:
+        failures.append('%d pools marked bad' % bad)
+    # Every tracked object in a pymalloc block is counted in a block of
+    # its size, by type.
+    in_blocks = collections.Counter()
+    for addr, size in truth.sizes.items():
+        obj = truth.objects.get(addr)
+        if size.block is not None and obj is not None:
+            in_blocks[(obj.type_addr, size.block)] += 1
+    counted = {(t, s): n for t, s, n in query(
+        db, "SELECT type_addr, block_size, blocks FROM pymalloc_usage WHERE what = 'object'")}
+    short = [(t, s, n, counted.get((t, s), 0)) for (t, s), n in in_blocks.items()
+             if counted.get((t, s), 0) < n]
+    for t, s, n, c in short[:10]:
+        failures.append('%s in %d-byte blocks: %d tracked objects there, %d counted'
+                        % (truth.types.get(t, hex(t)), s, n, c))
+    if len(short) > 10:
+        failures.append('... %d more types' % (len(short) - 10))
+    unknown = int(meta['pymalloc_unknown_bytes'])
+    used = int(meta['pymalloc_used_bytes'])
+    print('  %d arenas, %d size classes, %d blocks in use as sys._debugmallocstats says; '
+          '%d tracked objects in their blocks; not accounted for: %d of %d bytes (%.1f%%)'
+          % (arenas, len(want), sum(v[1] for v in want.values()), sum(in_blocks.values()),
+             unknown, used, 100.0 * unknown / max(used, 1)))
+    for text in failures:
+        print('    FAILED ' + text)
+    if failures:
+        raise AssertionError('%d differences from pymalloc\'s own statistics' % len(failures))
+
+
+def check_clean(name):
+    truth, db = prepared(name, False)
+    if truth.leaked:
+        raise AssertionError('leaked.tsv is not empty without --refbugs')
+    found = query(db, "SELECT o.type, count(*) FROM objects o WHERE o.found = 'arena' "
+                      "GROUP BY o.type ORDER BY 2 DESC")
+    holders = query(db, "SELECT CASE WHEN r.label LIKE 'static %' THEN 'a C static' "
+                        "WHEN r.label LIKE 'C stack %' THEN 'a C stack' ELSE r.kind END, "
+                        "count(DISTINCT r.addr) FROM roots r JOIN objects o ON o.addr = r.addr "
+                        "WHERE o.found = 'arena' GROUP BY 1")
+    leaks = query(db, "SELECT printf('%#x', o.addr), o.type, o.refcnt, o.repr "
+                      "FROM anomalies a JOIN objects o ON o.addr = a.addr "
+                      "WHERE o.found = 'arena' AND a.kind = 'unreferenced'")
+    print('  found in the arenas only: %s; held by %s; unreferenced: %d'
+          % (', '.join('%s %d' % row for row in found) or 'none',
+             ', '.join('%s %d' % row for row in holders) or 'nothing found', len(leaks)))
+    for row in leaks[:20]:
+        print('    FAILED unreferenced %s %s refcnt %s %s' % row)
+    if leaks:
+        raise AssertionError('%d objects of the clean corpus reported unreferenced' % len(leaks))
+
+
+def check_command(name):
+    """gcscope census prints what the tables hold: its JSON is the views
+    census_classes and census_types and the meta totals; its text the same
+    figures, and the leaked objects are counted as held by nothing."""
+    truth, db = prepared(name, True)
+    result = gcstest.run_gcscope(['census', db, '--limit', '0', '--json'])
+    if result.returncode != 0:
+        raise AssertionError('gcscope census --json exited with %d: %s'
+                             % (result.returncode, result.stderr))
+    value = json.loads(result.stdout.decode())
+    meta = dict(query(db, 'SELECT key, value FROM meta'))
+    totals = value['totals'][0]
+    for key, meta_key in (('arenas', 'pymalloc_arenas'), ('used_bytes', 'pymalloc_used_bytes'),
+                          ('unknown_bytes', 'pymalloc_unknown_bytes'),
+                          ('arena_objects', 'arena_objects')):
+        if totals[key] != int(meta[meta_key]):
+            raise AssertionError('census --json totals.%s %r, meta.%s %s'
+                                 % (key, totals[key], meta_key, meta[meta_key]))
+    if totals['arena_unreferenced'] != len(truth.leaked):
+        raise AssertionError('census --json: %d arena objects nothing holds, %d leaked'
+                             % (totals['arena_unreferenced'], len(truth.leaked)))
+    classes = [tuple(row[k] for k in ('block_size', 'pools', 'used', 'free'))
+               for row in value['classes']]
+    if classes != query(db, 'SELECT block_size, pools, used, free FROM census_classes'):
+        raise AssertionError('census --json classes differ from census_classes')
+    types = query(db, 'SELECT count(*) FROM census_types')[0][0]
+    if len(value['types']) != types:
+        raise AssertionError('census --json: %d types, census_types has %d'
+                             % (len(value['types']), types))
+    result = gcstest.run_gcscope(['census', db])
+    lines = result.stdout.decode().splitlines()
+    first = '%s objects found in the arenas only, %d of which nothing holds' % (
+        meta['arena_objects'], len(truth.leaked))
+    if result.returncode != 0 or len(lines) < 2 or not lines[1].startswith(first):
+        raise AssertionError('gcscope census: expected a line starting %r, got:\n%s'
+                             % (first, gcstest.tail(result.stdout)))
+    print('  %s' % lines[0])
+    print('  %s' % lines[1])
+
+
+CHECKS = (
+    ('leaked', check_leaked),
+    ('command', check_command),
+    ('pymalloc', check_pymalloc),
+    ('clean', check_clean),
+)
+
+
+def cases():
+    for spec in gcstest.INTERPRETERS:
+        for check_name, check in CHECKS:
+            yield '%s-%s' % (spec.name, check_name), \
+                lambda name=spec.name, check=check: check(name)
