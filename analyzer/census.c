@@ -324,7 +324,8 @@ struct err *census_read(struct census *c, struct target *t,
 		err = read_arenas(&r, tables[i], counts[i]);
 	if (err)
 		goto fail;
-	qsort(c->arenas, c->narenas, sizeof(*c->arenas), by_arena_addr);
+	if (c->narenas)
+		qsort(c->arenas, c->narenas, sizeof(*c->arenas), by_arena_addr);
 	// Overlapping arenas cannot both be real: keep the first.
 	size_t kept = 0;
 
