@@ -240,9 +240,134 @@ static struct err *read_pool(struct reader *r, struct census_arena *a,
 	return NULL;
 }
 
+/*
+ * The pool holding a known object, if its header is sound: its arena
+ * index then says which arena_object describes its arena.
+ */
+static bool sample_pool(struct reader *r, uint64_t obj, uint64_t *pool_ret,
+			uint32_t *index_ret)
+{
+	const struct layout *l = r->l;
+	uint32_t ps = r->c->pool_size, oh = r->c->pool_overhead;
+	uint64_t pool = obj & ~(uint64_t)(ps - 1);
+	unsigned char h[64];
+
+	if ((size_t)l->sizeof_pool_header > sizeof(h) ||
+	    !target_read_ok(r->t, h, pool, l->sizeof_pool_header))
+		return false;
+	uint32_t count = u32_at(h, l->pool_count);
+	uint32_t szidx = u32_at(h, l->pool_szidx);
+	uint32_t next = u32_at(h, l->pool_nextoffset);
+	uint32_t maxnext = u32_at(h, l->pool_maxnextoffset);
+	uint32_t index = u32_at(h, l->pool_arenaindex);
+	uint32_t size = maxnext < ps ? ps - maxnext : 0;
+
+	if (!count || size < 8 || size > SMALL_REQUEST_THRESHOLD ||
+	    (size != (szidx + 1) * 16 && size != (szidx + 1) * 8) ||
+	    next < oh + size || next > ps + size || (next - oh) % size ||
+	    obj - pool < oh || obj - pool >= next ||
+	    index >= CENSUS_MAX_ARENAS)
+		return false;
+	*pool_ret = pool;
+	*index_ret = index;
+	return true;
+}
+
+// Whether the arena table at @p table describes the arena of each pool.
+static bool table_fits(struct reader *r, uint64_t table, const uint64_t *pools,
+		       const uint32_t *index, size_t n)
+{
+	const struct layout *l = r->l;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t ao = table + (uint64_t)index[i] * l->sizeof_arena_object;
+		uint64_t addr, pool_address;
+
+		if (!target_read_u64(r->t, ao + l->ao_address, &addr) ||
+		    !target_read_u64(r->t, ao + l->ao_pool_address,
+				     &pool_address) ||
+		    !addr || addr > pools[i] ||
+		    pools[i] - addr >= r->c->arena_size ||
+		    pool_address <= pools[i])
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Before 3.12 without symbols: find the static `arenas` by what it must
+ * point to. The pools of objects already found name their arenas by
+ * index; the one word of the interpreter's data whose table has, at each
+ * of those indexes, an arena holding that pool is `arenas`. Its length
+ * (maxarenas) is what the allocation holds: glibc's chunk header before
+ * the table gives its size.
+ */
+static bool scan_for_table(struct reader *r, const uint64_t *objects,
+			   size_t nobjects, uint64_t *table_ret,
+			   uint32_t *count_ret)
+{
+	const struct layout *l = r->l;
+	uint64_t pools[16], found = 0, nfound = 0, hdr;
+	uint32_t index[16], max_index = 0;
+	size_t n = 0;
+
+	for (size_t i = 0; i < nobjects && n < 16; i++) {
+		uint64_t pool;
+		uint32_t idx;
+		bool seen = false;
+
+		if (!sample_pool(r, objects[i], &pool, &idx))
+			continue;
+		for (size_t k = 0; k < n; k++)
+			seen = seen || index[k] == idx;
+		if (seen)
+			continue;
+		pools[n] = pool;
+		index[n++] = idx;
+		if (idx > max_index)
+			max_index = idx;
+	}
+	if (n < 2)
+		return false;
+	const struct target_module *m = target_module(r->t, l->module);
+	uint64_t at = m->start, start, len;
+	const unsigned char *data;
+
+	while (at < m->end && nfound < 2 &&
+	       target_next_segment(r->t, at, &start, &len, &data) &&
+	       start < m->end) {
+		uint64_t end = start + len < m->end ? start + len : m->end;
+
+		for (uint64_t a = (start + 7) & ~7ULL; a + 8 <= end; a += 8) {
+			uint64_t v;
+
+			memcpy(&v, data + (a - start), 8);
+			if (!v || (v & 15) || v == found ||
+			    !table_fits(r, v, pools, index, n))
+				continue;
+			found = v;
+			nfound++;
+		}
+		at = end;
+	}
+	if (nfound != 1 || !target_read_u64(r->t, found - 8, &hdr))
+		return false;
+	// malloc_chunk size: low bits are flags, 2 = IS_MMAPPED (whose
+	// header is two words, not one, of the size).
+	uint64_t usable = (hdr & ~7ULL) - (hdr & 2 ? 16 : 8);
+	uint64_t count = usable / l->sizeof_arena_object;
+
+	if ((hdr & ~7ULL) < 16 || count <= max_index || count > CENSUS_MAX_ARENAS)
+		return false;
+	*table_ret = found;
+	*count_ret = count;
+	return true;
+}
+
 // Where each state's arena table is: its address and its length.
 static bool state_tables(struct reader *r, const uint64_t *interps,
-			 size_t ninterps, uint64_t *tables, uint32_t *counts,
+			 size_t ninterps, const uint64_t *objects,
+			 size_t nobjects, uint64_t *tables, uint32_t *counts,
 			 size_t *nret)
 {
 	const struct layout *l = r->l;
@@ -257,11 +382,20 @@ static bool state_tables(struct reader *r, const uint64_t *interps,
 		if (!target_symbol(r->t, "arenas", &arenas, NULL, &m1) ||
 		    !target_symbol(r->t, "maxarenas", &maxarenas, NULL, &m2) ||
 		    (long)m1 != l->module || (long)m2 != l->module) {
+			if (scan_for_table(r, objects, nobjects, &tables[0],
+					   &counts[0])) {
+				r->c->source = "scan";
+				*nret = 1;
+				return true;
+			}
 			note(r->c, "pymalloc's state (the statics arenas and "
 				   "maxarenas of Objects/obmalloc.c) is not in "
-				   "the symbols of '%s'", l->module_path);
+				   "the symbols of '%s', and no table of arenas "
+				   "in its data matches the pools of the objects "
+				   "found", l->module_path);
 			return false;
 		}
+		r->c->source = "symbols";
 		if (!target_read_u64(r->t, arenas, &tables[0]) ||
 		    !target_read_ok(r->t, &counts[0], maxarenas, 4)) {
 			note(r->c, "pymalloc's statics are not in the snapshot");
@@ -294,13 +428,15 @@ static bool state_tables(struct reader *r, const uint64_t *interps,
 			   "not in the snapshot");
 		return false;
 	}
+	r->c->source = "interpreter";
 	*nret = n;
 	return true;
 }
 
 struct err *census_read(struct census *c, struct target *t,
 			const struct layout *l, const uint64_t *interps,
-			size_t ninterps)
+			size_t ninterps, const uint64_t *objects,
+			size_t nobjects)
 {
 	struct reader r = { .c = c, .t = t, .l = l };
 	uint64_t tables[CENSUS_MAX_STATES];
@@ -318,7 +454,8 @@ struct err *census_read(struct census *c, struct target *t,
 		     l->version);
 		return NULL;
 	}
-	if (!state_tables(&r, interps, ninterps, tables, counts, &ntables))
+	if (!state_tables(&r, interps, ninterps, objects, nobjects, tables,
+			  counts, &ntables))
 		return NULL;
 	for (size_t i = 0; i < ntables && !err; i++)
 		err = read_arenas(&r, tables[i], counts[i]);

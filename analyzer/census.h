@@ -66,6 +66,8 @@ struct census_pool {
 /** pymalloc's state as read from the target. */
 struct census {
 	bool available;             /* the arenas were found and read */
+	const char *source;         /* how the state was found: "symbols",
+				       "interpreter" (3.12+) or "scan" */
 	char problem[200];          /* why not, or what was wrong; or "" */
 	uint32_t arena_size;        /* ARENA_SIZE */
 	uint32_t pool_size;         /* POOL_SIZE */
@@ -91,13 +93,16 @@ enum {
  *
  * @param interps the interpreters (PyInterpreterState *): from 3.12 each
  * may have its own state; states shared are read once.
+ * @param objects addresses of objects found, for a build whose symbols do
+ * not name the state (before 3.12): their pools lead to it.
  * @return NULL on success, also when pymalloc's state cannot be found or
  * read (available false, problem says why); an error only when out of
  * memory.
  */
 struct err *census_read(struct census *c, struct target *t,
 			const struct layout *l, const uint64_t *interps,
-			size_t ninterps);
+			size_t ninterps, const uint64_t *objects,
+			size_t nobjects);
 
 /**
  * The pool in use that holds @p addr, or NULL.

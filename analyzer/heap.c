@@ -3431,12 +3431,19 @@ static double census_clock(void)
 static void census_walk(struct walk *w)
 {
 	double start = census_clock();
-	uint64_t interps[CENSUS_MAX_STATES];
-	size_t n = interpreters(w, interps, CENSUS_MAX_STATES);
+	uint64_t interps[CENSUS_MAX_STATES], sample[256];
+	size_t n = interpreters(w, interps, CENSUS_MAX_STATES), nsample = 0;
 
-	w->err = census_read(&w->census, w->t, w->l, interps, n);
+	// Objects found, spread over the heap, in case the state must be
+	// found through their pools.
+	for (size_t i = 0; i < w->nnodes && nsample < 256;
+	     i += 1 + w->nnodes / 256)
+		sample[nsample++] = w->nodes[i].addr;
+	w->err = census_read(&w->census, w->t, w->l, interps, n, sample,
+			     nsample);
 	if (w->err)
 		return;
+	w->st->census_source = w->census.source;
 	snprintf(w->st->census_problem, sizeof(w->st->census_problem), "%s",
 		 w->census.problem);
 	w->st->census = w->census.available;

@@ -164,6 +164,7 @@ struct heap_stats {
 
 	/* the census of pymalloc's arenas */
 	bool census;            /* the arenas were read */
+	const char *census_source; /* how pymalloc's state was found, or NULL */
 	char census_problem[200]; /* why not, or what was wrong; or "" */
 	uint64_t arena_objects; /* objects found in the arenas only */
 	uint64_t pm_arenas;     /* arenas */

@@ -370,6 +370,8 @@ static struct err *write_meta(struct sink *s, struct target *t,
 	if (st->first_problem[0])
 		META("walk_problem", st->first_problem);
 	META_U64("census", st->census);
+	if (st->census_source)
+		META("census_source", st->census_source);
 	if (st->census_problem[0])
 		META("census_problem", st->census_problem);
 	META_U64("arena_objects", st->arena_objects);

@@ -11,6 +11,10 @@
 -- from malloc: gcscope finds those through references only.
 --
 -- New meta keys: census (1 if pymalloc's arenas were read, else 0),
+-- census_source (how pymalloc's state was found: 'symbols', the statics
+-- of Objects/obmalloc.c before 3.12; 'interpreter', PyInterpreterState.
+-- obmalloc from 3.12; 'scan', before 3.12 without symbols: the word of
+-- the interpreter's data that points to the arenas of the objects found),
 -- census_problem (why not, or what was inconsistent and left out),
 -- arena_objects (objects found in the arenas only), pymalloc_arenas,
 -- pymalloc_pools (pools in use), pymalloc_arena_bytes,

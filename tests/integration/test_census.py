@@ -23,7 +23,16 @@ with gcore, snapshot it with gcscope, then check:
               them may be an 'unreferenced' anomaly: the clean corpus leaks
               nothing
 
-Case names are INTERPRETER-CHECK: 'pyenv-3.12.1-leaked'.
+Each check runs on every interpreter with its symbols (pymalloc's state is
+then found by name before 3.12, through the interpreter from 3.12:
+meta.census_source 'symbols' or 'interpreter'), and on three without
+(a copy of pyenv 3.8.18 and 3.11.7 stripped of everything but .dynsym,
+and Debian's python3.11 with --no-default-debuginfo), where before 3.12
+the state must be found by a scan of the interpreter's data
+(census_source 'scan').
+
+Case names are INTERPRETER-CHECK: 'pyenv-3.12.1-leaked',
+'pyenv-3.11.7-strip-all-pymalloc', 'debian-3.11-nodebug-clean'.
 GCSCOPE_KEEP=1 keeps the work directories (truth, core, database).
 """
 
@@ -39,7 +48,7 @@ import gcstest
 
 SCRIPT = gcstest.CORPORA / 'leaky.py'
 
-_PREPARED = {}      # (interpreter name, refbugs) -> (truth, db path) or the exception
+_PREPARED = {}      # (case prefix, refbugs) -> (truth, db path) or the exception
 _WORK_DIRS = []
 
 
@@ -54,15 +63,26 @@ def _cleanup():
 atexit.register(_cleanup)
 
 
-def prepared(name, refbugs):
-    """(truth, db) for the interpreter called name, with or without the
-    refbugs planted; made once, a failure remembered."""
-    key = (name, refbugs)
+# (case prefix, interpreter name, snapshot options, census_source wanted)
+CONFIGS = (
+    [(spec.name, spec.name, (),
+      'symbols' if tuple(map(int, spec.version.split('.')[:2])) < (3, 12) else 'interpreter')
+     for spec in gcstest.INTERPRETERS]
+    + [('pyenv-3.8.18-strip-all', 'pyenv-3.8.18-strip-all', (), 'scan'),
+       ('pyenv-3.11.7-strip-all', 'pyenv-3.11.7-strip-all', (), 'scan'),
+       ('debian-3.11-nodebug', 'debian-3.11', ('--no-default-debuginfo',), 'scan')]
+)
+
+
+def prepared(config, refbugs):
+    """(truth, db) for a CONFIGS entry, with or without the refbugs
+    planted; made once, a failure remembered."""
+    key = (config[0], refbugs)
     if key not in _PREPARED:
-        for old in [k for k in _PREPARED if k[0] != name]:
+        for old in [k for k in _PREPARED if k[0] != config[0]]:
             del _PREPARED[old]
         try:
-            _PREPARED[key] = prepare(name, refbugs)
+            _PREPARED[key] = prepare(config, refbugs)
         except Exception as e:          # Skip, AssertionError, ...
             _PREPARED[key] = e
     value = _PREPARED[key]
@@ -71,28 +91,34 @@ def prepared(name, refbugs):
     return value
 
 
-def prepare(name, refbugs):
+def prepare(config, refbugs):
+    prefix, name, options, source = config
     interpreter = gcstest.find_interpreter(name)
     gcstest.require_gcscope()
     args = ()
     if refbugs:
         args = ('--refbugs', gcstest.build_refbugs(interpreter))
-    work = Path(tempfile.mkdtemp(prefix='gcscope-census-%s-' % name))
+    work = Path(tempfile.mkdtemp(prefix='gcscope-census-%s-' % prefix))
     _WORK_DIRS.append(work)
     db = work / 'snapshot.db'
     with gcstest.Workload(interpreter, SCRIPT, work, args=args) as workload:
         core = gcstest.gcore(workload.pid, work / 'core')
-        elapsed = gcstest.snapshot_core(core, db)
+        elapsed = gcstest.snapshot_core(core, db, args=options)
     if not gcstest.keep_files():
         core.unlink()
     truth = gcstest.Truth(workload.truth_dir)
     meta = dict(query(db, 'SELECT key, value FROM meta'))
-    print('  %s: snapshot %.1f s, %s objects, %s found in the arenas only; census %s%s'
+    print('  %s: snapshot %.1f s, %s objects, %s found in the arenas only; census %s'
+          ' (state from %s, layout %s)%s'
           % (meta.get('python_version'), elapsed, meta.get('objects'),
-             meta.get('arena_objects'), meta.get('census'),
+             meta.get('arena_objects'), meta.get('census'), meta.get('census_source'),
+             meta.get('layout_source'),
              ' (%s)' % meta['census_problem'] if meta.get('census_problem') else ''))
     if meta.get('census') != '1':
         raise AssertionError('no census: %s' % meta.get('census_problem'))
+    if meta.get('census_source') != source:
+        raise AssertionError('meta.census_source %r, expected %r'
+                             % (meta.get('census_source'), source))
     return truth, db
 
 
@@ -104,8 +130,8 @@ def query(db, sql, args=()):
         con.close()
 
 
-def check_leaked(name):
-    truth, db = prepared(name, True)
+def check_leaked(config):
+    truth, db = prepared(config, True)
     if len(truth.leaked) != 16:
         raise AssertionError('leaked.tsv has %d rows, expected 16 (8 floats, 8 strs)'
                              % len(truth.leaked))
@@ -135,8 +161,8 @@ def check_leaked(name):
                              % (len(failures), len(truth.leaked)))
 
 
-def check_pymalloc(name):
-    truth, db = prepared(name, True)
+def check_pymalloc(config):
+    truth, db = prepared(config, True)
     stats = truth.mallocstats
     if stats is None:
         raise gcstest.Skip('the corpus recorded no pymalloc statistics (not pymalloc)')
@@ -187,8 +213,8 @@ def check_pymalloc(name):
         raise AssertionError('%d differences from pymalloc\'s own statistics' % len(failures))
 
 
-def check_clean(name):
-    truth, db = prepared(name, False)
+def check_clean(config):
+    truth, db = prepared(config, False)
     if truth.leaked:
         raise AssertionError('leaked.tsv is not empty without --refbugs')
     found = query(db, "SELECT o.type, count(*) FROM objects o WHERE o.found = 'arena' "
@@ -209,11 +235,11 @@ def check_clean(name):
         raise AssertionError('%d objects of the clean corpus reported unreferenced' % len(leaks))
 
 
-def check_command(name):
+def check_command(config):
     """gcscope census prints what the tables hold: its JSON is the views
     census_classes and census_types and the meta totals; its text the same
     figures, and the leaked objects are counted as held by nothing."""
-    truth, db = prepared(name, True)
+    truth, db = prepared(config, True)
     result = gcstest.run_gcscope(['census', db, '--limit', '0', '--json'])
     if result.returncode != 0:
         raise AssertionError('gcscope census --json exited with %d: %s'
@@ -258,7 +284,7 @@ CHECKS = (
 
 
 def cases():
-    for spec in gcstest.INTERPRETERS:
+    for config in CONFIGS:
         for check_name, check in CHECKS:
-            yield '%s-%s' % (spec.name, check_name), \
-                lambda name=spec.name, check=check: check(name)
+            yield '%s-%s' % (config[0], check_name), \
+                lambda config=config, check=check: check(config)
