@@ -158,6 +158,36 @@ static uint64_t u64_at(const unsigned char *p, int32_t off)
 }
 
 /*
+ * Whether a pool header in use is sound: maxnextoffset = POOL_SIZE - size
+ * (Objects/obmalloc.c init_pool), the class step ALIGNMENT 16 (8 in early
+ * 3.6 and 3.7 builds), nextoffset on a block boundary within the pool.
+ * Gives the block size and the blocks carved out so far.
+ */
+static bool pool_sound(const struct reader *r, const unsigned char *h,
+		       uint32_t *size_ret, uint32_t *carved_ret)
+{
+	const struct layout *l = r->l;
+	uint32_t ps = r->c->pool_size, oh = r->c->pool_overhead;
+	uint32_t count = u32_at(h, l->pool_count);
+	uint32_t szidx = u32_at(h, l->pool_szidx);
+	uint32_t next = u32_at(h, l->pool_nextoffset);
+	uint32_t maxnext = u32_at(h, l->pool_maxnextoffset);
+	uint32_t size = maxnext < ps ? ps - maxnext : 0;
+
+	if (size < 8 || size > SMALL_REQUEST_THRESHOLD ||
+	    (size != (szidx + 1) * 16 && size != (szidx + 1) * 8) ||
+	    next < oh + size || next > ps + size || (next - oh) % size)
+		return false;
+	uint32_t carved = (next - oh) / size;
+
+	if (carved > (ps - oh) / size)
+		carved = (ps - oh) / size;
+	*size_ret = size;
+	*carved_ret = carved;
+	return count <= carved;
+}
+
+/*
  * One carved pool of an arena: recorded if in use and sound, with the
  * state of each carved block.
  */
@@ -173,26 +203,11 @@ static struct err *read_pool(struct reader *r, struct census_arena *a,
 		r->unreadable_pools++;
 		return NULL;
 	}
-	uint32_t count = u32_at(p, l->pool_count);
+	uint32_t count = u32_at(p, l->pool_count), size, carved;
 
 	if (count == 0)
 		return NULL;    // empty: on the arena's free pools
-	uint32_t szidx = u32_at(p, l->pool_szidx);
-	uint32_t next = u32_at(p, l->pool_nextoffset);
-	uint32_t maxnext = u32_at(p, l->pool_maxnextoffset);
-	uint32_t size = maxnext < ps ? ps - maxnext : 0;
-	// maxnextoffset = POOL_SIZE - size (Objects/obmalloc.c init_pool);
-	// the class step is ALIGNMENT, 16 (8 in early 3.6 and 3.7 builds).
-	bool sound = size >= 8 && size <= SMALL_REQUEST_THRESHOLD &&
-		     (size == (szidx + 1) * 16 || size == (szidx + 1) * 8) &&
-		     next >= oh + size && next <= ps + size &&
-		     (next - oh) % size == 0;
-	uint32_t capacity = sound ? (ps - oh) / size : 0;
-	uint32_t carved = sound ? (next - oh) / size : 0;
-
-	if (carved > capacity)
-		carved = capacity;
-	if (!sound || count > carved) {
+	if (!pool_sound(r, p, &size, &carved)) {
 		r->c->bad_pools++;
 		return NULL;
 	}
@@ -205,9 +220,9 @@ static struct err *read_pool(struct reader *r, struct census_arena *a,
 	*pool = (struct census_pool){
 		.addr = addr,
 		.arena = a->addr,
-		.szidx = szidx,
+		.szidx = u32_at(p, l->pool_szidx),
 		.block_size = size,
-		.capacity = capacity,
+		.capacity = (ps - oh) / size,
 		.carved = carved,
 		.used = count,
 		.first = c->nblocks,
@@ -248,24 +263,17 @@ static bool sample_pool(struct reader *r, uint64_t obj, uint64_t *pool_ret,
 			uint32_t *index_ret)
 {
 	const struct layout *l = r->l;
-	uint32_t ps = r->c->pool_size, oh = r->c->pool_overhead;
+	uint32_t ps = r->c->pool_size, oh = r->c->pool_overhead, size, carved;
 	uint64_t pool = obj & ~(uint64_t)(ps - 1);
 	unsigned char h[64];
 
 	if ((size_t)l->sizeof_pool_header > sizeof(h) ||
 	    !target_read_ok(r->t, h, pool, l->sizeof_pool_header))
 		return false;
-	uint32_t count = u32_at(h, l->pool_count);
-	uint32_t szidx = u32_at(h, l->pool_szidx);
-	uint32_t next = u32_at(h, l->pool_nextoffset);
-	uint32_t maxnext = u32_at(h, l->pool_maxnextoffset);
 	uint32_t index = u32_at(h, l->pool_arenaindex);
-	uint32_t size = maxnext < ps ? ps - maxnext : 0;
 
-	if (!count || size < 8 || size > SMALL_REQUEST_THRESHOLD ||
-	    (size != (szidx + 1) * 16 && size != (szidx + 1) * 8) ||
-	    next < oh + size || next > ps + size || (next - oh) % size ||
-	    obj - pool < oh || obj - pool >= next ||
+	if (!u32_at(h, l->pool_count) || !pool_sound(r, h, &size, &carved) ||
+	    obj - pool < oh || obj - pool >= oh + (uint64_t)carved * size ||
 	    index >= CENSUS_MAX_ARENAS)
 		return false;
 	*pool_ret = pool;

@@ -2825,7 +2825,9 @@ static void interpreter_roots(struct walk *w, uint64_t interp, uint64_t gc)
 		{ l->interp_fl_frame, l->interp_fl_frame_size },
 		{ l->interp_fl_async_gen, l->interp_fl_async_gen_size },
 		{ l->interp_fl_context, l->interp_fl_context_size },
-		{ l->interp_fl_exc, l->interp_fl_exc_size },
+		// exc_state: only its free list of MemoryErrors.
+		{ l->interp_fl_exc < 0 || l->exc_memerrors < 0 ? -1 :
+		  l->interp_fl_exc + l->exc_memerrors, 8 },
 		{ l->interp_fl_objects, l->interp_fl_objects_size },
 	};
 	w->nskip = 0;
@@ -2838,8 +2840,7 @@ static void interpreter_roots(struct walk *w, uint64_t interp, uint64_t gc)
 					  free_lists[k].size;
 	}
 	struct_roots(w, interp, l->sizeof_interp, "PyInterpreterState");
-	// exc_state holds a free list of MemoryErrors, skipped above, and
-	// the errno -> OSError subclass map (3.10+; a static before).
+	// The errno -> OSError subclass map (3.10+; a static before), by name.
 	if (l->interp_fl_exc >= 0)
 		root_field(w, interp + l->interp_fl_exc, l->exc_errnomap,
 			   HEAP_ROOT_INTERPRETER, "interpreter", "errnomap");
@@ -2997,29 +2998,24 @@ static void learn_unexported(struct walk *w)
 
 /* ---- the census of pymalloc's arenas ----------------------------------- */
 
-// A found object's allocation starts this many bytes before it, at most:
-// the GC head, and the 3.11+ pre-header.
-static uint64_t max_presize(const struct layout *l)
-{
-	return l->sizeof_gc_head + l->preheader;
-}
-
-// Mark the blocks holding nodes [from, nnodes) as holding objects.
-static void census_mark_objects(struct walk *w, size_t from)
+/*
+ * The block (index in census.blocks) holding the allocation of node i,
+ * which starts at most the GC head and the 3.11+ pre-header before the
+ * object; SIZE_MAX if no pool in use holds it.
+ */
+static size_t node_block(struct walk *w, size_t i,
+			 const struct census_pool **pool_ret)
 {
 	struct census *c = &w->census;
+	uint64_t addr = w->nodes[i].addr;
+	size_t k;
+	const struct census_pool *p = census_pool_of(c, addr, &k);
 
-	for (size_t i = from; i < w->nnodes; i++) {
-		uint64_t addr = w->nodes[i].addr;
-		size_t k;
-		const struct census_pool *p = census_pool_of(c, addr, &k);
-
-		if (!p || k == SIZE_MAX ||
-		    addr - census_block_addr(c, p, k) > max_presize(w->l))
-			continue;
-		if (c->blocks[k] == CENSUS_USED)
-			c->blocks[k] = CENSUS_OBJECT;
-	}
+	if (!p || k == SIZE_MAX || addr - census_block_addr(c, p, k) >
+					   w->l->sizeof_gc_head + w->l->preheader)
+		return SIZE_MAX;
+	*pool_ret = p;
+	return k;
 }
 
 /*
@@ -3052,21 +3048,17 @@ static bool census_candidate(struct walk *w, const unsigned char *block,
 		ti = type_get(w, type);
 	if (!ti || !ti->valid || ti->basicsize <= 0)
 		return false;
-	uint32_t want = 0;
+	bool gc = ti->flags & TPFLAGS_HAVE_GC;
+	uint64_t next;
 
-	if (ti->flags & TPFLAGS_HAVE_GC) {
-		uint64_t next;
-
-		want = l->sizeof_gc_head +
-		       (ti->flags & l->preheader_flags ? l->preheader : 0);
-		if (off != want)
-			return false;
+	if (off != (gc ? l->sizeof_gc_head + (ti->flags & l->preheader_flags ?
+					      l->preheader : 0) : 0))
+		return false;
+	if (gc) {
 		memcpy(&next, block + off - l->sizeof_gc_head + l->gchead_next, 8);
 		if (next && !w->st->truncated)
 			return false;
 	}
-	if (off != want)
-		return false;
 	// object_size_repr reads through rd(), which blames the object being
 	// decoded: none is now.
 	const char *problem = w->cur_problem;
@@ -3090,7 +3082,13 @@ static void census_find(struct walk *w)
 		w->err = &err_nomem;
 		return;
 	}
-	census_mark_objects(w, 0);
+	for (size_t i = 0; i < w->nnodes; i++) {
+		const struct census_pool *p;
+		size_t k = node_block(w, i, &p);
+
+		if (k != SIZE_MAX && c->blocks[k] == CENSUS_USED)
+			c->blocks[k] = CENSUS_OBJECT;
+	}
 	for (size_t i = 0; i < c->npools && !w->err; i++) {
 		const struct census_pool *p = &c->pools[i];
 		bool any = false;
@@ -3299,12 +3297,10 @@ static void census_account(struct walk *w)
 			c->blocks[k] = CENSUS_USED;
 	}
 	for (size_t i = 0; i < w->nnodes && !w->err; i++) {
-		uint64_t addr = w->nodes[i].addr;
-		size_t k;
-		const struct census_pool *p = census_pool_of(c, addr, &k);
+		const struct census_pool *p;
+		size_t k = node_block(w, i, &p);
 
-		if (!p || k == SIZE_MAX ||
-		    addr - census_block_addr(c, p, k) > max_presize(w->l))
+		if (k == SIZE_MAX)
 			continue;
 		if (c->blocks[k] == CENSUS_FREE) {
 			st->pm_dangling++;

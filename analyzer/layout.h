@@ -52,6 +52,7 @@ struct target;
 	X(interp_fl_exc, "PyInterpreterState", "exc_state")                   \
 	X(interp_fl_objects, "PyInterpreterState", "object_state")            \
 	X(exc_errnomap, "struct _Py_exc_state", "errnomap")                   \
+	X(exc_memerrors, "struct _Py_exc_state", "memerrors_freelist")        \
 	/* threads */                                                         \
 	X(tstate_next, "PyThreadState", "next")                               \
 	X(tstate_frame, "PyThreadState", "frame")                             \
@@ -293,7 +294,6 @@ struct target;
 	X(interp_fl_frame_size, "PyInterpreterState", "frame")                \
 	X(interp_fl_async_gen_size, "PyInterpreterState", "async_gen")        \
 	X(interp_fl_context_size, "PyInterpreterState", "context")            \
-	X(interp_fl_exc_size, "PyInterpreterState", "exc_state")              \
 	X(interp_fl_objects_size, "PyInterpreterState", "object_state")
 
 /* LAYOUT_SIZES(X): X(field, type). */
