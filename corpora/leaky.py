@@ -63,6 +63,11 @@ object, with the files in TRUTH_DIR:
                    capacity of the inline values of 3.13 instances, else '-';
                    the size of the pymalloc block holding the object and the
                    object's offset in it, else '-' '-'
+  buffers.tsv      owner  buffer  block
+                   the buffers allocated apart from their object that sit
+                   at the start of a pymalloc block (see buffer_rows()):
+                   the item array of each list and the keys table of each
+                   dict of objects.tsv (exact types), with the block's size
   mallocstats.txt  what sys._debugmallocstats() prints (to fd 2): pymalloc's
                    own census of its size classes, pools and arenas, then
                    the free lists; written by the sleeping process itself,
@@ -1030,6 +1035,43 @@ def object_sizes(objs):
     return rows
 
 
+# Offsets in the object of the pointers to separately allocated buffers,
+# the same on every version from 3.6: PyListObject.ob_item (after the
+# PyVarObject header) and PyDictObject.ma_keys (after ma_used and
+# ma_version_tag, _ma_watcher_tag in 3.13).
+LIST_ITEMS_OFFSET = 3 * ctypes.sizeof(ctypes.c_void_p)
+DICT_KEYS_OFFSET = 4 * ctypes.sizeof(ctypes.c_void_p)
+
+
+def buffer_rows(objs):
+    """The rows of buffers.tsv: (owner, buffer, block size) as str.
+
+    A buffer is listed once, with its first owner (dicts may share a keys
+    table), and only where it starts a pymalloc block.
+    """
+    if not pymalloc_usable() or REFCNT_OFFSET:
+        return []
+    spans = readable_mappings()
+    starts = [lo for lo, _ in spans]
+    rows, seen = [], set()
+    for o in objs:
+        tp = type(o)
+        if tp is list and o:
+            offset = LIST_ITEMS_OFFSET
+        elif tp is dict:
+            offset = DICT_KEYS_OFFSET
+        else:
+            continue
+        buf = ctypes.c_void_p.from_address(id(o) + offset).value
+        if not buf or buf in seen:
+            continue
+        block = pymalloc_block(buf, spans, starts)
+        if block is not None and block[1] == 0:
+            seen.add(buf)
+            rows.append(('%#x' % id(o), '%#x' % buf, '%d' % block[0]))
+    return rows
+
+
 def write_table(truth_dir, name, header, rows):
     """Write rows (sequences of str) as a TSV file with a header comment."""
     with open(os.path.join(truth_dir, name), 'w', encoding='utf-8') as f:
@@ -1093,6 +1135,7 @@ def record_truth(truth_dir, objs, raw, counted, frozen, peek):
     write_table(truth_dir, 'sizes.tsv',
                 ('addr', 'getsizeof', 'type_flags', 'itemsize', 'inline', 'block', 'offset'),
                 object_sizes(objs))
+    write_table(truth_dir, 'buffers.tsv', ('owner', 'buffer', 'block'), buffer_rows(objs))
     write_table(truth_dir, 'finalizers.tsv', ('addr',), (('%#x' % a,) for a in finalizers))
     write_table(truth_dir, 'anomalies.tsv',
                 ('addr', 'kind', 'refcnt', 'referrers', 'name', 'type'), anomalies)

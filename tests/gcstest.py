@@ -978,6 +978,11 @@ class Truth:
                 self.sizes[int(addr, 16)] = TruthSize(
                     _int_or_none(size), int(flags, 16), int(itemsize),
                     _int_or_none(inline), _int_or_none(block), _int_or_none(offset))
+        # owner, buffer address, block size: lists' items, dicts' keys
+        self.buffers = []
+        if self.has('buffers.tsv'):
+            self.buffers = [(int(o, 16), int(b, 16), int(size))
+                            for o, b, size in self._rows('buffers.tsv')]
         self.finalizers = set()
         if self.has('finalizers.tsv'):
             self.finalizers = {int(r[0], 16) for r in self._rows('finalizers.tsv')}

@@ -16,7 +16,9 @@ with gcore, snapshot it with gcscope, then check:
               and available blocks; the bytes in allocated and available
               blocks; every object of gc.get_objects() that sizes.tsv puts
               in a pymalloc block of size S is counted in a block of size S
-              (pymalloc_usage)
+              (pymalloc_usage); so is every list's item array and dict's
+              keys table that buffers.tsv puts at the start of a block, as
+              a buffer of a list or a dict
   clean       (leaky.py without --refbugs: nothing leaked) the objects
               found in the arenas only are counted and printed by type and
               by what holds them (a C static, a thread's C stack); none of
@@ -201,12 +203,26 @@ def check_pymalloc(config):
                         % (truth.types.get(t, hex(t)), s, n, c))
     if len(short) > 10:
         failures.append('... %d more types' % (len(short) - 10))
+    # And every buffer of a list or dict the interpreter says is a block.
+    owned = collections.Counter()
+    for owner, _, size in truth.buffers:
+        owned[(truth.objects[owner].type_addr, size)] += 1
+    counted = {(t, s): n for t, s, n in query(
+        db, "SELECT type_addr, block_size, blocks FROM pymalloc_usage WHERE what = 'buffer'")}
+    short = [(t, s, n, counted.get((t, s), 0)) for (t, s), n in owned.items()
+             if counted.get((t, s), 0) < n]
+    for t, s, n, c in short[:10]:
+        failures.append('buffers of %s in %d-byte blocks: %d in buffers.tsv, %d counted'
+                        % (truth.types.get(t, hex(t)), s, n, c))
+    if not owned:
+        failures.append('buffers.tsv lists no buffer')
     unknown = int(meta['pymalloc_unknown_bytes'])
     used = int(meta['pymalloc_used_bytes'])
     print('  %d arenas, %d size classes, %d blocks in use as sys._debugmallocstats says; '
-          '%d tracked objects in their blocks; not accounted for: %d of %d bytes (%.1f%%)'
+          '%d tracked objects and %d list and dict buffers in their blocks; '
+          'not accounted for: %d of %d bytes (%.1f%%)'
           % (arenas, len(want), sum(v[1] for v in want.values()), sum(in_blocks.values()),
-             unknown, used, 100.0 * unknown / max(used, 1)))
+             sum(owned.values()), unknown, used, 100.0 * unknown / max(used, 1)))
     for text in failures:
         print('    FAILED ' + text)
     if failures:
