@@ -2263,6 +2263,8 @@ static void process(struct walk *w, uint32_t idx)
 		goto out;
 	o.type = ti->name;
 	if (!ti->valid) {
+		// Its count is not taken either: the analyses leave it out.
+		w->nodes[idx].flags |= HEAP_NODE_BAD;
 		o.status = HEAP_CORRUPT;
 		o.detail = "ob_type is not a type object";
 		goto out;
