@@ -1043,8 +1043,27 @@ LIST_ITEMS_OFFSET = 3 * ctypes.sizeof(ctypes.c_void_p)
 DICT_KEYS_OFFSET = 4 * ctypes.sizeof(ctypes.c_void_p)
 
 
-def buffer_rows(objs):
-    """The rows of buffers.tsv: (owner, buffer, block size) as str.
+def buffer_pointers(objs, peek):
+    """For each object, the address of its list items or dict keys, or 0.
+
+    Read first thing in the recording child, with the raw counts: anything
+    the child does later (opening a file, importing) may move a buffer the
+    interpreter keeps, such as the list of modules by index.
+    """
+    bufs = [0] * len(objs)
+    i = 0
+    for o in objs:
+        if type(o) is list:
+            bufs[i] = peek(id(o) + LIST_ITEMS_OFFSET).value
+        elif type(o) is dict:
+            bufs[i] = peek(id(o) + DICT_KEYS_OFFSET).value
+        i += 1
+    return bufs
+
+
+def buffer_rows(objs, bufs):
+    """The rows of buffers.tsv: (owner, buffer, block size) as str, from
+    buffer_pointers().
 
     A buffer is listed once, with its first owner (dicts may share a keys
     table), and only where it starts a pymalloc block.
@@ -1054,16 +1073,8 @@ def buffer_rows(objs):
     spans = readable_mappings()
     starts = [lo for lo, _ in spans]
     rows, seen = [], set()
-    for o in objs:
-        tp = type(o)
-        if tp is list and o:
-            offset = LIST_ITEMS_OFFSET
-        elif tp is dict:
-            offset = DICT_KEYS_OFFSET
-        else:
-            continue
-        buf = ctypes.c_void_p.from_address(id(o) + offset).value
-        if not buf or buf in seen:
+    for o, buf in zip(objs, bufs):
+        if not buf or buf in seen or (type(o) is list and not o):
             continue
         block = pymalloc_block(buf, spans, starts)
         if block is not None and block[1] == 0:
@@ -1080,9 +1091,9 @@ def write_table(truth_dir, name, header, rows):
             f.write('\t'.join(row) + '\n')
 
 
-def record_truth(truth_dir, objs, raw, counted, frozen, peek):
+def record_truth(truth_dir, objs, raw, bufs, counted, frozen, peek):
     """Child A: compute everything from the untouched heap, then write it."""
-    scratch = {id(objs), id(raw)}
+    scratch = {id(objs), id(raw), id(bufs)}
     counts, immortal = true_refcounts(objs, raw, peek)
     gen = generations_of(objs, counted)
     referents = [[r for r in map(id, gc.get_referents(o)) if r not in scratch]
@@ -1135,7 +1146,8 @@ def record_truth(truth_dir, objs, raw, counted, frozen, peek):
     write_table(truth_dir, 'sizes.tsv',
                 ('addr', 'getsizeof', 'type_flags', 'itemsize', 'inline', 'block', 'offset'),
                 object_sizes(objs))
-    write_table(truth_dir, 'buffers.tsv', ('owner', 'buffer', 'block'), buffer_rows(objs))
+    write_table(truth_dir, 'buffers.tsv', ('owner', 'buffer', 'block'),
+                buffer_rows(objs, bufs))
     write_table(truth_dir, 'finalizers.tsv', ('addr',), (('%#x' % a,) for a in finalizers))
     write_table(truth_dir, 'anomalies.tsv',
                 ('addr', 'kind', 'refcnt', 'referrers', 'name', 'type'), anomalies)
@@ -1143,7 +1155,7 @@ def record_truth(truth_dir, objs, raw, counted, frozen, peek):
     write_table(truth_dir, 'paths.tsv', ('name', 'addr', 'from', 'label', 'addr', '...'),
                 path_rows())
     write_table(truth_dir, 'roots.tsv', ('kind', 'addr', 'holder', 'what'),
-                root_rows((objs, raw)))
+                root_rows((objs, raw, bufs)))
 
 
 def preview_row(obj):
@@ -1303,7 +1315,8 @@ def main():
             raw[i] = peek(id(o) + offset).value
             i += 1
         del o, i
-        finish_child(record_truth, truth_dir, objs, raw, counted, frozen, peek)
+        bufs = buffer_pointers(objs, peek)
+        finish_child(record_truth, truth_dir, objs, raw, bufs, counted, frozen, peek)
     reap_child()
     if os.fork() == 0:
         finish_child(record_unreachable, truth_dir)
