@@ -40,11 +40,13 @@ ifeq ($(SANITIZE),1)
 BUILD := $(BUILD)/sanitize
 endif
 
+# Asked when a recipe runs, not when make starts: in 'make deps demo' the
+# packages are installed by the first goal, after make has read this file.
 PKGS := libdw libelf sqlite3
-DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
-ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -pthread $(CFLAGS) $(DEP_CFLAGS) -iquote analyzer
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -pthread $(CFLAGS) $(DEP_CFLAGS) -iquote analyzer
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
@@ -57,8 +59,12 @@ else
 Q := @
 endif
 
-SRCS := $(wildcard analyzer/*.c)
-OBJS := $(SRCS:analyzer/%.c=$(BUILD)/%.o) $(BUILD)/schema.o
+# analyzer/: one folder per stage of the pipeline (README, "Layout").
+SRCS := $(wildcard analyzer/*/*.c)
+HDRS := $(wildcard analyzer/*/*.h)
+OBJS := $(SRCS:analyzer/%.c=$(BUILD)/obj/%.o) $(BUILD)/schema.o
+MAIN_OBJ := $(BUILD)/obj/cli/main.o
+LIB_OBJS := $(filter-out $(MAIN_OBJ),$(OBJS))
 SCHEMA := $(sort $(wildcard schema/*.sql))
 
 # tests/unit/*.c run on their own; tests/checks/*.c are driven by the
@@ -75,9 +81,9 @@ FUZZ_SECONDS ?= 600
 FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
-FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -pthread -g -O1 -Wall -Wextra \
+FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -pthread -g -O1 -Wall -Wextra \
 	$(DEP_CFLAGS) -iquote analyzer -iquote tests/fuzz $(FUZZ_SAN)
-FUZZ_OBJS := $(filter-out $(FUZZ_BUILD)/obj/main.o,\
+FUZZ_OBJS := $(filter-out $(FUZZ_BUILD)/obj/cli/main.o,\
 	$(SRCS:analyzer/%.c=$(FUZZ_BUILD)/obj/%.o)) $(FUZZ_BUILD)/obj/image.o
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%)
 REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
@@ -90,7 +96,8 @@ $(BUILD)/gcscope: $(OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm -pthread
 
-$(BUILD)/%.o: analyzer/%.c $(wildcard analyzer/*.h) | $(BUILD)
+$(BUILD)/obj/%.o: analyzer/%.c $(HDRS) | $(BUILD)
+	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -106,17 +113,17 @@ $(BUILD)/schema.c: $(SCHEMA) | $(BUILD)
 $(BUILD)/schema.o: $(BUILD)/schema.c
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(filter-out $(BUILD)/main.o,$(OBJS)) | $(BUILD)
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)
 	@mkdir -p $(BUILD)/tests
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm -pthread
 
-$(BUILD)/checks/%: tests/checks/%.c $(filter-out $(BUILD)/main.o,$(OBJS)) | $(BUILD)
+$(BUILD)/checks/%: tests/checks/%.c $(LIB_OBJS) | $(BUILD)
 	@mkdir -p $(BUILD)/checks
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm -pthread
 
-$(FUZZ_BUILD)/obj/%.o: analyzer/%.c $(wildcard analyzer/*.h)
+$(FUZZ_BUILD)/obj/%.o: analyzer/%.c $(HDRS)
 	@mkdir -p $(@D)
 	@echo "  FUZZCC  $<"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
@@ -134,14 +141,14 @@ $(FUZZ_BUILD)/obj/schema.o: $(BUILD)/schema.c
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
 $(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/image.c \
-		$(filter-out $(BUILD)/main.o,$(OBJS)) | $(BUILD)
+		$(LIB_OBJS) | $(BUILD)
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -iquote tests/fuzz $(LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm -pthread
 
 # The heap target's seeds: written by tests/fuzz/mkseed.c, committed.
 $(BUILD)/fuzz-tools/mkseed: tests/fuzz/mkseed.c tests/fuzz/image.c \
-		$(filter-out $(BUILD)/main.o,$(OBJS)) | $(BUILD)
+		$(LIB_OBJS) | $(BUILD)
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -iquote tests/fuzz $(LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm -pthread
@@ -161,7 +168,8 @@ $(BUILD):
 # fuzz targets), the tests (gdb
 # for gcore, Python with its debug symbols) and the demo (sqlite3 CLI).
 DEPS := build-essential clang pkg-config libdw-dev libelf-dev libsqlite3-dev \
-	sqlite3 gdb elfutils strace python3 python3-dev python3.11 python3.11-dbg
+	sqlite3 gdb elfutils strace python3 python3-dev python3.11 python3.11-dbg \
+	python3-pytest python3-pytest-xdist
 
 # The built-in layout tables, printed from the DWARF of the pyenv builds
 # of each supported minor version (needs them installed; the tests check
@@ -172,7 +180,7 @@ LAYOUT_LIBS = $(foreach v,3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13,\
 
 layout-tables: $(BUILD)/gcscope
 	$(Q)( sed -n '1,/^const struct layout_table layout_tables/p' \
-		analyzer/layout_tables.c; \
+		analyzer/cpython/layout_tables.c; \
 	  for lib in $(LAYOUT_LIBS); do \
 	    v=$$(echo $$lib | sed 's|.*/versions/\([^/]*\)/.*|\1|'); \
 	    $(BUILD)/gcscope layout $$lib | \
@@ -180,9 +188,9 @@ layout-tables: $(BUILD)/gcscope
 	  done; \
 	  echo '};'; echo; \
 	  echo 'const unsigned layout_ntables = sizeof(layout_tables) / sizeof(layout_tables[0]);' \
-	) > analyzer/layout_tables.c.new
-	$(Q)mv analyzer/layout_tables.c.new analyzer/layout_tables.c
-	@echo "  GEN     analyzer/layout_tables.c"
+	) > analyzer/cpython/layout_tables.c.new
+	$(Q)mv analyzer/cpython/layout_tables.c.new analyzer/cpython/layout_tables.c
+	@echo "  GEN     analyzer/cpython/layout_tables.c"
 
 PREFIX ?= /usr/local
 GDB ?= gdb

@@ -19,7 +19,7 @@ REPO_BUILD = os.path.join(os.path.dirname(GDBEXT), 'build', 'gcscope')
 INSTALLED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(GDBEXT))),
                          'bin', 'gcscope')
 
-# Exit statuses of gcscope (analyzer/main.c enum exit_status).
+# Exit statuses of gcscope (analyzer/cli/main.c enum exit_status).
 OK, PARTIAL, NOT_FOUND, FATAL, USAGE = 0, 1, 1, 2, 64
 
 # A snapshot of a large heap takes a while (no limit); a report is quick.

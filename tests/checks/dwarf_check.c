@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dwarf.h"
+#include "target/dwarf.h"
 
 enum test_kind {
 	TEST_OFFSET,		/* dwarf_member_offset(type, path) */

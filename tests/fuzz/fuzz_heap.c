@@ -11,11 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "graph.h"
-#include "heap.h"
+#include "analysis/graph.h"
+#include "walk/heap.h"
 #include "image.h"
-#include "layout.h"
-#include "target.h"
+#include "cpython/layout.h"
+#include "target/target.h"
 
 static struct err *on_type(void *arg, const struct heap_type *type)
 {

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "target.h"
+#include "target/target.h"
 
 #define IMAGE_BASE 0x10000000ULL
 #define IMAGE_TYPE_SLOT 0x200     /* bytes per static type */

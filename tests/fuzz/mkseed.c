@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "image.h"
-#include "layout.h"
+#include "cpython/layout.h"
 
 static unsigned char mem[IMAGE_MAX_SIZE];
 static uint64_t heap_top;    /* next free offset of the heap */

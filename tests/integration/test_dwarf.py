@@ -1,7 +1,7 @@
 """The DWARF reader against gdb, on every interpreter's debug info.
 
 build/checks/dwarf_check reads struct sizes and member offsets with
-analyzer/dwarf.c and compares each with what gdb says for the same file.
+analyzer/target/dwarf.c and compares each with what gdb says for the same file.
 """
 
 import gcstest

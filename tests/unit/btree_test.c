@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "btree.h"
+#include "store/btree.h"
 
 static int passed, failed;
 

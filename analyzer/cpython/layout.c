@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dwarf.h"
-#include "layout.h"
-#include "target.h"
+#include "target/dwarf.h"
+#include "cpython/layout.h"
+#include "target/target.h"
 
 const char *layout_source_name(enum layout_source source)
 {

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "live.h"
+#include "target/live.h"
 
 enum {
 	MAX_THREADS = 1 << 16,

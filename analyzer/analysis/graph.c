@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "graph.h"
-#include "mem.h"
+#include "analysis/graph.h"
+#include "util/mem.h"
 
 #define NONE UINT32_MAX
 

@@ -22,8 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "live.h"
-#include "target.h"
+#include "target/live.h"
+#include "target/target.h"
 
 /* A run of target addresses whose bytes are in host memory. */
 struct segment {

@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "err.h"
+#include "util/err.h"
 
 /** Copied bytes of one mapping. */
 struct live_segment {

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report.h"
-#include "sink.h"
+#include "cli/report.h"
+#include "store/sink.h"
 
 enum {
 	DEFAULT_LIMIT = 50,    // rows per list

@@ -26,11 +26,11 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "census.h"
-#include "heap.h"
-#include "layout.h"
-#include "mem.h"
-#include "target.h"
+#include "walk/census.h"
+#include "walk/heap.h"
+#include "cpython/layout.h"
+#include "util/mem.h"
+#include "target/target.h"
 
 const struct heap_limits heap_default_limits = {
 	.max_objects = 200000000,

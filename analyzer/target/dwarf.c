@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dwarf.h"
+#include "target/dwarf.h"
 
 // Longest typedef/const/volatile chain followed before giving up; real
 // code needs three or four steps, corrupt DWARF could loop forever.

@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "btree.h"
-#include "mem.h"
-#include "sink.h"
+#include "store/btree.h"
+#include "util/mem.h"
+#include "store/sink.h"
 
 enum {
 	ROWS_PER_TRANSACTION = 1 << 20,

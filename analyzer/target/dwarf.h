@@ -15,7 +15,7 @@
 
 #include <stdint.h>
 
-#include "err.h"
+#include "util/err.h"
 
 struct Dwarf;
 struct dwarf_index;

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "census.h"
-#include "layout.h"
-#include "target.h"
+#include "walk/census.h"
+#include "cpython/layout.h"
+#include "target/target.h"
 
 enum {
 	ARENA_CHUNK = 4096,          // arena_objects read at a time

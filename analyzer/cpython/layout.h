@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "err.h"
+#include "util/err.h"
 
 struct target;
 

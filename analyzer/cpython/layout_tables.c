@@ -11,7 +11,7 @@
  * release moved would make layout_validate() refuse the table at run time.
  * -1 marks a field the version does not have.
  */
-#include "layout.h"
+#include "cpython/layout.h"
 
 const struct layout_table layout_tables[] = {
 	{

@@ -40,7 +40,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "btree.h"
+#include "store/btree.h"
 
 enum {
 	HEADER_SIZE = 100,

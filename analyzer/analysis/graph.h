@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
-#include "heap.h"
+#include "util/err.h"
+#include "walk/heap.h"
 
 /** Strongly connected components that form reference cycles. */
 struct graph_cycles {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
+#include "util/err.h"
 
 struct err err_nomem = {
 	.code = ERR_NOMEM,

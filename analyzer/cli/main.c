@@ -13,12 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "graph.h"
-#include "heap.h"
-#include "layout.h"
-#include "report.h"
-#include "sink.h"
-#include "target.h"
+#include "analysis/graph.h"
+#include "walk/heap.h"
+#include "cpython/layout.h"
+#include "cli/report.h"
+#include "store/sink.h"
+#include "target/target.h"
 
 #ifndef GCSCOPE_VERSION
 #define GCSCOPE_VERSION "0.1.0"

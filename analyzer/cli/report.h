@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "err.h"
+#include "util/err.h"
 
 /** The analysis commands. */
 enum report_command {

@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "util/err.h"
 
 /** A database file closed by SQLite, opened for appending B-trees. */
 struct btree_file;

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
-#include "heap.h"
+#include "util/err.h"
+#include "walk/heap.h"
 
 struct sink;
 
