@@ -63,8 +63,9 @@ endif
 SRCS := $(wildcard analyzer/*/*.c)
 HDRS := $(wildcard analyzer/*/*.h)
 OBJS := $(SRCS:analyzer/%.c=$(BUILD)/obj/%.o) $(BUILD)/schema.o
-MAIN_OBJ := $(BUILD)/obj/cli/main.o
-LIB_OBJS := $(filter-out $(MAIN_OBJ),$(OBJS))
+# The command line (cli/) is the program; the rest is linked into the tests.
+CLI_OBJS := $(filter $(BUILD)/obj/cli/%,$(OBJS))
+LIB_OBJS := $(filter-out $(CLI_OBJS),$(OBJS))
 SCHEMA := $(sort $(wildcard schema/*.sql))
 
 # tests/unit/*.c run on their own; tests/checks/*.c are driven by the
@@ -83,7 +84,7 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -pthread -g -O1 -Wall -Wextra \
 	$(DEP_CFLAGS) -iquote analyzer -iquote tests/fuzz $(FUZZ_SAN)
-FUZZ_OBJS := $(filter-out $(FUZZ_BUILD)/obj/cli/main.o,\
+FUZZ_OBJS := $(filter-out $(FUZZ_BUILD)/obj/cli/%,\
 	$(SRCS:analyzer/%.c=$(FUZZ_BUILD)/obj/%.o)) $(FUZZ_BUILD)/obj/image.o
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%)
 REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)

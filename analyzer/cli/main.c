@@ -13,18 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "analysis/graph.h"
-#include "walk/heap.h"
-#include "cpython/layout.h"
+#include "analysis/pipeline.h"
 #include "cli/report.h"
-#include "store/sink.h"
-#include "target/target.h"
-
-#ifndef GCSCOPE_VERSION
-#define GCSCOPE_VERSION "0.1.0"
-#endif
-
-extern const char gcscope_schema[];
 
 enum exit_status {
 	EXIT_OK = 0,       // snapshot written
@@ -180,377 +170,22 @@ static int report(struct err *err)
 	return EXIT_FATAL;
 }
 
-struct snapshot_options {
-	const char *core;
-	int pid;                 /* --pid, 0 if none */
-	bool no_stop;            /* --no-stop */
-	double pause_ms;         /* filled in: how long the process was stopped */
-	const char *exe;
-	const char *db;
-	const char *debuginfo[16];
-	int ndebuginfo;
-	bool no_default_debuginfo;
-	enum layout_choice layout;
-	int quiet;
-};
-
-/** What the analyses found, for meta and the summary line. */
-struct analyses_stats {
-	double walk_ms;       /* walking the heap and writing its rows */
-	double cycles_ms;     /* finding and writing the cycles */
-	double reach_ms;      /* paths from the roots */
-	double garbage_ms;    /* the collector's unreachable set, gc.garbage */
-	double anomalies_ms;  /* refcount anomalies */
-	size_t cycles;        /* reference cycles */
-	size_t reachable;     /* objects a root reaches */
-	size_t unreachable;   /* what the next full collection would free */
-	size_t gc_garbage;    /* items of gc.garbage */
-	size_t anomalies;     /* refcount anomalies */
-};
-
-// Reach from the roots, garbage, anomalies: computed here, stored.
-static double now_ms(void)
+// Take the snapshot o says, its lines for the user on stderr.
+static int snapshot(struct snapshot_options *o, double *pause_ms_ret)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-// Progress on a terminal: objects walked and the rate, on one line.
-struct progress {
-	double start;   /* ms */
-	double last;    /* ms of the last line */
-	bool shown;     /* a line is on the terminal */
-};
-
-static void show_progress(void *arg, uint64_t objects, uint64_t edges)
-{
-	struct progress *p = arg;
-	double now = now_ms();
-
-	if (now - p->last < 250)
-		return;
-	p->last = now;
-	p->shown = true;
-	fprintf(stderr, "\r%" PRIu64 " objects, %" PRIu64 " references, "
-		"%.0f objects/s ", objects, edges,
-		objects / ((now - p->start) / 1e3 + 1e-9));
-}
-
-static struct err *write_analyses(struct sink *s, const struct heap_graph *g,
-				  struct analyses_stats *as)
-{
-	double t = now_ms();
-
-	static const char *const anomaly_kinds[] = {
-		[GRAPH_DEFICIT] = "deficit",
-		[GRAPH_UNREFERENCED] = "unreferenced",
-		[GRAPH_EXCESS] = "excess",
-	};
-	struct graph_reach reach;
-	struct graph_anomaly *anomalies = NULL;
-	uint8_t *unreachable = NULL;
-	size_t nanomalies = 0;
+	struct snapshot_result r;
 	struct err *err;
 
-	err = graph_reach(g, &reach);
+	o->log = stderr;
+	err = snapshot_take(o, &r);
+	if (pause_ms_ret)
+		*pause_ms_ret = r.pause_ms;
 	if (err)
-		return err;
-	for (size_t v = 0; v < g->nnodes && !err; v++) {
-		uint32_t e = reach.via[v];
-
-		if (reach.depth[v] == HEAP_NONE)
-			continue;
-		as->reachable++;
-		err = sink_object_reach(s, v, reach.depth[v],
-				 e == HEAP_NONE ? 0 : g->nodes[g->src[e]].addr,
-				 e == HEAP_NONE ? 0 : (uint64_t)e + 1);
-	}
-	graph_reach_deinit(&reach);
-	as->reach_ms = now_ms() - t;
-	t = now_ms();
-	if (!err)
-		err = graph_unreachable(g, &unreachable);
-	for (size_t v = 0; !err && v < g->nnodes; v++) {
-		if (!unreachable[v])
-			continue;
-		as->unreachable++;
-		err = sink_garbage(s, g->nodes[v].addr, "unreachable",
-				   g->nodes[v].flags & HEAP_NODE_FINALIZE);
-	}
-	for (size_t i = 0; !err && i < g->ngarbage; i++) {
-		const struct heap_node *x = &g->nodes[g->garbage[i]];
-
-		as->gc_garbage++;
-		err = sink_garbage(s, x->addr, "gc.garbage",
-				   x->flags & HEAP_NODE_FINALIZE);
-	}
-	free(unreachable);
-	as->garbage_ms = now_ms() - t;
-	t = now_ms();
-	if (!err)
-		err = graph_anomalies(g, &anomalies, &nanomalies);
-	for (size_t i = 0; !err && i < nanomalies; i++) {
-		const struct graph_anomaly *a = &anomalies[i];
-		char detail[96] = "";
-
-		if (a->conservative)
-			snprintf(detail, sizeof(detail),
-				 "%" PRId64 " more possible references from "
-				 "objects scanned conservatively",
-				 a->conservative);
-		err = sink_anomaly(s, g->nodes[a->node].addr,
-				   anomaly_kinds[a->kind],
-				   g->nodes[a->node].refcnt, a->referrers,
-				   detail[0] ? detail : NULL);
-	}
-	as->anomalies = nanomalies;
-	as->anomalies_ms = now_ms() - t;
-	free(anomalies);
-	return err;
-}
-
-static struct err *write_meta(struct sink *s, struct target *t,
-			      const struct layout *l,
-			      const struct heap_stats *st,
-			      const struct analyses_stats *as)
-{
-	char buf[64], when[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	long exe = target_executable(t);
-	struct err *err = NULL;
-
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-#define META(key, value)                                                     \
-	do {                                                                 \
-		if (!err)                                                    \
-			err = sink_meta(s, key, value);                      \
-	} while (0)
-#define META_U64(key, value)                                                 \
-	do {                                                                 \
-		snprintf(buf, sizeof(buf), "%" PRIu64, (uint64_t)(value));   \
-		META(key, buf);                                              \
-	} while (0)
-	META("schema_version", "3");
-	META("gcscope_version", GCSCOPE_VERSION);
-	META("created_at", when);
-	META("source", target_source(t));
-	if (exe >= 0) {
-		const struct target_module *m = target_module(t, exe);
-
-		META("executable", m->path ? m->path : m->name);
-	}
-	META("libpython", l->module_path);
-	META("python_version", l->version);
-	META("layout_source", layout_source_name(l->source));
-	if (l->debug_path)
-		META("debuginfo", l->debug_path);
-	META_U64("interpreters", st->interpreters);
-	META_U64("gc_debug", st->gc_debug);
-	META_U64("gc_collecting", st->gc_collecting);
-	META_U64("objects", st->objects);
-	META_U64("tracked", st->tracked);
-	META_U64("edges", st->edges);
-	META_U64("types", st->types);
-	META_U64("corrupt", st->corrupt);
-	META_U64("cycles", as->cycles);
-	META_U64("reachable", as->reachable);
-	META_U64("unreachable", as->unreachable);
-	META_U64("gc_garbage", as->gc_garbage);
-	META_U64("anomalies", as->anomalies);
-	// How long each part took, in milliseconds (make bench reads them).
-	META_U64("time_walk_ms", as->walk_ms);
-	META_U64("time_cycles_ms", as->cycles_ms);
-	META_U64("time_reach_ms", as->reach_ms);
-	META_U64("time_garbage_ms", as->garbage_ms);
-	META_U64("time_anomalies_ms", as->anomalies_ms);
-	if (st->first_problem[0])
-		META("walk_problem", st->first_problem);
-	META_U64("census", st->census);
-	if (st->census_source)
-		META("census_source", st->census_source);
-	if (st->census_problem[0])
-		META("census_problem", st->census_problem);
-	META_U64("arena_objects", st->arena_objects);
-	META_U64("pymalloc_arenas", st->pm_arenas);
-	META_U64("pymalloc_pools", st->pm_pools);
-	META_U64("pymalloc_arena_bytes", st->pm_arena_bytes);
-	META_U64("pymalloc_used_bytes", st->pm_used_bytes);
-	META_U64("pymalloc_free_bytes", st->pm_free_bytes);
-	META_U64("pymalloc_object_bytes", st->pm_object_bytes);
-	META_U64("pymalloc_buffer_bytes", st->pm_buffer_bytes);
-	META_U64("pymalloc_unknown_bytes", st->pm_unknown_bytes);
-	META_U64("pymalloc_dangling", st->pm_dangling);
-	META_U64("time_census_ms", st->census_ms);
-#undef META
-#undef META_U64
-	return err;
+		return report(err);
+	return r.walk.truncated ? EXIT_PARTIAL : EXIT_OK;
 }
 
 static int analysis_command(int argc, char **argv);
-
-static int snapshot(const struct snapshot_options *o)
-{
-	struct target *t = NULL;
-	struct sink *s = NULL;
-	struct layout l;
-	struct heap_stats st;
-	struct heap_graph g = { 0 };
-	struct graph_cycles cycles = { 0 };
-	struct err *err;
-	const char *dirs[17];
-
-	for (int i = 0; i < o->ndebuginfo; i++)
-		dirs[i] = o->debuginfo[i];
-	dirs[o->ndebuginfo] = NULL;
-
-	if (o->pid) {
-		double pause_ms = 0;
-
-		err = target_open_pid(o->pid, !o->no_stop, dirs,
-				      !o->no_default_debuginfo, &pause_ms, &t);
-		if (err)
-			return report(err);
-		((struct snapshot_options *)o)->pause_ms = pause_ms;
-		if (!o->quiet)
-			fprintf(stderr, o->no_stop ?
-				"read process %d without stopping it (%.1f ms)\n" :
-				"process %d stopped for %.1f ms while its memory "
-				"was copied\n", o->pid, pause_ms);
-	} else {
-		err = target_open_core(o->core, o->exe, dirs,
-				       !o->no_default_debuginfo, &t);
-		if (err)
-			return report(err);
-	}
-	uint64_t have, want;
-
-	if (target_truncated(t, &have, &want))
-		fprintf(stderr, "warning: core '%s' is truncated: %" PRIu64
-			" of %" PRIu64 " bytes\n", o->core, have, want);
-	err = layout_init(&l, t, o->layout);
-	if (err && err->code == ERR_LAYOUT && target_truncated(t, &have, &want))
-		err_hint(err, "the core is truncated (%" PRIu64 " of %" PRIu64
-			      " bytes): take a complete one", have, want);
-	if (err && err->code == ERR_NOTPYTHON && !err->hint) {
-		long exe = target_executable(t);
-
-		if (target_truncated(t, &have, &want))
-			err_hint(err, "the core is truncated; take a complete one");
-		else if (exe >= 0)
-			err_hint(err, "'%s' is not a CPython interpreter",
-				 target_module(t, exe)->name);
-	}
-	if (err)
-		goto out;
-	if (!o->quiet) {
-		long exe = target_executable(t);
-
-		fprintf(stderr, "%s: %s, Python %s in %s, layout from %s\n",
-			target_source(t),
-			exe >= 0 ? target_module(t, exe)->name : "?",
-			l.version, l.module_path,
-			l.source != LAYOUT_DWARF ? layout_source_name(l.source) :
-			l.debug_path ? l.debug_path : "its own DWARF");
-	}
-	err = sink_create(o->db, gcscope_schema, &s);
-	if (err)
-		goto out;
-	struct heap_consumer consumer = {
-		.arg = s,
-		.type = sink_type,
-		.object = sink_object,
-		.edge = sink_edge,
-		.root = sink_root,
-		.arena = sink_arena,
-		.pool = sink_pool,
-		.usage = sink_usage,
-	};
-	struct analyses_stats as = { 0 };
-	double t0 = now_ms();
-	struct progress progress = { .start = t0, .last = t0 };
-
-	if (!o->quiet && isatty(STDERR_FILENO)) {
-		consumer.progress = show_progress;
-		consumer.progress_arg = &progress;
-	}
-	err = heap_walk(t, &l, NULL, &consumer, &g, &st);
-	if (progress.shown && !err)
-		fprintf(stderr, "\r\033[K%" PRIu64 " objects, %" PRIu64
-			" references walked; analysing and writing the "
-			"database ", st.objects, st.edges);
-	else if (progress.shown)
-		fprintf(stderr, "\r\033[K");
-	if (err)
-		goto out;
-	as.walk_ms = now_ms() - t0;
-	t0 = now_ms();
-	err = graph_cycles(&g, &cycles);
-	if (err && progress.shown)
-		fprintf(stderr, "\r\033[K");
-	if (err)
-		goto out;
-	for (size_t i = 0; i < g.nnodes && !err; i++) {
-		if (cycles.cycle[i])
-			err = sink_object_cycle(s, i, cycles.cycle[i]);
-	}
-	as.cycles = cycles.ncycles;
-	as.cycles_ms = now_ms() - t0;
-
-	if (!err)
-		err = write_analyses(s, &g, &as);
-	if (!err)
-		err = write_meta(s, t, &l, &st, &as);
-	if (!err && o->pid) {
-		char buf[64];
-
-		snprintf(buf, sizeof(buf), "%.3f", o->pause_ms);
-		err = sink_meta(s, "pause_ms", buf);
-		if (!err)
-			err = sink_meta(s, "stopped", o->no_stop ? "0" : "1");
-	}
-	if (!err)
-		err = sink_finish(s, &g);
-	if (progress.shown)
-		fprintf(stderr, "\r\033[K");
-	if (err)
-		goto out;
-	if (st.truncated)
-		fprintf(stderr, "warning: the walk was cut short: %s\n",
-			st.first_problem);
-	if (st.gc_collecting)
-		fprintf(stderr, "warning: a collection was running when the "
-				"snapshot was taken; the lists may be partial\n");
-	if (st.corrupt)
-		fprintf(stderr, "warning: %" PRIu64 " objects are corrupt or "
-				"unreadable (objects.status)\n", st.corrupt);
-	if (!st.census)
-		fprintf(stderr, "warning: no census of pymalloc's arenas: %s\n",
-			st.census_problem);
-	else if (st.census_problem[0])
-		fprintf(stderr, "warning: pymalloc's arenas: %s\n",
-			st.census_problem);
-	if (!o->quiet)
-		fprintf(stderr,
-			"Python %s (%s layout): %" PRIu64 " objects, %" PRIu64
-			" tracked, %" PRIu64 " references, %zu cycles, %zu "
-			"unreachable, %zu in gc.garbage, %zu refcount anomalies, "
-			"%" PRIu64 " found in pymalloc's arenas only -> %s\n",
-			l.version, layout_source_name(l.source), st.objects,
-			st.tracked, st.edges, as.cycles, as.unreachable,
-			as.gc_garbage, as.anomalies, st.arena_objects, o->db);
-out:
-	graph_cycles_deinit(&cycles);
-	heap_graph_deinit(&g);
-	sink_destroy(s);
-	target_destroy(t);
-	if (err)
-		return report(err);
-	return st.truncated ? EXIT_PARTIAL : EXIT_OK;
-}
 
 // gcscope layout [--check] [--python X.Y] FILE
 static int layout_command(int argc, char **argv)
@@ -681,15 +316,21 @@ static int analysis_on_pid(int argc, char **argv)
 				"%ld; run gcscope snapshot --db\n", pid);
 		return EXIT_FATAL;
 	}
-	struct snapshot_options so = { .pid = pid, .db = db, .quiet = 1 };
-	int status = snapshot(&so);
+	struct snapshot_options so = {
+		.source = SNAPSHOT_PID,
+		.pid = pid,
+		.db = db,
+		.quiet = 1,
+	};
+	double pause_ms = 0;
+	int status = snapshot(&so, &pause_ms);
 
 	if (status != EXIT_OK && status != EXIT_PARTIAL) {
 		free(db);
 		return status;
 	}
 	fprintf(stderr, "process %ld stopped for %.1f ms; snapshot in %s\n", pid,
-		so.pause_ms, db);
+		pause_ms, db);
 	status = analysis_rerun(argc, argv, 2, db);
 	free(db);
 	return status;
@@ -725,12 +366,13 @@ static int analysis_on_core(int argc, char **argv)
 	}
 	if (stat(db, &db_st) != 0 || db_st.st_mtime < core_st.st_mtime) {
 		struct snapshot_options so = {
+			.source = SNAPSHOT_CORE,
 			.core = core,
 			.exe = exe,
 			.db = db,
 			.quiet = 1,
 		};
-		int status = snapshot(&so);
+		int status = snapshot(&so, NULL);
 
 		if (status != EXIT_OK && status != EXIT_PARTIAL) {
 			free(db);
@@ -819,7 +461,8 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	struct snapshot_options o = { 0 };
-	int c;
+	const char *debuginfo[17];
+	int ndebuginfo = 0, c;
 
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")
 			  || !strcmp(argv[1], "help"))) {
@@ -843,6 +486,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
 		switch (c) {
 		case OPT_CORE:
+			o.source = SNAPSHOT_CORE;
 			o.core = optarg;
 			break;
 		case OPT_PID: {
@@ -852,6 +496,7 @@ int main(int argc, char **argv)
 			if (*end || pid <= 0 || pid > INT32_MAX)
 				return usage_error("--pid needs a process id, "
 						   "not '%s'", optarg);
+			o.source = SNAPSHOT_PID;
 			o.pid = pid;
 			break;
 		}
@@ -865,10 +510,10 @@ int main(int argc, char **argv)
 			o.db = optarg;
 			break;
 		case OPT_DEBUGINFO:
-			if (o.ndebuginfo == 16)
+			if (ndebuginfo == 16)
 				return usage_error("too many --debuginfo%s",
 						   "");
-			o.debuginfo[o.ndebuginfo++] = optarg;
+			debuginfo[ndebuginfo++] = optarg;
 			break;
 		case OPT_QUIET:
 			o.quiet = 1;
@@ -908,5 +553,7 @@ int main(int argc, char **argv)
 		return usage_error("--no-stop goes with --pid%s", "");
 	if (!o.db)
 		return usage_error("snapshot needs --db OUT.db%s", "");
-	return snapshot(&o);
+	debuginfo[ndebuginfo] = NULL;
+	o.debuginfo = debuginfo;
+	return snapshot(&o, NULL);
 }

@@ -993,21 +993,54 @@ static struct err *bulk_roots(struct sink *s, uint32_t roots[NTREES])
 	return err;
 }
 
+struct addr_row {
+	uint64_t addr;  // sign bit flipped
+	uint32_t row;
+};
+
+static int addr_row_cmp(const void *a, const void *b)
+{
+	const struct addr_row *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->row < y->row ? -1 : x->row > y->row;
+}
+
 /*
  * The objects rows in address order, the order of SQLite's integers
  * (signed, though user-space addresses are all below 2^63); the same
  * address reported twice keeps its report order. A radix sort of (address, row) pairs, 16 bits
- * a pass, passes in which all addresses agree skipped. The rows stay
+ * a pass, passes in which all addresses agree skipped; below
+ * SMALL_SORT rows, where clearing the counts would cost more than the
+ * sort, qsort() of the same pairs. The rows stay
  * where they are: reading them through the order lets the memory loads
  * overlap, moving them would not.
  */
 static struct err *sort_objects(const struct sink *s, uint32_t **ret)
 {
-	struct pair {
-		uint64_t addr;
-		uint32_t row;
-	} *a, *tmp;
+	enum { SMALL_SORT = 4096 };
+	struct addr_row *a, *tmp;
 	size_t n = s->nobjects, *count;
+
+	if (n < SMALL_SORT) {
+		*ret = malloc((n ? n : 1) * sizeof(**ret));
+		a = malloc((n ? n : 1) * sizeof(*a));
+		if (!*ret || !a) {
+			free(*ret);
+			free(a);
+			return &err_nomem;
+		}
+		for (size_t i = 0; i < n; i++)
+			a[i] = (struct addr_row){
+				s->objects[i].addr ^ (1ULL << 63), i };
+		if (n)
+			qsort(a, n, sizeof(*a), addr_row_cmp);
+		for (size_t i = 0; i < n; i++)
+			(*ret)[i] = a[i].row;
+		free(a);
+		return NULL;
+	}
 
 	*ret = malloc((n ? n : 1) * sizeof(**ret));
 	if (!*ret)
@@ -1028,7 +1061,7 @@ static struct err *sort_objects(const struct sink *s, uint32_t **ret)
 	// The sign bit flipped: unsigned order of the keys is signed order
 	// of the addresses, SQLite's.
 	for (size_t i = 0; i < n; i++)
-		a[i] = (struct pair){ s->objects[i].addr ^ (1ULL << 63), i };
+		a[i] = (struct addr_row){ s->objects[i].addr ^ (1ULL << 63), i };
 	for (int shift = 0; shift < 64 && n; shift += 16) {
 		memset(count, 0, (1 << 16) * sizeof(*count));
 		for (size_t i = 0; i < n; i++)
@@ -1043,7 +1076,7 @@ static struct err *sort_objects(const struct sink *s, uint32_t **ret)
 		}
 		for (size_t i = 0; i < n; i++)
 			tmp[count[(a[i].addr >> shift) & 0xffff]++] = a[i];
-		struct pair *t = a;
+		struct addr_row *t = a;
 
 		a = tmp;
 		tmp = t;

@@ -1,50 +1,57 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target: the layout checks, the heap walker and the analyses over a
- * memory image (image.h) — the decoders of every object kind, the
- * collector's lists, the roots — with every byte chosen by the fuzzer.
- * Whatever the memory holds, the walk must end, not crash, and give the
- * analyses a graph they can take.
+ * Fuzz target: a whole snapshot of a memory image (image.h) — the layout
+ * checks, the heap walker with the decoders of every object kind, the
+ * collector's lists and the roots, the analyses, and the database writer
+ * — with every byte chosen by the fuzzer. Whatever the memory holds, the
+ * snapshot must end, not crash, and whatever the walk found must go into
+ * the database: the writer may not fail on it.
  */
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-#include "analysis/graph.h"
-#include "walk/heap.h"
+#include "analysis/pipeline.h"
 #include "image.h"
-#include "cpython/layout.h"
-#include "target/target.h"
+#include "store/sink.h"
 
-static struct err *on_type(void *arg, const struct heap_type *type)
+// Where each input's database is written and removed: memory, if /dev/shm
+// is there.
+static const char *db_path(void)
 {
-	(void)arg;
-	(void)type;
-	return NULL;
+	static char path[64];
+
+	if (!path[0])
+		snprintf(path, sizeof(path), "%s/gcscope-fuzz-%ld.db",
+			 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp",
+			 (long)getpid());
+	return path;
 }
 
-static struct err *on_object(void *arg, const struct heap_object *o)
+// The database must be one SQLite reads back whole.
+static void check_database(const char *path)
 {
-	size_t *n = arg;
+	struct sink_db *db;
+	struct sink_query *q = NULL;
+	struct err *err;
+	bool row = false;
 
-	(void)o;
-	(*n)++;
-	return NULL;
-}
-
-static struct err *on_edge(void *arg, const struct heap_edge *e)
-{
-	(void)arg;
-	(void)e;
-	return NULL;
-}
-
-static struct err *on_root(void *arg, const struct heap_root *r)
-{
-	(void)arg;
-	(void)r;
-	return NULL;
+	err = sink_db_open(path, &db);
+	if (!err)
+		err = sink_query_create(db, "PRAGMA integrity_check", &q);
+	if (!err)
+		err = sink_query_step(q, &row);
+	if (err || !row || strcmp(sink_query_text(q, 0), "ok")) {
+		fprintf(stderr, "the database written is not sound: %s\n",
+			err ? err->message : row ? sink_query_text(q, 0) :
+			"no answer");
+		abort();
+	}
+	sink_query_destroy(q);
+	sink_db_destroy(db);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -54,65 +61,49 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.max_objects = 200000,
 		.max_items = 100000,
 	};
-	struct image im;
-	struct target *t = NULL;
-	struct layout l;
-	struct heap_graph g = { 0 };
-	struct heap_stats st;
-	size_t objects = 0;
-	struct heap_consumer consumer = {
-		.arg = &objects,
-		.type = on_type,
-		.object = on_object,
-		.edge = on_edge,
-		.root = on_root,
-	};
-	struct err *err;
-
-	if (image_parse(&im, data, size))
-		return 0;
-	err = target_open_image(&im.target, &t);
-	if (!err)
-		err = layout_init(&l, t, LAYOUT_CHOOSE_AUTO);
-	if (!err)
-		err = heap_walk(t, &l, &limits, &consumer, &g, &st);
-	if (!err) {
-		struct graph_cycles c = { 0 };
-		struct graph_reach r = { 0 };
-		struct graph_anomaly *an = NULL;
-		uint8_t *unreachable = NULL;
-		size_t nan = 0;
-
-		if (objects != g.nnodes || st.objects != g.nnodes)
-			abort(); // every object reported is a node
-		err = graph_cycles(&g, &c);
-		if (!err)
-			err = graph_reach(&g, &r);
-		if (!err)
-			err = graph_unreachable(&g, &unreachable);
-		if (!err)
-			err = graph_anomalies(&g, &an, &nan);
-		free(an);
-		free(unreachable);
-		graph_reach_deinit(&r);
-		graph_cycles_deinit(&c);
-		heap_graph_deinit(&g);
-	}
-	// FUZZ_VERBOSE=1: one line per input, for the replay in make test.
+	// FUZZ_VERBOSE=1: one line per input, for the replay in make test,
+	// and each database read back.
 	static int verbose = -1;
+	struct image im;
+	struct snapshot_result r;
+	struct err *err;
 
 	if (verbose < 0)
 		verbose = getenv("FUZZ_VERBOSE") != NULL;
+	if (image_parse(&im, data, size))
+		return 0;
+	struct snapshot_options o = {
+		.source = SNAPSHOT_IMAGE,
+		.image = &im.target,
+		.layout = LAYOUT_CHOOSE_AUTO,
+		.limits = &limits,
+		.db = db_path(),
+	};
+
+	err = snapshot_take(&o, &r);
+	// The walk may refuse a heap; the writer may not refuse a walk.
+	if (err && (err->code == ERR_SQLITE || err->code == ERR_OS)) {
+		fprintf(stderr, "the database could not be written: %s\n",
+			err->message);
+		abort();
+	}
+	if (r.written && r.walk.objects != r.nodes)
+		abort(); // every object reported is a node
+	if (!r.written && access(o.db, F_OK) == 0)
+		abort(); // a failed snapshot leaves no database
+	if (r.written && verbose)
+		check_database(o.db);
 	if (verbose && err)
 		printf("3.%u: error: %s\n", im.minor, err->message);
 	else if (verbose)
 		printf("3.%u: %" PRIu64 " objects, %" PRIu64 " tracked, %"
 		       PRIu64 " references, %" PRIu64 " types, %" PRIu64
-		       " corrupt%s%s\n", im.minor, st.objects, st.tracked,
-		       st.edges, st.types, st.corrupt,
-		       st.first_problem[0] ? "; " : "", st.first_problem);
+		       " corrupt%s%s\n", im.minor, r.walk.objects,
+		       r.walk.tracked, r.walk.edges, r.walk.types,
+		       r.walk.corrupt, r.walk.first_problem[0] ? "; " : "",
+		       r.walk.first_problem);
+	unlink(o.db);
 	err_destroy(err);
-	target_destroy(t);
 	image_deinit(&im);
 	return 0;
 }
