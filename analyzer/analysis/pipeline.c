@@ -13,7 +13,7 @@
 
 #include "analysis/graph.h"
 #include "analysis/pipeline.h"
-#include "store/sink.h"
+#include "store/writer.h"
 
 extern const char gcscope_schema[];
 
@@ -47,7 +47,7 @@ static void show_progress(void *arg, uint64_t objects, uint64_t edges)
 		objects / ((now - p->start) / 1e3 + 1e-9));
 }
 
-static struct err *write_analyses(struct sink *s, const struct heap_graph *g,
+static struct err *write_analyses(struct db_writer *s, const struct heap_graph *g,
 				  struct snapshot_analyses *as)
 {
 	double t = now_ms();
@@ -72,7 +72,7 @@ static struct err *write_analyses(struct sink *s, const struct heap_graph *g,
 		if (reach.depth[v] == HEAP_NONE)
 			continue;
 		as->reachable++;
-		err = sink_object_reach(s, v, reach.depth[v],
+		err = db_writer_reach(s, v, reach.depth[v],
 				 e == HEAP_NONE ? 0 : g->nodes[g->src[e]].addr,
 				 e == HEAP_NONE ? 0 : (uint64_t)e + 1);
 	}
@@ -85,14 +85,14 @@ static struct err *write_analyses(struct sink *s, const struct heap_graph *g,
 		if (!unreachable[v])
 			continue;
 		as->unreachable++;
-		err = sink_garbage(s, g->nodes[v].addr, "unreachable",
+		err = db_writer_garbage(s, g->nodes[v].addr, "unreachable",
 				   g->nodes[v].flags & HEAP_NODE_FINALIZE);
 	}
 	for (size_t i = 0; !err && i < g->ngarbage; i++) {
 		const struct heap_node *x = &g->nodes[g->garbage[i]];
 
 		as->gc_garbage++;
-		err = sink_garbage(s, x->addr, "gc.garbage",
+		err = db_writer_garbage(s, x->addr, "gc.garbage",
 				   x->flags & HEAP_NODE_FINALIZE);
 	}
 	free(unreachable);
@@ -109,7 +109,7 @@ static struct err *write_analyses(struct sink *s, const struct heap_graph *g,
 				 "%" PRId64 " more possible references from "
 				 "objects scanned conservatively",
 				 a->conservative);
-		err = sink_anomaly(s, g->nodes[a->node].addr,
+		err = db_writer_anomaly(s, g->nodes[a->node].addr,
 				   anomaly_kinds[a->kind],
 				   g->nodes[a->node].refcnt, a->referrers,
 				   detail[0] ? detail : NULL);
@@ -120,7 +120,7 @@ static struct err *write_analyses(struct sink *s, const struct heap_graph *g,
 	return err;
 }
 
-static struct err *write_meta(struct sink *s, struct target *t,
+static struct err *write_meta(struct db_writer *s, struct target *t,
 			      const struct layout *l,
 			      const struct heap_stats *st,
 			      const struct snapshot_analyses *as)
@@ -136,7 +136,7 @@ static struct err *write_meta(struct sink *s, struct target *t,
 #define META(key, value)                                                     \
 	do {                                                                 \
 		if (!err)                                                    \
-			err = sink_meta(s, key, value);                      \
+			err = db_writer_meta(s, key, value);                      \
 	} while (0)
 #define META_U64(key, value)                                                 \
 	do {                                                                 \
@@ -302,7 +302,7 @@ struct err *snapshot_take(const struct snapshot_options *o,
 			  struct snapshot_result *r)
 {
 	struct target *t = NULL;
-	struct sink *s = NULL;
+	struct db_writer *s = NULL;
 	struct layout l;
 	struct heap_graph g = { 0 };
 	struct graph_cycles cycles = { 0 };
@@ -317,18 +317,18 @@ struct err *snapshot_take(const struct snapshot_options *o,
 	if (!err)
 		err = find_layout(o, t, &l);
 	if (!err)
-		err = sink_create(o->db, gcscope_schema, &s);
+		err = db_writer_create(o->db, gcscope_schema, &s);
 	if (err)
 		goto out;
 	struct heap_consumer consumer = {
 		.arg = s,
-		.type = sink_type,
-		.object = sink_object,
-		.edge = sink_edge,
-		.root = sink_root,
-		.arena = sink_arena,
-		.pool = sink_pool,
-		.usage = sink_usage,
+		.type = db_writer_type,
+		.object = db_writer_object,
+		.edge = db_writer_edge,
+		.root = db_writer_root,
+		.arena = db_writer_arena,
+		.pool = db_writer_pool,
+		.usage = db_writer_usage,
 	};
 
 	t0 = now_ms();
@@ -350,7 +350,7 @@ struct err *snapshot_take(const struct snapshot_options *o,
 	err = graph_cycles(&g, &cycles);
 	for (size_t i = 0; i < g.nnodes && !err; i++) {
 		if (cycles.cycle[i])
-			err = sink_object_cycle(s, i, cycles.cycle[i]);
+			err = db_writer_cycle(s, i, cycles.cycle[i]);
 	}
 	as->cycles = cycles.ncycles;
 	as->cycles_ms = now_ms() - t0;
@@ -362,12 +362,12 @@ struct err *snapshot_take(const struct snapshot_options *o,
 		char buf[64];
 
 		snprintf(buf, sizeof(buf), "%.3f", r->pause_ms);
-		err = sink_meta(s, "pause_ms", buf);
+		err = db_writer_meta(s, "pause_ms", buf);
 		if (!err)
-			err = sink_meta(s, "stopped", o->no_stop ? "0" : "1");
+			err = db_writer_meta(s, "stopped", o->no_stop ? "0" : "1");
 	}
 	if (!err)
-		err = sink_finish(s, &g);
+		err = db_writer_finish(s, &g);
 	r->written = !err;
 out:
 	if (progress.shown)
@@ -376,7 +376,7 @@ out:
 		print_summary(o, &l, r);
 	graph_cycles_deinit(&cycles);
 	heap_graph_deinit(&g);
-	sink_destroy(s);
+	db_writer_destroy(s);
 	target_destroy(t);
 	return err;
 }

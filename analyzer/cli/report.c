@@ -2,7 +2,7 @@
 /*
  * The analysis commands: types, cycles, garbage, leaks, path, referrers,
  * referents and sql. Each reads a snapshot database through the read-only
- * queries of sink.h, collects the rows it will print into a table (at most
+ * queries of reader.h, collects the rows it will print into a table (at most
  * --limit of them, counting the rest), and prints the table as aligned
  * columns, widths computed over the rows shown, or as JSON.
  */
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "cli/report.h"
-#include "store/sink.h"
+#include "store/reader.h"
 
 enum {
 	DEFAULT_LIMIT = 50,    // rows per list
@@ -563,7 +563,7 @@ static void table_deinit(struct table *t)
 static struct err *table_init(struct table *t, int ncolumns,
 			      const char *const *names,
 			      const enum column_kind *kinds,
-			      struct sink_query *q, uint64_t limit)
+			      struct db_query *q, uint64_t limit)
 {
 	memset(t, 0, sizeof(*t));
 	t->ncolumns = ncolumns;
@@ -573,7 +573,7 @@ static struct err *table_init(struct table *t, int ncolumns,
 	if (!t->names || !t->kinds)
 		goto nomem;
 	for (int j = 0; j < ncolumns; j++) {
-		t->names[j] = strdup(names ? names[j] : sink_query_name(q, j));
+		t->names[j] = strdup(names ? names[j] : db_query_name(q, j));
 		if (!t->names[j])
 			goto nomem;
 		t->kinds[j] = kinds ? kinds[j] : COL_VALUE;
@@ -627,28 +627,28 @@ static void cell_int(struct cell *c, int64_t i)
 }
 
 // Column j of the current row of q into c.
-static struct err *cell_from(struct cell *c, struct sink_query *q, int j)
+static struct err *cell_from(struct cell *c, struct db_query *q, int j)
 {
 	const unsigned char *blob;
 	size_t size;
 
-	switch (sink_query_type(q, j)) {
-	case SINK_NULL:
+	switch (db_query_type(q, j)) {
+	case DB_NULL:
 		return NULL;
-	case SINK_INTEGER:
-		cell_int(c, sink_query_int64(q, j));
+	case DB_INTEGER:
+		cell_int(c, db_query_int64(q, j));
 		return NULL;
-	case SINK_FLOAT:
-		c->real = sink_query_double(q, j);
-		if (cell_text(c, sink_query_text(q, j)) || !c->text)
+	case DB_FLOAT:
+		c->real = db_query_double(q, j);
+		if (cell_text(c, db_query_text(q, j)) || !c->text)
 			return &err_nomem;
 		c->kind = CELL_REAL;
 		return NULL;
-	case SINK_TEXT:
-		return cell_text(c, sink_query_text(q, j));
-	case SINK_BLOB:
+	case DB_TEXT:
+		return cell_text(c, db_query_text(q, j));
+	case DB_BLOB:
 		// As SQL writes a blob: x'0a1b'.
-		blob = sink_query_blob(q, j, &size);
+		blob = db_query_blob(q, j, &size);
 		c->text = malloc(2 * size + 4);
 		if (!c->text)
 			return &err_nomem;
@@ -664,13 +664,13 @@ static struct err *cell_from(struct cell *c, struct sink_query *q, int j)
 }
 
 // Add the rows of q, its columns in order, until it ends.
-static struct err *table_fill(struct table *t, struct sink_query *q)
+static struct err *table_fill(struct table *t, struct db_query *q)
 {
 	struct err *err;
 	bool row;
 
 	for (;;) {
-		err = sink_query_step(q, &row);
+		err = db_query_step(q, &row);
 		if (err || !row)
 			return err;
 		struct cell *cells;
@@ -849,7 +849,7 @@ static void table_print_json(const struct table *t, FILE *f)
 
 struct report {
 	const struct report_options *o;
-	struct sink_db *db;
+	struct db_reader *db;
 	FILE *out;      // the answer
 	FILE *notes;    // with --json: what is not part of it
 };
@@ -899,22 +899,22 @@ static struct err *query_table(struct report *rp, struct table *t,
 			       const enum column_kind *kinds, uint64_t limit,
 			       const int64_t *arg)
 {
-	struct sink_query *q;
+	struct db_query *q;
 	struct err *err;
 
 	memset(t, 0, sizeof(*t));
-	err = sink_query_create(rp->db, sql, &q);
+	err = db_query_create(rp->db, sql, &q);
 	if (err)
 		return err;
 	if (arg)
-		sink_query_bind_int64(q, 1, *arg);
+		db_query_bind_int64(q, 1, *arg);
 	err = table_init(t, ncolumns, names, kinds, q, limit);
 	if (!err) {
 		err = table_fill(t, q);
 		if (err)
 			table_deinit(t);
 	}
-	sink_query_destroy(q);
+	db_query_destroy(q);
 	return err;
 }
 
@@ -923,31 +923,31 @@ static struct err *query_table(struct report *rp, struct table *t,
 static struct err *query_int(struct report *rp, const char *sql,
 			     const int64_t *arg, int64_t *ret)
 {
-	struct sink_query *q;
+	struct db_query *q;
 	struct err *err;
 	bool row;
 
-	err = sink_query_create(rp->db, sql, &q);
+	err = db_query_create(rp->db, sql, &q);
 	if (err)
 		return err;
 	if (arg)
-		sink_query_bind_int64(q, 1, *arg);
-	err = sink_query_step(q, &row);
-	*ret = row ? sink_query_int64(q, 0) : -1;
-	sink_query_destroy(q);
+		db_query_bind_int64(q, 1, *arg);
+	err = db_query_step(q, &row);
+	*ret = row ? db_query_int64(q, 0) : -1;
+	db_query_destroy(q);
 	return err;
 }
 
 static struct err *need_version(struct report *rp, int version,
 				const char *what)
 {
-	int have = sink_db_version(rp->db);
+	int have = db_reader_version(rp->db);
 
 	if (have >= version)
 		return NULL;
 	return err_hint(err_create(ERR_INPUT, "database '%s' has schema "
 				   "version %d, which has no %s",
-				   sink_db_path(rp->db), have, what),
+				   db_reader_path(rp->db), have, what),
 			"take the snapshot again with this gcscope");
 }
 
@@ -964,7 +964,7 @@ static struct err *need_object(struct report *rp)
 	if (found > 0)
 		return NULL;
 	return err_create(ERR_NOTFOUND, "no object at %#" PRIx64 " in '%s'",
-			  rp->o->addr, sink_db_path(rp->db));
+			  rp->o->addr, db_reader_path(rp->db));
 }
 
 /* types */
@@ -1045,8 +1045,8 @@ static struct err *report_cycles(struct report *rp)
 		.null_text = "-",
 	};
 	const struct report_options *o = rp->o;
-	bool v2 = sink_db_version(rp->db) >= 2;
-	struct sink_query *q;
+	bool v2 = db_reader_version(rp->db) >= 2;
+	struct db_query *q;
 	struct table summary, members = { 0 }, edges = { 0 };
 	struct err *err;
 	int64_t reach_rows = 0;
@@ -1079,18 +1079,18 @@ static struct err *report_cycles(struct report *rp)
 		"LEFT JOIN types t ON t.addr = o.type_addr "
 		"WHERE o.type = ?2 OR t.module || '.' || t.name = ?2))";
 
-	err = sink_query_create(rp->db, v2 ? sql_v2 : sql_v1, &q);
+	err = db_query_create(rp->db, v2 ? sql_v2 : sql_v1, &q);
 	if (err)
 		return err;
-	sink_query_bind_int64(q, 1, o->garbage_only);
-	sink_query_bind_text(q, 2, o->type);
+	db_query_bind_int64(q, 1, o->garbage_only);
+	db_query_bind_text(q, 2, o->type);
 	err = table_init(&summary, 6, summary_names, NULL, q, o->limit);
 	if (!err) {
 		err = table_fill(&summary, q);
 		if (err)
 			table_deinit(&summary);
 	}
-	sink_query_destroy(q);
+	db_query_destroy(q);
 	if (err)
 		return err;
 
@@ -1482,7 +1482,7 @@ static struct err *report_path(struct report *rp, bool *found_ret)
 		.indent = "",
 		.null_text = "-",
 	};
-	struct sink_query *q = NULL;
+	struct db_query *q = NULL;
 	struct table steps = { 0 }, path = { 0 };
 	struct err *err;
 	int64_t addr = (int64_t)rp->o->addr;
@@ -1494,7 +1494,7 @@ static struct err *report_path(struct report *rp, bool *found_ret)
 		return err;
 	// From ADDR towards the root, one step per reach row, each one
 	// closer: depth goes down by one until 0.
-	err = sink_query_create(rp->db,
+	err = db_query_create(rp->db,
 				"SELECT r.depth, r.via, r.label, CASE WHEN "
 				"r.depth > 0 AND r.label GLOB '[A-Za-z_]*' "
 				"THEN '.' || r.label ELSE r.label END, o.type, "
@@ -1508,8 +1508,8 @@ static struct err *report_path(struct report *rp, bool *found_ret)
 		size_t before = steps.nrows;
 		const struct cell *c;
 
-		sink_query_reset(q);
-		sink_query_bind_int64(q, 1, at);
+		db_query_reset(q);
+		db_query_bind_int64(q, 1, at);
 		err = table_fill(&steps, q);
 		if (err)
 			goto out;
@@ -1525,7 +1525,7 @@ static struct err *report_path(struct report *rp, bool *found_ret)
 		    steps.nrows > MAX_PATH_STEPS) {
 			err = err_create(ERR_INPUT, "the reach table of '%s' "
 					 "is inconsistent at %#" PRIx64,
-					 sink_db_path(rp->db), (uint64_t)at);
+					 db_reader_path(rp->db), (uint64_t)at);
 			goto out;
 		}
 		if (c[0].i == 0)
@@ -1563,7 +1563,7 @@ static struct err *report_path(struct report *rp, bool *found_ret)
 		err = table_print_text(&path, rp->out, &path_style);
 	}
 out:
-	sink_query_destroy(q);
+	db_query_destroy(q);
 	table_deinit(&steps);
 	table_deinit(&path);
 	return err;
@@ -1619,21 +1619,21 @@ static struct err *report_sql(struct report *rp)
 		.null_text = "NULL",
 		.header = true,
 	};
-	struct sink_query *q;
+	struct db_query *q;
 	struct table t;
 	struct err *err;
 
-	err = sink_query_create(rp->db, rp->o->sql, &q);
+	err = db_query_create(rp->db, rp->o->sql, &q);
 	if (err)
 		return err;
-	err = table_init(&t, sink_query_columns(q), NULL, NULL, q,
+	err = table_init(&t, db_query_columns(q), NULL, NULL, q,
 			 rp->o->limit);
 	if (err) {
-		sink_query_destroy(q);
+		db_query_destroy(q);
 		return err;
 	}
 	err = table_fill(&t, q);
-	sink_query_destroy(q);
+	db_query_destroy(q);
 	if (!err && rp->o->json) {
 		table_print_json(&t, rp->out);
 		putc('\n', rp->out);
@@ -1653,7 +1653,7 @@ struct err *report_run(const struct report_options *o, FILE *out,
 	struct err *err;
 
 	*found_ret = true;
-	err = sink_db_open(o->db, &rp.db);
+	err = db_reader_open(o->db, &rp.db);
 	if (err)
 		return err;
 	switch (o->command) {
@@ -1685,7 +1685,7 @@ struct err *report_run(const struct report_options *o, FILE *out,
 		err = report_sql(&rp);
 		break;
 	}
-	sink_db_destroy(rp.db);
+	db_reader_destroy(rp.db);
 	if (!err && (fflush(out) != 0 || ferror(out)))
 		err = err_errno("cannot write the output");
 	return err;

@@ -4,7 +4,7 @@
  *
  * The analysis commands: read a snapshot database and print what is in it,
  * as aligned columns (one record per line, addresses as 0x...) or as JSON.
- * Every query goes through the read-only side of sink.h.
+ * Every query goes through the read-only side of the store (reader.h).
  */
 #ifndef GCSCOPE_REPORT_H
 #define GCSCOPE_REPORT_H

@@ -18,7 +18,7 @@
  * is read afterwards only by SQLite, and the tests run PRAGMA
  * integrity_check on what this writes.
  *
- * Only what a fresh database created by sink.c has is supported: UTF-8, no
+ * Only what a fresh database created by writer.c has is supported: UTF-8, no
  * reserved bytes, no auto-vacuum, rowid tables, indexes whose records fit
  * on their page (no overflow pages in indexes).
  */

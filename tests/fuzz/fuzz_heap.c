@@ -16,7 +16,7 @@
 
 #include "analysis/pipeline.h"
 #include "image.h"
-#include "store/sink.h"
+#include "store/reader.h"
 
 // Where each input's database is written and removed: memory, if /dev/shm
 // is there.
@@ -34,24 +34,24 @@ static const char *db_path(void)
 // The database must be one SQLite reads back whole.
 static void check_database(const char *path)
 {
-	struct sink_db *db;
-	struct sink_query *q = NULL;
+	struct db_reader *db;
+	struct db_query *q = NULL;
 	struct err *err;
 	bool row = false;
 
-	err = sink_db_open(path, &db);
+	err = db_reader_open(path, &db);
 	if (!err)
-		err = sink_query_create(db, "PRAGMA integrity_check", &q);
+		err = db_query_create(db, "PRAGMA integrity_check", &q);
 	if (!err)
-		err = sink_query_step(q, &row);
-	if (err || !row || strcmp(sink_query_text(q, 0), "ok")) {
+		err = db_query_step(q, &row);
+	if (err || !row || strcmp(db_query_text(q, 0), "ok")) {
 		fprintf(stderr, "the database written is not sound: %s\n",
-			err ? err->message : row ? sink_query_text(q, 0) :
+			err ? err->message : row ? db_query_text(q, 0) :
 			"no answer");
 		abort();
 	}
-	sink_query_destroy(q);
-	sink_db_destroy(db);
+	db_query_destroy(q);
+	db_reader_destroy(db);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

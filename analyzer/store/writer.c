@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The database writer (writer.h).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -11,7 +14,7 @@
 
 #include "store/btree.h"
 #include "util/mem.h"
-#include "store/sink.h"
+#include "store/writer.h"
 
 enum {
 	ROWS_PER_TRANSACTION = 1 << 20,
@@ -19,12 +22,12 @@ enum {
 
 /*
  * The two big tables, objects and edges, and their indexes are not
- * inserted through SQLite: their rows are kept until sink_finish(), which
+ * inserted through SQLite: their rows are kept until db_writer_finish(), which
  * sorts them and writes their B-tree pages directly (btree.h), ten times
  * faster than a million-row INSERT and CREATE INDEX. Everything else goes
  * through SQLite.
  *
- * An objects row, kept until sink_finish(). Row i is node i of the heap
+ * An objects row, kept until db_writer_finish(). Row i is node i of the heap
  * graph: the i-th object reported.
  */
 struct object_row {
@@ -46,7 +49,7 @@ struct object_row {
 	uint8_t found;         // enum heap_found
 };
 
-struct sink {
+struct db_writer {
 	sqlite3 *db;
 	struct object_row *objects;  // buffered objects rows
 	size_t nobjects, objects_cap;
@@ -65,7 +68,7 @@ struct sink {
 	size_t label_ht_cap, nlabel;  // power of two; labels interned
 	char *path;           // the destination
 	char *tmp_path;       // written here, renamed at the end
-	char *after_load;     // schema statements run by sink_finish()
+	char *after_load;     // schema statements run by db_writer_finish()
 	sqlite3_stmt *meta, *type;
 	sqlite3_stmt *root, *garbage, *anomaly;
 	sqlite3_stmt *arena_row, *pool_row, *usage_row;
@@ -92,21 +95,21 @@ static const char *const statuses[] = {
 	[HEAP_UNREADABLE] = "unreadable",
 };
 
-static struct err *err_sqlite(struct sink *s, const char *what)
+static struct err *err_sqlite(struct db_writer *s, const char *what)
 {
 	return err_create(ERR_SQLITE, "%s '%s': %s", what,
 			  s->path ? s->path : "?",
 			  s->db ? sqlite3_errmsg(s->db) : "out of memory");
 }
 
-static struct err *exec(struct sink *s, const char *sql)
+static struct err *exec(struct db_writer *s, const char *sql)
 {
 	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return err_sqlite(s, "cannot write database");
 	return NULL;
 }
 
-static struct err *prepare(struct sink *s, const char *sql,
+static struct err *prepare(struct db_writer *s, const char *sql,
 			   sqlite3_stmt **ret)
 {
 	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, ret,
@@ -155,11 +158,11 @@ static struct err *schema_split(const char *schema, char **load_ret,
 	return NULL;
 }
 
-struct err *sink_create(const char *path, const char *schema,
-			struct sink **ret)
+struct err *db_writer_create(const char *path, const char *schema,
+			struct db_writer **ret)
 {
 	struct err *err;
-	struct sink *s = calloc(1, sizeof(*s));
+	struct db_writer *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return &err_nomem;
@@ -222,11 +225,11 @@ struct err *sink_create(const char *path, const char *schema,
 	return NULL;
 
 out:
-	sink_destroy(s);
+	db_writer_destroy(s);
 	return err;
 }
 
-static struct err *step(struct sink *s, sqlite3_stmt *stmt)
+static struct err *step(struct db_writer *s, sqlite3_stmt *stmt)
 {
 	int rc = sqlite3_step(stmt);
 
@@ -249,16 +252,16 @@ static void bind_text(sqlite3_stmt *stmt, int i, const char *text)
 		sqlite3_bind_null(stmt, i);
 }
 
-struct err *sink_meta(struct sink *s, const char *key, const char *value)
+struct err *db_writer_meta(struct db_writer *s, const char *key, const char *value)
 {
 	bind_text(s->meta, 1, key);
 	bind_text(s->meta, 2, value ? value : "");
 	return step(s, s->meta);
 }
 
-struct err *sink_type(void *arg, const struct heap_type *t)
+struct err *db_writer_type(void *arg, const struct heap_type *t)
 {
-	struct sink *s = arg;
+	struct db_writer *s = arg;
 
 	sqlite3_bind_int64(s->type, 1, t->addr);
 	bind_text(s->type, 2, t->name);
@@ -272,7 +275,7 @@ struct err *sink_type(void *arg, const struct heap_type *t)
 }
 
 // A copy of text in the arena: its offset + 1, 0 if out of memory.
-static uint64_t arena_add(struct sink *s, const char *text)
+static uint64_t arena_add(struct db_writer *s, const char *text)
 {
 	size_t len = strlen(text) + 1;
 
@@ -294,13 +297,13 @@ static uint64_t arena_add(struct sink *s, const char *text)
 }
 
 // The interned name of a type, by its address.
-static size_t names_slot(const struct sink *s, uint64_t type_addr)
+static size_t names_slot(const struct db_writer *s, uint64_t type_addr)
 {
 	return mem_hash_addr(type_addr) & (s->names_cap - 1);
 }
 
 // Type names are interned by type address; the table grows at half full.
-static bool names_grow(struct sink *s)
+static bool names_grow(struct db_writer *s)
 {
 	size_t old_cap = s->names_cap, cap = old_cap ? 2 * old_cap : 1 << 10;
 	__typeof__(s->names) old = s->names;
@@ -325,7 +328,7 @@ static bool names_grow(struct sink *s)
 }
 
 // The interned name of a type, by its address; 0 if out of memory.
-static uint64_t type_name(struct sink *s, uint64_t type_addr, const char *name)
+static uint64_t type_name(struct db_writer *s, uint64_t type_addr, const char *name)
 {
 	// 0 marks free slots: a null ob_type ("<bad type 0x0>") is not kept.
 	if (!type_addr)
@@ -344,9 +347,9 @@ static uint64_t type_name(struct sink *s, uint64_t type_addr, const char *name)
 	return s->names[h].name;
 }
 
-struct err *sink_object(void *arg, const struct heap_object *o)
+struct err *db_writer_object(void *arg, const struct heap_object *o)
 {
-	struct sink *s = arg;
+	struct db_writer *s = arg;
 
 	if (s->nobjects == s->objects_cap) {
 		size_t cap = s->objects_cap ? s->objects_cap * 2 : 1 << 16;
@@ -388,7 +391,7 @@ static uint64_t hash_label(const char *p, size_t len)
 	return h;
 }
 
-static struct err *label_ht_grow(struct sink *s)
+static struct err *label_ht_grow(struct db_writer *s)
 {
 	size_t cap = s->label_ht_cap ? 2 * s->label_ht_cap : 1 << 12;
 	uint32_t *ht = calloc(cap, sizeof(*ht));
@@ -414,7 +417,7 @@ static struct err *label_ht_grow(struct sink *s)
 }
 
 // The interned copy of label: its offset + 1 in s->labels; 0 on error.
-static uint32_t label_intern(struct sink *s, const char *label,
+static uint32_t label_intern(struct db_writer *s, const char *label,
 			     struct err **err)
 {
 	size_t len = strlen(label);
@@ -456,9 +459,9 @@ static uint32_t label_intern(struct sink *s, const char *label,
 	return s->label_ht[h];
 }
 
-struct err *sink_edge(void *arg, const struct heap_edge *e)
+struct err *db_writer_edge(void *arg, const struct heap_edge *e)
 {
-	struct sink *s = arg;
+	struct db_writer *s = arg;
 	struct err *err = NULL;
 	uint32_t label = 0;
 
@@ -486,9 +489,9 @@ static const char *const root_kinds[] = {
 	[HEAP_ROOT_STATIC_TYPE] = "static_type",
 };
 
-struct err *sink_root(void *arg, const struct heap_root *r)
+struct err *db_writer_root(void *arg, const struct heap_root *r)
 {
-	struct sink *s = arg;
+	struct db_writer *s = arg;
 
 	sqlite3_bind_int64(s->root, 1, r->addr);
 	sqlite3_bind_text(s->root, 2, root_kinds[r->kind], -1, SQLITE_STATIC);
@@ -497,7 +500,7 @@ struct err *sink_root(void *arg, const struct heap_root *r)
 	return step(s, s->root);
 }
 
-struct err *sink_object_reach(struct sink *s, size_t index, uint32_t depth,
+struct err *db_writer_reach(struct db_writer *s, size_t index, uint32_t depth,
 			      uint64_t via, uint64_t edge_rowid)
 {
 	if (index >= s->nobjects)
@@ -509,7 +512,7 @@ struct err *sink_object_reach(struct sink *s, size_t index, uint32_t depth,
 	return NULL;
 }
 
-struct err *sink_garbage(struct sink *s, uint64_t addr, const char *reason,
+struct err *db_writer_garbage(struct db_writer *s, uint64_t addr, const char *reason,
 			 bool finalizer)
 {
 	sqlite3_bind_int64(s->garbage, 1, addr);
@@ -518,7 +521,7 @@ struct err *sink_garbage(struct sink *s, uint64_t addr, const char *reason,
 	return step(s, s->garbage);
 }
 
-struct err *sink_anomaly(struct sink *s, uint64_t addr, const char *kind,
+struct err *db_writer_anomaly(struct db_writer *s, uint64_t addr, const char *kind,
 			 int64_t refcnt, int64_t referrers, const char *detail)
 {
 	sqlite3_bind_int64(s->anomaly, 1, addr);
@@ -529,9 +532,9 @@ struct err *sink_anomaly(struct sink *s, uint64_t addr, const char *kind,
 	return step(s, s->anomaly);
 }
 
-struct err *sink_arena(void *arg, const struct heap_arena *a)
+struct err *db_writer_arena(void *arg, const struct heap_arena *a)
 {
-	struct sink *s = arg;
+	struct db_writer *s = arg;
 
 	sqlite3_bind_int64(s->arena_row, 1, a->addr);
 	sqlite3_bind_int64(s->arena_row, 2, a->size);
@@ -541,9 +544,9 @@ struct err *sink_arena(void *arg, const struct heap_arena *a)
 	return step(s, s->arena_row);
 }
 
-struct err *sink_pool(void *arg, const struct heap_pool *p)
+struct err *db_writer_pool(void *arg, const struct heap_pool *p)
 {
-	struct sink *s = arg;
+	struct db_writer *s = arg;
 
 	sqlite3_bind_int64(s->pool_row, 1, p->addr);
 	sqlite3_bind_int64(s->pool_row, 2, p->arena);
@@ -556,9 +559,9 @@ struct err *sink_pool(void *arg, const struct heap_pool *p)
 	return step(s, s->pool_row);
 }
 
-struct err *sink_usage(void *arg, const struct heap_usage *u)
+struct err *db_writer_usage(void *arg, const struct heap_usage *u)
 {
-	struct sink *s = arg;
+	struct db_writer *s = arg;
 
 	sqlite3_bind_int64(s->usage_row, 1, u->block_size);
 	sqlite3_bind_text(s->usage_row, 2, u->buffer ? "buffer" : "object",
@@ -573,7 +576,7 @@ struct err *sink_usage(void *arg, const struct heap_usage *u)
 	return step(s, s->usage_row);
 }
 
-struct err *sink_object_cycle(struct sink *s, size_t index, uint32_t cycle_id)
+struct err *db_writer_cycle(struct db_writer *s, size_t index, uint32_t cycle_id)
 {
 	if (index >= s->nobjects)
 		return err_create(ERR_SQLITE, "no object %zu to record a cycle "
@@ -625,7 +628,7 @@ static struct err *counting_sort(size_t n, size_t nkeys,
 
 // What the bulk writer works from.
 struct bulk {
-	struct sink *s;
+	struct db_writer *s;
 	const struct heap_graph *g;
 	struct btree_file *f;
 	uint32_t *order;       // [nobjects] rows (= nodes) by address
@@ -781,7 +784,7 @@ static struct err *write_table(struct bulk *b, uint32_t root, size_t n,
 static size_t object_columns(const struct bulk *b, size_t i,
 			     struct btree_value *v, int64_t *rowid)
 {
-	const struct sink *s = b->s;
+	const struct db_writer *s = b->s;
 	const struct object_row *r = &s->objects[b->order[i]];
 	size_t n = 0;
 
@@ -861,7 +864,7 @@ static struct err *write_index(struct bulk *b, uint32_t root, size_t n,
 // columns the objects indexes need in address order.
 static struct err *collect_columns(struct bulk *b)
 {
-	const struct sink *s = b->s;
+	const struct db_writer *s = b->s;
 	size_t n = 0;
 
 	// s->names holds every type address with a name, and more.
@@ -933,7 +936,7 @@ static const struct {
 	[TREE_OBJECTS_CYCLE] = { "objects_cycle", "in_cycle" },
 };
 
-static struct err *text_query(struct sink *s, const char *sql,
+static struct err *text_query(struct db_writer *s, const char *sql,
 			      const char *param, char *out, size_t size)
 {
 	sqlite3_stmt *st;
@@ -954,7 +957,7 @@ static struct err *text_query(struct sink *s, const char *sql,
 	return err;
 }
 
-static struct err *bulk_roots(struct sink *s, uint32_t roots[NTREES])
+static struct err *bulk_roots(struct db_writer *s, uint32_t roots[NTREES])
 {
 	char buf[512];
 	struct err *err;
@@ -1017,7 +1020,7 @@ static int addr_row_cmp(const void *a, const void *b)
  * where they are: reading them through the order lets the memory loads
  * overlap, moving them would not.
  */
-static struct err *sort_objects(const struct sink *s, uint32_t **ret)
+static struct err *sort_objects(const struct db_writer *s, uint32_t **ret)
 {
 	enum { SMALL_SORT = 4096 };
 	struct addr_row *a, *tmp;
@@ -1089,7 +1092,7 @@ static struct err *sort_objects(const struct sink *s, uint32_t **ret)
 	return NULL;
 }
 
-static struct err *write_bulk(struct sink *s, const struct heap_graph *g,
+static struct err *write_bulk(struct db_writer *s, const struct heap_graph *g,
 			      const uint32_t roots[NTREES])
 {
 	struct bulk b = { .s = s, .g = g };
@@ -1169,7 +1172,7 @@ static struct err *write_bulk(struct sink *s, const struct heap_graph *g,
 	return err;
 }
 
-static void finalize_statements(struct sink *s)
+static void finalize_statements(struct db_writer *s)
 {
 	sqlite3_stmt **stmts[] = {
 		&s->meta, &s->type,
@@ -1183,7 +1186,7 @@ static void finalize_statements(struct sink *s)
 	}
 }
 
-struct err *sink_finish(struct sink *s, const struct heap_graph *g)
+struct err *db_writer_finish(struct db_writer *s, const struct heap_graph *g)
 {
 	uint32_t roots[NTREES];
 	struct err *err;
@@ -1209,7 +1212,7 @@ struct err *sink_finish(struct sink *s, const struct heap_graph *g)
 	return NULL;
 }
 
-void sink_destroy(struct sink *s)
+void db_writer_destroy(struct db_writer *s)
 {
 	if (!s)
 		return;
@@ -1228,326 +1231,4 @@ void sink_destroy(struct sink *s)
 	free(s->tmp_path);
 	free(s->path);
 	free(s);
-}
-
-/*
- * Reading a snapshot: read-only queries.
- *
- * Nothing below writes: the database is opened with SQLITE_OPEN_READONLY
- * and PRAGMA query_only, and every statement must satisfy
- * sqlite3_stmt_readonly() before it runs.
- */
-
-struct sink_db {
-	sqlite3 *db;
-	char *path;    // as given, for messages
-	int version;   // PRAGMA user_version
-};
-
-struct sink_query {
-	struct sink_db *db;
-	sqlite3_stmt *stmt;
-};
-
-static struct err *err_read(struct sink_db *d, const char *what)
-{
-	return err_create(ERR_SQLITE, "%s '%s': %s", what, d->path,
-			  d->db ? sqlite3_errmsg(d->db) : "out of memory");
-}
-
-// SQL quoted in a message: white space runs as one space, at most 60 bytes,
-// never cut inside a UTF-8 sequence. The caller frees it.
-static char *sql_excerpt(const char *sql)
-{
-	enum { EXCERPT_MAX = 60 };
-	char *out = malloc(EXCERPT_MAX + 4);
-	size_t n = 0;
-	bool space = false;
-
-	if (!out)
-		return NULL;
-	while (*sql == ' ' || (*sql >= '\t' && *sql <= '\r'))
-		sql++;
-	for (; *sql; sql++) {
-		unsigned char c = *sql;
-
-		if (c == ' ' || (c >= '\t' && c <= '\r')) {
-			space = true;
-			continue;
-		}
-		if (n + space + 1 > EXCERPT_MAX && (c & 0xc0) != 0x80) {
-			memcpy(out + n, "...", 3);
-			n += 3;
-			break;
-		}
-		if (space)
-			out[n++] = ' ';
-		space = false;
-		out[n++] = c;
-	}
-	out[n] = '\0';
-	return out;
-}
-
-static struct err *err_statement(const char *problem, const char *sql)
-{
-	char *excerpt = sql_excerpt(sql);
-	struct err *err;
-
-	if (!excerpt)
-		return &err_nomem;
-	err = err_create(ERR_INPUT, "%s: '%s'", problem, excerpt);
-	free(excerpt);
-	return err;
-}
-
-// One internal statement that yields one integer.
-static struct err *read_int(struct sink_db *d, const char *sql, int *ret)
-{
-	sqlite3_stmt *stmt;
-	int rc;
-
-	if (sqlite3_prepare_v2(d->db, sql, -1, &stmt, NULL) != SQLITE_OK)
-		goto fail;
-	rc = sqlite3_step(stmt);
-	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(stmt);
-		goto fail;
-	}
-	*ret = sqlite3_column_int(stmt, 0);
-	sqlite3_finalize(stmt);
-	return NULL;
-
-fail:
-	if (sqlite3_errcode(d->db) == SQLITE_NOTADB)
-		return err_hint(err_create(ERR_INPUT,
-					   "'%s' is not a gcscope database: "
-					   "it is not an SQLite database",
-					   d->path),
-				"make one with gcscope snapshot");
-	return err_read(d, "cannot read database");
-}
-
-struct err *sink_db_open(const char *path, struct sink_db **ret)
-{
-	struct sink_db *d;
-	struct err *err;
-	struct stat st;
-	int has_meta;
-
-	// SQLite says no more than "unable to open database file", and
-	// creates nothing when opening read-only: ask the system first.
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return err_errno("cannot open database '%s'", path);
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		close(fd);
-		errno = EISDIR;
-		return err_errno("cannot open database '%s'", path);
-	}
-	close(fd);
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return &err_nomem;
-	d->path = strdup(path);
-	if (!d->path) {
-		err = &err_nomem;
-		goto out;
-	}
-	if (sqlite3_open_v2(path, &d->db,
-			    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
-		err = err_read(d, "cannot open database");
-		goto out;
-	}
-	if (sqlite3_exec(d->db, "PRAGMA query_only = ON", NULL, NULL,
-			 NULL) != SQLITE_OK) {
-		err = err_read(d, "cannot open database");
-		goto out;
-	}
-	err = read_int(d, "SELECT count(*) FROM sqlite_master "
-			  "WHERE type = 'table' AND name = 'meta'", &has_meta);
-	if (!err)
-		err = read_int(d, "PRAGMA user_version", &d->version);
-	if (err)
-		goto out;
-	if (!has_meta) {
-		err = err_hint(err_create(ERR_INPUT,
-					  "'%s' is not a gcscope database: it "
-					  "has no meta table (schema version "
-					  "%d; this gcscope reads versions %d "
-					  "to %d)", path, d->version,
-					  SINK_SCHEMA_OLDEST,
-					  SINK_SCHEMA_NEWEST),
-			       "make one with gcscope snapshot");
-		goto out;
-	}
-	if (d->version < SINK_SCHEMA_OLDEST ||
-	    d->version > SINK_SCHEMA_NEWEST) {
-		err = err_create(ERR_INPUT, "database '%s' has schema version "
-				 "%d; this gcscope reads versions %d to %d",
-				 path, d->version, SINK_SCHEMA_OLDEST,
-				 SINK_SCHEMA_NEWEST);
-		if (d->version > SINK_SCHEMA_NEWEST)
-			err_hint(err, "read it with the gcscope that wrote "
-				      "it, or a newer one");
-		else
-			err_hint(err, "take the snapshot again");
-		goto out;
-	}
-	*ret = d;
-	return NULL;
-
-out:
-	sink_db_destroy(d);
-	return err;
-}
-
-int sink_db_version(const struct sink_db *d)
-{
-	return d->version;
-}
-
-const char *sink_db_path(const struct sink_db *d)
-{
-	return d->path;
-}
-
-void sink_db_destroy(struct sink_db *d)
-{
-	if (!d)
-		return;
-	if (d->db)
-		sqlite3_close(d->db);
-	free(d->path);
-	free(d);
-}
-
-struct err *sink_query_create(struct sink_db *d, const char *sql,
-			      struct sink_query **ret)
-{
-	sqlite3_stmt *stmt, *next = NULL;
-	const char *tail;
-	struct sink_query *q;
-
-	if (sqlite3_prepare_v2(d->db, sql, -1, &stmt, &tail) != SQLITE_OK)
-		return err_read(d, "cannot query database");
-	if (!stmt)
-		return err_statement("no SQL statement", sql);
-	// What follows must compile to nothing: white space and comments.
-	if (sqlite3_prepare_v2(d->db, tail, -1, &next, NULL) != SQLITE_OK ||
-	    next) {
-		sqlite3_finalize(next);
-		sqlite3_finalize(stmt);
-		return err_hint(err_statement("more than one SQL statement",
-					      sql),
-				"run one statement at a time");
-	}
-	if (!sqlite3_stmt_readonly(stmt)) {
-		sqlite3_finalize(stmt);
-		return err_hint(err_statement("not a read-only statement", sql),
-				"the database is only read, never changed");
-	}
-	q = calloc(1, sizeof(*q));
-	if (!q) {
-		sqlite3_finalize(stmt);
-		return &err_nomem;
-	}
-	q->db = d;
-	q->stmt = stmt;
-	*ret = q;
-	return NULL;
-}
-
-void sink_query_bind_int64(struct sink_query *q, int i, int64_t value)
-{
-	sqlite3_bind_int64(q->stmt, i, value);
-}
-
-void sink_query_bind_text(struct sink_query *q, int i, const char *value)
-{
-	if (value)
-		sqlite3_bind_text(q->stmt, i, value, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(q->stmt, i);
-}
-
-struct err *sink_query_step(struct sink_query *q, bool *row_ret)
-{
-	int rc = sqlite3_step(q->stmt);
-
-	if (rc == SQLITE_ROW) {
-		*row_ret = true;
-		return NULL;
-	}
-	*row_ret = false;
-	if (rc == SQLITE_DONE)
-		return NULL;
-	return err_read(q->db, "cannot query database");
-}
-
-void sink_query_reset(struct sink_query *q)
-{
-	sqlite3_reset(q->stmt);
-	sqlite3_clear_bindings(q->stmt);
-}
-
-int sink_query_columns(struct sink_query *q)
-{
-	return sqlite3_column_count(q->stmt);
-}
-
-const char *sink_query_name(struct sink_query *q, int i)
-{
-	const char *name = sqlite3_column_name(q->stmt, i);
-
-	return name ? name : "?";
-}
-
-enum sink_value_type sink_query_type(struct sink_query *q, int i)
-{
-	switch (sqlite3_column_type(q->stmt, i)) {
-	case SQLITE_INTEGER:
-		return SINK_INTEGER;
-	case SQLITE_FLOAT:
-		return SINK_FLOAT;
-	case SQLITE_TEXT:
-		return SINK_TEXT;
-	case SQLITE_BLOB:
-		return SINK_BLOB;
-	default:
-		return SINK_NULL;
-	}
-}
-
-int64_t sink_query_int64(struct sink_query *q, int i)
-{
-	return sqlite3_column_int64(q->stmt, i);
-}
-
-double sink_query_double(struct sink_query *q, int i)
-{
-	return sqlite3_column_double(q->stmt, i);
-}
-
-const char *sink_query_text(struct sink_query *q, int i)
-{
-	return (const char *)sqlite3_column_text(q->stmt, i);
-}
-
-const void *sink_query_blob(struct sink_query *q, int i, size_t *size_ret)
-{
-	const void *blob = sqlite3_column_blob(q->stmt, i);
-
-	*size_ret = (size_t)sqlite3_column_bytes(q->stmt, i);
-	return blob;
-}
-
-void sink_query_destroy(struct sink_query *q)
-{
-	if (!q)
-		return;
-	sqlite3_finalize(q->stmt);
-	free(q);
 }
