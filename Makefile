@@ -6,6 +6,9 @@
 #   make test       build and run every test; ends with "N passed, N failed"
 #   make bench      snapshot synthetic heaps of three sizes; print the figures
 #   make fuzz       run each fuzz target (tests/fuzz) for FUZZ_SECONDS (600)
+#   make layout-tables  write the built-in layout tables of each supported
+#                   CPython version (analyzer/cpython/tables/) from the
+#                   DWARF of its pyenv build
 #   make clean      remove build/
 #
 # Knobs:
@@ -59,8 +62,10 @@ else
 Q := @
 endif
 
-# analyzer/: one folder per stage of the pipeline (README, "Layout").
-SRCS := $(wildcard analyzer/*/*.c)
+# analyzer/: one folder per stage of the pipeline (README, "Layout"), and
+# the generated built-in layout tables in analyzer/cpython/tables/.
+LAYOUT_TABLES := $(wildcard analyzer/cpython/tables/*.c)
+SRCS := $(wildcard analyzer/*/*.c) $(LAYOUT_TABLES)
 HDRS := $(wildcard analyzer/*/*.h)
 OBJS := $(SRCS:analyzer/%.c=$(BUILD)/obj/%.o) $(BUILD)/schema.o
 # The command line (cli/) is the program; the rest is linked into the tests.
@@ -172,26 +177,41 @@ DEPS := build-essential clang pkg-config libdw-dev libelf-dev libsqlite3-dev \
 	sqlite3 gdb elfutils strace python3 python3-dev python3.11 python3.11-dbg \
 	python3-pytest python3-pytest-xdist
 
-# The built-in layout tables, printed from the DWARF of the pyenv builds
-# of each supported minor version (needs them installed; the tests check
-# the committed tables against every installed interpreter).
+# The built-in layout tables, analyzer/cpython/tables/3_N.c, printed from
+# the DWARF of the pyenv builds of each version gcscope supports (its
+# registry, analyzer/cpython/version.c, as gcscope layout --supported says;
+# needs them installed; the tests check the committed tables against every
+# installed interpreter).
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
-LAYOUT_LIBS = $(foreach v,3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13,\
-	$(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/$(v).*/lib/libpython$(v)*.so.1.0))))
+# They are written by a gcscope whose tables are not checked against
+# layout.h (LAYOUT_TABLES_UNCHECKED): the tables it replaces may be the
+# ones that stop the normal build.
+LAYOUT_GEN := $(BUILD)/layout-gen
+TABLE_OBJS := $(LAYOUT_TABLES:analyzer/%.c=$(BUILD)/obj/%.o)
 
-layout-tables: $(BUILD)/gcscope
-	$(Q)( sed -n '1,/^const struct layout_table layout_tables/p' \
-		analyzer/cpython/layout_tables.c; \
-	  for lib in $(LAYOUT_LIBS); do \
-	    v=$$(echo $$lib | sed 's|.*/versions/\([^/]*\)/.*|\1|'); \
-	    $(BUILD)/gcscope layout $$lib | \
-	      sed "s|\.from = \"|.from = \"pyenv $$v |" || exit 1; \
-	  done; \
-	  echo '};'; echo; \
-	  echo 'const unsigned layout_ntables = sizeof(layout_tables) / sizeof(layout_tables[0]);' \
-	) > analyzer/cpython/layout_tables.c.new
-	$(Q)mv analyzer/cpython/layout_tables.c.new analyzer/cpython/layout_tables.c
-	@echo "  GEN     analyzer/cpython/layout_tables.c"
+$(LAYOUT_GEN)/%.o: analyzer/cpython/tables/%.c $(HDRS) | $(BUILD)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -DLAYOUT_TABLES_UNCHECKED -c -o $@ $<
+
+$(LAYOUT_GEN)/gcscope: $(filter-out $(TABLE_OBJS),$(OBJS)) \
+		$(LAYOUT_TABLES:analyzer/cpython/tables/%.c=$(LAYOUT_GEN)/%.o)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm -pthread
+
+layout-tables: $(LAYOUT_GEN)/gcscope
+	$(Q)set -e; for v in $$($(LAYOUT_GEN)/gcscope layout --supported); do \
+	  lib=$$(ls -d $(PYENV_ROOT)/versions/$$v.*/lib/libpython$$v*.so.1.0 \
+	    2>/dev/null | sort -V | tail -n 1); \
+	  if [ -z "$$lib" ]; then \
+	    echo "no pyenv build of Python $$v in $(PYENV_ROOT)" >&2; exit 1; \
+	  fi; \
+	  build=$$(echo $$lib | sed 's|.*/versions/\([^/]*\)/.*|\1|'); \
+	  out=analyzer/cpython/tables/3_$${v#3.}.c; \
+	  $(LAYOUT_GEN)/gcscope layout $$lib > $$out.new; \
+	  sed -i "s|^\t\.from = \"|\t.from = \"pyenv $$build |" $$out.new; \
+	  mv $$out.new $$out; \
+	  echo "  GEN     $$out"; \
+	done
 
 PREFIX ?= /usr/local
 GDB ?= gdb

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "analysis/pipeline.h"
+#include "cpython/version.h"
 #include "cli/report.h"
 
 enum exit_status {
@@ -40,6 +41,7 @@ static const char usage_text[] =
 	"       gcscope referents DB ADDR [--limit N] [--json]\n"
 	"       gcscope sql DB STATEMENT [--limit N] [--json]\n"
 	"       gcscope layout [--check] [--python X.Y] FILE\n"
+	"       gcscope layout --supported\n"
 	"       gcscope --help | --version | COMMAND --help\n"
 	"\n"
 	"Read the heap of a CPython process from a core file and write every\n"
@@ -77,7 +79,8 @@ static const char usage_text[] =
 	"libpython or a separate debug file) as a built-in table entry; with\n"
 	"--check it compares it with the built-in table instead, one line per\n"
 	"entry that differs. --python X.Y names the version when FILE's name\n"
-	"does not.\n"
+	"does not. gcscope layout --supported prints the versions gcscope\n"
+	"reads, one X.Y a line.\n"
 	"\n"
 	"The other commands read a database gcscope snapshot wrote (schema\n"
 	"versions 1 to 3), opened read-only, and print one record per line in\n"
@@ -187,14 +190,20 @@ static int snapshot(struct snapshot_options *o, double *pause_ms_ret)
 
 static int analysis_command(int argc, char **argv);
 
-// gcscope layout [--check] [--python X.Y] FILE
+// gcscope layout [--check] [--python X.Y] FILE | --supported
 static int layout_command(int argc, char **argv)
 {
 	const char *file = NULL, *python = NULL;
 	bool check = false;
 	unsigned major, minor;
 	struct layout l;
+	char range[32];
 
+	if (argc == 3 && !strcmp(argv[2], "--supported")) {
+		for (size_t i = 0; i < cpython_nversions; i++)
+			printf("3.%u\n", cpython_versions[i]->minor);
+		return EXIT_OK;
+	}
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--check"))
 			check = true;
@@ -220,9 +229,10 @@ static int layout_command(int argc, char **argv)
 				"pass --python X.Y\n", file);
 		return EXIT_FATAL;
 	}
-	if (major != 3 || minor < 6 || minor > 13) {
+	if (!cpython_version_find(major, minor)) {
 		fprintf(stderr, "error: Python %u.%u is not supported: gcscope "
-				"reads 3.6 to 3.13\n", major, minor);
+				"reads %s\n", major, minor,
+			cpython_supported(range, sizeof(range)));
 		return EXIT_FATAL;
 	}
 	struct err *err = layout_from_file(&l, file, minor);

@@ -7,6 +7,7 @@
 
 #include "target/dwarf.h"
 #include "cpython/layout.h"
+#include "cpython/version.h"
 #include "target/target.h"
 
 const char *layout_source_name(enum layout_source source)
@@ -178,11 +179,11 @@ static struct err *find_version(struct layout *l, struct target *t)
 	}
 	if (!l->micro)
 		l->micro = version_from_memory(t, m, l->minor);
-	// Supported: the default (GIL) builds of 3.6 to 3.13. 3.14 needs
-	// decoders for tagged stack references and the new tuple layout;
-	// free-threaded builds (libpython3.13t) have another object header.
+	// Supported: the default (GIL) builds of the versions in the
+	// registry (version.c); free-threaded builds (libpython3.13t) have
+	// another object header.
 	const char *base = strrchr(m->name, '/');
-	char tag[32];
+	char tag[32], range[32];
 
 	base = base ? base + 1 : m->name;
 	snprintf(tag, sizeof(tag), "python%u.%ut", l->major, l->minor);
@@ -191,11 +192,13 @@ static struct err *find_version(struct layout *l, struct target *t)
 				  "'%s' is a free-threaded build of Python "
 				  "%u.%u, which gcscope does not support",
 				  m->name, l->major, l->minor);
-	if (l->major != 3 || l->minor < 6 || l->minor > 13) {
+	l->cpython = cpython_version_find(l->major, l->minor);
+	if (!l->cpython) {
 		return err_create(ERR_LAYOUT,
 				  "Python %u.%u in '%s' is not supported: "
-				  "gcscope reads 3.6 to 3.13",
-				  l->major, l->minor, m->name);
+				  "gcscope reads %s",
+				  l->major, l->minor, m->name,
+				  cpython_supported(range, sizeof(range)));
 	}
 	snprintf(l->version, sizeof(l->version), "%u.%u.%u", l->major,
 		 l->minor, l->micro);
@@ -273,15 +276,6 @@ static void fill_from_dwarf(struct layout *l, struct dwarf_index *idx)
 #undef X
 }
 
-static const struct layout_table *builtin_table(unsigned minor)
-{
-	for (unsigned i = 0; i < layout_ntables; i++) {
-		if (layout_tables[i].minor == minor)
-			return &layout_tables[i];
-	}
-	return NULL;
-}
-
 static void fill_from_table(struct layout *l, const struct layout_table *tb)
 {
 	for (int i = 0; i < LAYOUT_NFIELDS; i++)
@@ -346,7 +340,7 @@ static struct err *layout_from_dwarf(struct layout *l, struct target *t)
 
 static struct err *layout_from_builtin(struct layout *l)
 {
-	const struct layout_table *tb = builtin_table(l->minor);
+	const struct layout_table *tb = l->cpython ? l->cpython->table : NULL;
 
 	if (!tb) {
 		struct err *err = err_create(
@@ -362,44 +356,36 @@ static struct err *layout_from_builtin(struct layout *l)
 }
 
 /*
- * _Py_DebugOffsets (Include/internal/pycore_runtime.h, 3.13): the
- * interpreter describes its own main structs at the start of _PyRuntime,
- * every entry a uint64. Offsets of its fields, in 3.13.
+ * _Py_DebugOffsets, where the version has it: the interpreter describes its
+ * own main structs at the start of _PyRuntime. The version's map says which
+ * entry fills which table entry (cpython/version.h).
  */
-enum {
-	DO_COOKIE = 0,
-	DO_VERSION = 8,
-	DO_FREE_THREADED = 16,
-	DO_RUNTIME = 24,             // size, finalizing, interpreters_head
-	DO_INTERP = 48,              // size, id, next, threads_head, gc,
-				     // imports_modules, sysdict, builtins, …
-	DO_FRAME = 224,              // size, previous, executable, instr_ptr,
-				     // localsplus, owner
-	DO_CODE = 272,               // size, filename, name, qualname, …,
-				     // localsplusnames (+56)
-	DO_PYOBJECT = 352,           // size, ob_type
-	DO_TYPE = 368,               // size, tp_name, tp_repr, tp_flags
-	DO_TUPLE = 400,              // size, ob_item, ob_size
-	DO_LIST = 424,               // size, ob_item, ob_size
-	DO_DICT = 448,               // size, ma_keys, ma_values
-	DO_FLOAT = 472,              // size, ob_fval
-	DO_LONG = 488,               // size, lv_tag, ob_digit
-	DO_BYTES = 512,              // size, ob_size, ob_sval
-	DO_UNICODE = 536,            // size, state, length, asciiobject_size
-	DO_GC = 568,                 // size, collecting
-	DO_SIZE_3_13 = 584,
-};
+static const char *debug_offsets_first(char *buf, size_t size)
+{
+	for (size_t i = 0; i < cpython_nversions; i++) {
+		if (cpython_versions[i]->debug_offsets) {
+			snprintf(buf, size, "3.%u", cpython_versions[i]->minor);
+			return buf;
+		}
+	}
+	return "no version";
+}
 
 static struct err *layout_from_debug_offsets(struct layout *l,
 					     struct target *t)
 {
-	uint64_t d[DO_SIZE_3_13 / 8];
+	const struct debug_offsets_map *map =
+		l->cpython ? l->cpython->debug_offsets : NULL;
+	uint64_t d[DEBUG_OFFSETS_MAX / 8];
 	struct err *err;
+	char first[16];
 
-	if (l->minor < 13)
+	if (!map)
 		return err_hint(err_create(ERR_LAYOUT,
 					   "_Py_DebugOffsets exists only from "
-					   "Python 3.13; this is %s",
+					   "Python %s; this is %s",
+					   debug_offsets_first(first,
+							       sizeof(first)),
 					   l->version),
 				"use --layout auto or builtin");
 	// What the debug offsets leave out (GC heads, dict keys, types'
@@ -408,119 +394,62 @@ static struct err *layout_from_debug_offsets(struct layout *l,
 	if (err)
 		return err;
 	if (!l->runtime_addr ||
-	    !target_read_ok(t, d, l->runtime_addr, sizeof(d)) ||
+	    !target_read_ok(t, d, l->runtime_addr, map->size) ||
 	    memcmp(d, "xdebugpy", 8))
 		return err_create(ERR_LAYOUT,
 				  "no _Py_DebugOffsets at _PyRuntime (0x%"
 				  PRIx64 ")", l->runtime_addr);
-	uint64_t version = d[DO_VERSION / 8];
+	uint64_t version = d[map->version_off / 8];
 
 	if ((version >> 24) != 3 || ((version >> 16) & 0xff) != l->minor)
 		return err_create(ERR_LAYOUT,
 				  "_Py_DebugOffsets is for version 0x%" PRIx64
 				  ", not %s", version, l->version);
-	if (d[DO_FREE_THREADED / 8])
+	if (d[map->free_threaded_off / 8])
 		return err_create(ERR_LAYOUT,
 				  "free-threaded builds of Python are not "
 				  "supported");
-	// Each entry: the offset, and the size of the struct it is in.
-	const struct {
-		int32_t *dst;
-		unsigned off, size_off;
-	} map[] = {
-		{ &l->rt_interpreters_head, DO_RUNTIME + 16, DO_RUNTIME },
-		{ &l->interp_next, DO_INTERP + 16, DO_INTERP },
-		{ &l->interp_threads_head, DO_INTERP + 24, DO_INTERP },
-		{ &l->interp_gc, DO_INTERP + 32, DO_INTERP },
-		{ &l->interp_modules, DO_INTERP + 40, DO_INTERP },
-		{ &l->interp_sysdict, DO_INTERP + 48, DO_INTERP },
-		{ &l->interp_builtins, DO_INTERP + 56, DO_INTERP },
-		{ &l->iframe_previous, DO_FRAME + 8, DO_FRAME },
-		{ &l->iframe_code, DO_FRAME + 16, DO_FRAME },
-		{ &l->iframe_localsplus, DO_FRAME + 32, DO_FRAME },
-		{ &l->iframe_owner, DO_FRAME + 40, DO_FRAME },
-		{ &l->code_filename, DO_CODE + 8, DO_CODE },
-		{ &l->code_name, DO_CODE + 16, DO_CODE },
-		{ &l->code_qualname, DO_CODE + 24, DO_CODE },
-		{ &l->code_localsplusnames, DO_CODE + 56, DO_CODE },
-		{ &l->ob_type, DO_PYOBJECT + 8, DO_PYOBJECT },
-		{ &l->tp_name, DO_TYPE + 8, DO_TYPE },
-		{ &l->tp_flags, DO_TYPE + 24, DO_TYPE },
-		{ &l->tuple_items, DO_TUPLE + 8, DO_TUPLE },
-		{ &l->ob_size, DO_TUPLE + 16, DO_TUPLE },
-		{ &l->list_items, DO_LIST + 8, DO_LIST },
-		{ &l->dict_keys, DO_DICT + 8, DO_DICT },
-		{ &l->dict_values, DO_DICT + 16, DO_DICT },
-		{ &l->float_value, DO_FLOAT + 8, DO_FLOAT },
-		{ &l->long_tag, DO_LONG + 8, DO_LONG },
-		{ &l->long_digits, DO_LONG + 16, DO_LONG },
-		{ &l->bytes_sval, DO_BYTES + 16, DO_BYTES },
-		{ &l->str_state, DO_UNICODE + 8, DO_UNICODE },
-		{ &l->str_length, DO_UNICODE + 16, DO_UNICODE },
-		{ &l->sizeof_str_ascii, DO_UNICODE + 24, DO_UNICODE },
-		{ &l->gc_collecting, DO_GC + 8, DO_GC },
-		{ &l->sizeof_object, DO_PYOBJECT, DO_PYOBJECT },
-		{ &l->sizeof_iframe, DO_FRAME, DO_FRAME },
-	};
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-		uint64_t value = d[map[i].off / 8], size = d[map[i].size_off / 8];
+	for (size_t i = 0; i < map->nentries; i++) {
+		const struct debug_offsets_entry *e = &map->entries[i];
+		uint64_t value = d[e->off / 8], size = d[e->size_off / 8];
 
 		// Validate as pystack does: every offset inside its struct,
 		// every struct of a plausible size.
 		if (size == 0 || size > (1u << 20) ||
-		    (map[i].off != map[i].size_off && value >= size))
+		    (e->off != e->size_off && value >= size))
 			return err_create(ERR_LAYOUT,
 					  "_Py_DebugOffsets at 0x%" PRIx64
 					  " is damaged (entry at +%u is %"
 					  PRIu64 ")",
-					  l->runtime_addr, map[i].off, value);
-		*map[i].dst = value;
+					  l->runtime_addr, e->off, value);
+		*field_ptr(l, e->field) = value;
 	}
 	l->source = LAYOUT_DEBUG_OFFSETS;
 	return NULL;
 }
 
-// Version-dependent constants not described by DWARF.
+// The version's constants, and what the tables say of the layout.
 static void layout_derive(struct layout *l)
 {
-	unsigned v = l->minor;
+	const struct cpython_version *v = l->cpython;
 
-	// Include/internal/pycore_gc.h: _gc_next bit 0 is NEXT_MASK_UNREACHABLE
-	// during a collection (3.8+); 3.14.0–3.14.4 also use bit 1.
-	l->gc_next_mask = v >= 8 ? 7 : 0;
-	// _PyGC_PREV_MASK_FINALIZED and _COLLECTING; update_refs() stores
-	// gc_refs there during a collection (3.8+).
-	l->gc_prev_mask = v >= 8 ? 3 : 0;
-	// Include/internal/pycore_object.h _PyType_PreHeaderSize: two words
-	// (dict or values, weakrefs) before the GC head from 3.11.
-	l->preheader = v >= 11 ? 16 : 0;
-	l->managed_dict = v >= 11;
-	l->inline_values = v >= 13;
-	l->immortal_refcnt = v >= 12;
+	l->gc_next_mask = v->gc_next_mask;
+	l->gc_prev_mask = v->gc_prev_mask;
+	l->preheader = v->preheader;
+	l->preheader_flags = v->preheader_flags;
+	l->managed_dict = v->managed_dict;
+	l->inline_values = v->inline_values;
+	l->dict_or_values = v->dict_or_values;
+	l->immortal_refcnt = v->immortal_refcnt;
+	l->iframes = v->iframes;
+	l->finalize_flag = v->finalize_flag;
+	l->visit_type_always = v->visit_type_always;
+	l->static_builtin_index = v->static_builtin_index;
+	l->arena_size = v->arena_size;
+	l->pool_size = v->pool_size;
+	l->obmalloc_pointer = v->obmalloc_pointer;
 	l->long_tagged = l->long_tag >= 0;
 	l->dict_log2 = l->dk_log2_size >= 0;
-	l->iframes = v >= 11;
-	// Include/internal/pycore_object.h (3.12 _PyDictOrValues).
-	l->dict_or_values = v == 12;
-	// Include/object.h Py_TPFLAGS_HAVE_FINALIZE, needed before 3.8.
-	l->finalize_flag = v < 8;
-	// Objects/typeobject.c subtype_traverse; bpo-35810 (3.8).
-	l->visit_type_always = v < 8;
-	// Objects/typeobject.c managed_static_type_state (3.12+).
-	l->static_builtin_index = v >= 12;
-	// _PyType_PreHeaderSize: MANAGED_DICT (3.11), | MANAGED_WEAKREF.
-	l->preheader_flags = v >= 12 ? TPFLAGS_MANAGED_DICT |
-				       TPFLAGS_MANAGED_WEAKREF :
-			     v == 11 ? TPFLAGS_MANAGED_DICT : 0;
-	// Objects/obmalloc.c (Include/internal/pycore_obmalloc.h from
-	// 3.12): ARENA_SIZE and POOL_SIZE, larger from 3.10 (bpo-37448:
-	// USE_LARGE_ARENAS, and USE_LARGE_POOLS with the radix tree of
-	// 64-bit builds).
-	l->arena_size = v >= 10 ? 1u << 20 : 1u << 18;
-	l->pool_size = v >= 10 ? 1u << 14 : 1u << 12;
-	// 3.13: PyInterpreterState.obmalloc points to the state (the main
-	// interpreter's is the static obmalloc_state_main); 3.12 embeds it.
-	l->obmalloc_pointer = v >= 13;
 }
 
 /*
@@ -620,9 +549,10 @@ struct err *layout_init(struct layout *l, struct target *t,
 		// No usable DWARF: say so only if nothing else works.
 		struct err *dwarf_err = err;
 
-		err = l->minor >= 13 ? layout_from_debug_offsets(l, t) :
-				       layout_from_builtin(l);
-		if (err && l->minor >= 13) {
+		err = l->cpython->debug_offsets ?
+			layout_from_debug_offsets(l, t) :
+			layout_from_builtin(l);
+		if (err && l->cpython->debug_offsets) {
 			err_destroy(err);
 			err = layout_from_builtin(l);
 		}
@@ -651,6 +581,7 @@ struct err *layout_builtin(struct layout *l, unsigned minor)
 	layout_reset(l);
 	l->major = 3;
 	l->minor = minor;
+	l->cpython = cpython_version_find(3, minor);
 	snprintf(l->version, sizeof(l->version), "3.%u", minor);
 	l->module_path = "";
 
@@ -665,20 +596,29 @@ struct err *layout_builtin(struct layout *l, unsigned minor)
 struct err *layout_from_file(struct layout *l, const char *path,
 			     unsigned minor)
 {
+	const struct cpython_version *v = cpython_version_find(3, minor);
 	struct dwarf_index *idx;
-	struct err *err = dwarf_index_open(path, &idx);
+	struct err *err;
+	char range[32];
 
+	if (!v)
+		return err_create(ERR_LAYOUT,
+				  "Python 3.%u is not supported: gcscope "
+				  "reads %s", minor,
+				  cpython_supported(range, sizeof(range)));
+	err = dwarf_index_open(path, &idx);
 	if (err)
 		return err;
 	memset(l, 0, sizeof(*l));
 	l->major = 3;
 	l->minor = minor;
+	l->cpython = v;
 	fill_from_dwarf(l, idx);
 	dwarf_index_destroy(idx);
 	l->source = LAYOUT_DWARF;
 	l->module_path = path;
-	// 3.6 has no collector state struct: tell layout_complete().
-	if (minor == 6)
+	// No collector state struct (3.6): tell layout_complete().
+	if (v->gc_statics)
 		l->gc_statics = 1;
 	if (!layout_complete(l))
 		return err_create(ERR_LAYOUT,
@@ -687,19 +627,49 @@ struct err *layout_from_file(struct layout *l, const char *path,
 	return NULL;
 }
 
+// The head of each generated table file.
+static const char table_head[] =
+	"/* SPDX-License-Identifier: MIT */\n"
+	"/*\n"
+	" * A built-in layout: struct sizes and member offsets of one CPython\n"
+	" * build on x86-64 Linux, for interpreters whose debug info is not at\n"
+	" * hand. -1 marks a field the version does not have.\n"
+	" *\n"
+	" * Generated by `make layout-tables` (gcscope layout FILE) from the\n"
+	" * DWARF of the build named in .from; do not edit. The tests check\n"
+	" * every entry against the DWARF of each installed interpreter\n"
+	" * (tests/integration/test_layout.py).\n"
+	" */\n"
+	"#include \"cpython/layout.h\"\n"
+	"\n";
+
 void layout_print_table(const struct layout *l, const char *from, FILE *out)
 {
-	fprintf(out, "\t{\n\t\t.minor = %u,\n\t\t.from = \"%s\",\n"
-		"\t\t.values = {\n", l->minor, from);
+	fputs(table_head, out);
+	fprintf(out, "const struct layout_table layout_table_3_%u = {\n"
+		"\t.minor = %u,\n\t.from = \"%s\",\n\t.values = {\n",
+		l->minor, l->minor, from);
 	for (int i = 0; i < LAYOUT_NFIELDS; i++)
-		fprintf(out, "\t\t\t[LAYOUT_%s] = %d,\n", field_names[i],
+		fprintf(out, "\t\t[LAYOUT_%s] = %d,\n", field_names[i],
 			field_get(l, i));
-	fprintf(out, "\t\t},\n\t},\n");
+	// The count stops the build when layout.h gains a field the table
+	// lacks, which would otherwise read as offset 0; make layout-tables
+	// builds the gcscope that rewrites the tables without it.
+	fprintf(out, "\t},\n};\n\n"
+		"/* Every field of layout.h, no fewer: a field missing here would "
+		"read as 0. */\n"
+		"#ifndef LAYOUT_TABLES_UNCHECKED\n"
+		"_Static_assert(LAYOUT_NFIELDS == %d,\n"
+		"\t       \"the layout table of Python 3.%u lacks fields of "
+		"layout.h: \"\n"
+		"\t       \"run make layout-tables\");\n"
+		"#endif\n",
+		LAYOUT_NFIELDS, l->minor);
 }
 
 int layout_compare_table(const struct layout *l, FILE *out)
 {
-	const struct layout_table *tb = builtin_table(l->minor);
+	const struct layout_table *tb = l->cpython ? l->cpython->table : NULL;
 	int differ = 0;
 
 	if (!tb)

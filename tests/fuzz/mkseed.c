@@ -28,6 +28,7 @@
 
 #include "image.h"
 #include "cpython/layout.h"
+#include "cpython/version.h"
 
 static unsigned char mem[IMAGE_MAX_SIZE];
 static uint64_t heap_top;    /* next free offset of the heap */
@@ -835,7 +836,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: mkseed DIR\n");
 		return 2;
 	}
-	for (unsigned minor = 6; minor <= 13; minor++) {
+	for (size_t v = 0; v < cpython_nversions; v++) {
+		unsigned minor = cpython_versions[v]->minor;
+
 		for (size_t i = 0; i < sizeof(damages) / sizeof(damages[0]);
 		     i++) {
 			// Damaged variants of an old and a new layout.
