@@ -12,7 +12,8 @@ object, with the files in TRUTH_DIR:
   objects.tsv      addr  type_addr  generation  refcnt  immortal
                    one line per object gc.get_objects() returns (frozen
                    objects included); generation is 0-2, 3 for the permanent
-                   generation, '-' when the interpreter cannot tell (< 3.8);
+                   generation (gc.get_objects(generation=) from 3.8, the
+                   collector's lists read in memory before: collector_lists());
                    refcnt is ob_refcnt as the sleeping process holds it
   referents.tsv    addr  referent...   gc.get_referents() of each object, in
                    order, duplicates kept
@@ -860,15 +861,82 @@ def type_name(tp):
 
 
 def generations_of(objs, counted):
-    """Map id -> generation; objs[counted:] were the frozen objects."""
+    """Map id -> generation; objs[counted:] were the frozen objects.
+
+    Every tracked object is in generation 0, 1 or 2 (else the corpus is not
+    as designed: AssertionError), from gc.get_objects(generation=) from 3.8
+    on, from the collector's own lists before (collector_lists()).
+    """
     gen = {}
     if sys.version_info >= (3, 8):
         for g in range(3):
             for o in gc.get_objects(generation=g):
                 gen[id(o)] = g
+    else:
+        gen = collector_lists(objs[:counted])
     for o in objs[counted:]:
         gen[id(o)] = 3
+    # A plain dict: a Counter would ask isinstance(..., Mapping), which
+    # changes the caches of the abc classes before 3.7 (pure Python).
+    counts = {}
+    for o in objs[:counted]:
+        g = gen.get(id(o))
+        counts[g] = counts.get(g, 0) + 1
+    if None in counts or not all(counts.get(g) for g in range(3)):
+        raise AssertionError('generations 0, 1, 2 must each hold objects, and every'
+                             ' object one of them: %r' % counts)
     return gen
+
+
+# 3.6 and 3.7 (Include/objimpl.h): the GC head in front of a tracked object
+# is a union of { gc_next, gc_prev, gc_refs } with a long double, 32 bytes
+# on x86-64; gc_refs holds _PyGC_REFS_REACHABLE (-3) shifted left by one
+# (the finalized flag below it) outside a collection.  The generations are
+# an array of struct gc_generation { PyGC_Head head; int threshold, count; }
+# (48 bytes), whose heads keep gc_refs 0 (Modules/gcmodule.c, generations[]
+# in 3.6, _PyRuntime.gc.generations in 3.7).
+OLD_GC_HEAD = 32
+OLD_GC_GENERATION = 48
+
+
+def collector_lists(objs):
+    """Map id -> generation for objs on 3.6 and 3.7, read from the lists.
+
+    Each object's gc_next is followed until a head whose gc_refs is 0,
+    the head of its generation's list.  The memory is read with os.pread
+    on /proc/self/mem, which makes no object the collector tracks: nothing
+    joins or leaves a list while they are walked (the collector is
+    disabled).  The three heads, in address order, are generations 0, 1
+    and 2, OLD_GC_GENERATION bytes apart.
+    """
+    fd = os.open('/proc/self/mem', os.O_RDONLY)
+    pread, word = os.pread, int.from_bytes
+    head_of = {}                        # GC head -> address of its list's head
+    try:
+        for o in objs:
+            at = id(o) - OLD_GC_HEAD
+            path = []
+            steps = 0
+            while at not in head_of:
+                if word(pread(fd, 8, at + 16), 'little', signed=True) == 0:
+                    head_of[at] = at    # a generation's head
+                    break
+                path.append(at)
+                at = word(pread(fd, 8, at), 'little')
+                steps += 1
+                if steps > 1 << 24:
+                    raise AssertionError('the collector list from %#x does not end' % id(o))
+            end = head_of[at]
+            for p in path:
+                head_of[p] = end
+    finally:
+        os.close(fd)
+    heads = sorted({head_of[id(o) - OLD_GC_HEAD] for o in objs})
+    if len(heads) != 3 or heads[1] - heads[0] != OLD_GC_GENERATION \
+            or heads[2] - heads[1] != OLD_GC_GENERATION:
+        raise AssertionError('collector list heads %s are not three generations %d bytes apart'
+                             % (', '.join('%#x' % h for h in heads), OLD_GC_GENERATION))
+    return {id(o): heads.index(head_of[id(o) - OLD_GC_HEAD]) for o in objs}
 
 
 def true_refcounts(objs, raw, peek):
