@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The functions of the rows of the decoder table (decode/table.c), by the
+ * file that holds them, and what the files share. Private to decode/.
+ */
+#ifndef GCSCOPE_DECODE_ROWS_H
+#define GCSCOPE_DECODE_ROWS_H
+
+#include "decode/decode.h"
+
+#define DECODE_FN(name)                                                      \
+	void name(struct decode *d, uint64_t obj,                            \
+		  const struct decode_type *ti)
+#define SIZE_FN(name)                                                        \
+	int64_t name(struct decode *d, uint64_t obj,                         \
+		     const struct decode_type *ti, int64_t extra)
+#define PREVIEW_FN(name)                                                     \
+	void name(struct decode *d, uint64_t obj,                            \
+		  const struct decode_type *ti, char *out, size_t max)
+
+/* scalars.c */
+SIZE_FN(str_size);
+PREVIEW_FN(str_preview);
+SIZE_FN(bool_size);
+PREVIEW_FN(bool_preview);
+SIZE_FN(long_size);
+PREVIEW_FN(long_preview);
+uint16_t long_node_flags(struct decode *d, uint64_t obj,
+			 const struct decode_type *ti);
+SIZE_FN(float_size);
+PREVIEW_FN(float_preview);
+SIZE_FN(bytes_size);
+PREVIEW_FN(bytes_preview);
+SIZE_FN(none_size);
+PREVIEW_FN(none_preview);
+
+/* containers.c */
+DECODE_FN(decode_dict);
+PREVIEW_FN(dict_preview);
+DECODE_FN(decode_odict);
+DECODE_FN(decode_list);
+DECODE_FN(decode_tuple);
+PREVIEW_FN(len_preview);
+DECODE_FN(decode_set);
+DECODE_FN(decode_deque);
+
+/* functions.c */
+DECODE_FN(decode_function);
+PREVIEW_FN(function_preview);
+DECODE_FN(decode_code);
+PREVIEW_FN(code_preview);
+DECODE_FN(decode_method);
+DECODE_FN(decode_cfunction);
+DECODE_FN(decode_classmethod);
+DECODE_FN(decode_property);
+DECODE_FN(decode_descriptor);
+
+/* frames.c */
+DECODE_FN(decode_frame);
+SIZE_FN(frame_size);
+DECODE_FN(decode_generator);
+SIZE_FN(generator_size);
+PREVIEW_FN(generator_preview);
+DECODE_FN(decode_traceback);
+
+/* types.c */
+DECODE_FN(decode_type);
+PREVIEW_FN(type_preview);
+DECODE_FN(decode_metatype);
+DECODE_FN(decode_subtype);
+DECODE_FN(decode_module);
+PREVIEW_FN(module_preview);
+DECODE_FN(decode_exception);
+
+/* misc.c */
+DECODE_FN(decode_cell);
+DECODE_FN(decode_weakref);
+DECODE_FN(decode_slice);
+DECODE_FN(decode_managedbuffer);
+DECODE_FN(decode_memoryview);
+DECODE_FN(decode_enumerate);
+
+/* A dict's keys table, as the decoders of dicts and types read it. */
+struct dict_keys {
+	uint64_t entries;     // first entry
+	uint64_t nentries;    // entries in use or deleted
+	unsigned entry_size;  // bytes per entry
+	int32_t key_off;      // offset of me_key in an entry
+	int32_t value_off;    // offset of me_value in an entry
+	bool general;         // keys are visited (non-str keys)
+};
+
+/*
+ * Decode a PyDictKeysObject header; false (or the object marked) if it is
+ * not one.
+ */
+bool dict_keys_read(struct decode *d, uint64_t keys, struct dict_keys *k);
+
+/*
+ * Values of split dicts and of instances' values arrays, labelled with the
+ * keys of the shared keys object (ht_cached_keys); @p attribute labels
+ * them with bare names.
+ */
+void split_values(struct decode *d, uint64_t values, uint64_t n,
+		  uint64_t shared_keys, bool attribute);
+
+#endif /* GCSCOPE_DECODE_ROWS_H */

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The decoder table: one row per kind of object (decode.h, struct
+ * decoder). A type is given the row that recognises it, tried in this
+ * order over the whole table: its own address is an exported type object
+ * of the row; its tp_traverse is that of such a type, or the row's named
+ * tp_traverse; its tp_name is the row's type_name, or it has the row's
+ * type_flag (rows in table order). Nothing matching, its instances are
+ * scanned conservatively. The rows that size and preview subclasses by a
+ * tp_flags bit (value_flag) come first: a type is sized and previewed by
+ * the first row naming it or its flag.
+ */
+#include "decode/decode.h"
+#include "decode/rows.h"
+#include "cpython/layout.h"
+
+const struct decoder decoders[] = {
+	/* scalars.c: no references */
+	{ .name = "str", .types = { "PyUnicode_Type" },
+	  .value_flag = TPFLAGS_UNICODE_SUBCLASS,
+	  .size = str_size, .preview = str_preview,
+	  .node_flags = HEAP_NODE_C_HELD },
+	{ .name = "bool", .types = { "PyBool_Type" },
+	  .size = bool_size, .preview = bool_preview },
+	{ .name = "int", .types = { "PyLong_Type" },
+	  .value_flag = TPFLAGS_LONG_SUBCLASS,
+	  .size = long_size, .preview = long_preview,
+	  .node_flags_of = long_node_flags },
+	{ .name = "float", .types = { "PyFloat_Type" },
+	  .size = float_size, .preview = float_preview },
+	{ .name = "bytes", .types = { "PyBytes_Type" },
+	  .value_flag = TPFLAGS_BYTES_SUBCLASS,
+	  .size = bytes_size, .preview = bytes_preview },
+	{ .name = "None", .types = { "_PyNone_Type" },
+	  .size = none_size, .preview = none_preview },
+	{ .name = "plain",
+	  .types = { "PyComplex_Type", "PyBaseObject_Type",
+		     "_PyNotImplemented_Type", "PyEllipsis_Type" } },
+
+	/* containers.c */
+	{ .name = "dict", .types = { "PyDict_Type" },
+	  .decode = decode_dict, .preview = dict_preview },
+	{ .name = "list", .types = { "PyList_Type" },
+	  .decode = decode_list, .preview = len_preview },
+	{ .name = "tuple", .types = { "PyTuple_Type" },
+	  .decode = decode_tuple, .preview = len_preview },
+	{ .name = "set", .types = { "PySet_Type", "PyFrozenSet_Type" },
+	  .decode = decode_set },
+	{ .name = "OrderedDict", .types = { "PyODict_Type" },
+	  .traverse = "odict_traverse",
+	  .decode = decode_odict, .preview = dict_preview },
+
+	/* functions.c */
+	{ .name = "method", .types = { "PyMethod_Type" },
+	  .decode = decode_method },
+	{ .name = "builtin_function",
+	  .types = { "PyCFunction_Type", "PyCMethod_Type" },
+	  .decode = decode_cfunction },
+	{ .name = "classmethod",
+	  .types = { "PyClassMethod_Type", "PyStaticMethod_Type" },
+	  .decode = decode_classmethod },
+	{ .name = "property", .types = { "PyProperty_Type" },
+	  .decode = decode_property },
+	{ .name = "function", .types = { "PyFunction_Type" },
+	  .decode = decode_function, .preview = function_preview },
+	{ .name = "code", .types = { "PyCode_Type" },
+	  .decode = decode_code, .preview = code_preview,
+	  .node_flags = HEAP_NODE_C_HELD },
+	{ .name = "descriptor",
+	  .types = { "PyMethodDescr_Type", "PyClassMethodDescr_Type",
+		     "PyGetSetDescr_Type", "PyMemberDescr_Type",
+		     "PyWrapperDescr_Type" },
+	  .decode = decode_descriptor },
+
+	/* types.c */
+	{ .name = "module", .types = { "PyModule_Type" },
+	  .decode = decode_module, .preview = module_preview,
+	  .node_flags = HEAP_NODE_C_HELD },
+	{ .name = "type", .types = { "PyType_Type" },
+	  .decode = decode_type, .preview = type_preview,
+	  .node_flags = HEAP_NODE_C_HELD,
+	  .flags = DECODER_TYPES | DECODER_GC_IF_HEAP },
+	{ .name = "exception", .types = { "_PyExc_BaseException" },
+	  .type_flag = TPFLAGS_BASE_EXC_SUBCLASS,
+	  .decode = decode_exception },
+	{ .name = "subtype", .traverse = "subtype_traverse",
+	  .decode = decode_subtype },
+
+	/* misc.c */
+	{ .name = "cell", .types = { "PyCell_Type" },
+	  .decode = decode_cell },
+	{ .name = "weakref",
+	  .types = { "_PyWeakref_RefType", "_PyWeakref_ProxyType",
+		     "_PyWeakref_CallableProxyType" },
+	  .decode = decode_weakref },
+	{ .name = "slice", .types = { "PySlice_Type" },
+	  .decode = decode_slice },
+	{ .name = "managedbuffer", .types = { "_PyManagedBuffer_Type" },
+	  .decode = decode_managedbuffer },
+	{ .name = "memoryview", .types = { "PyMemoryView_Type" },
+	  .decode = decode_memoryview },
+	{ .name = "enumerate", .types = { "PyEnum_Type" },
+	  .decode = decode_enumerate },
+
+	/* frames.c */
+	{ .name = "frame", .types = { "PyFrame_Type" },
+	  .decode = decode_frame, .size = frame_size },
+	{ .name = "generator",
+	  .types = { "PyGen_Type", "PyCoro_Type", "PyAsyncGen_Type" },
+	  .decode = decode_generator, .size = generator_size,
+	  .preview = generator_preview },
+	{ .name = "traceback", .types = { "PyTraceBack_Type" },
+	  .decode = decode_traceback },
+
+	/* containers.c: a local traverse that a stripped build does not
+	 * name; matched by name after the exceptions' flag */
+	{ .name = "deque", .traverse = "deque_traverse",
+	  .type_name = "collections.deque",
+	  .decode = decode_deque, .preview = len_preview },
+
+	/* types.c: metatypes with a traverse of their own (ctypes') */
+	{ .name = "metatype", .type_flag = TPFLAGS_TYPE_SUBCLASS,
+	  .decode = decode_metatype, .node_flags = HEAP_NODE_C_HELD,
+	  .flags = DECODER_TYPES },
+};
+
+const size_t ndecoders = sizeof(decoders) / sizeof(decoders[0]);

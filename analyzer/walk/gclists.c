@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The collector's lists: every interpreter's generations 0–2 and the
+ * permanent generation give the tracked objects, each recorded once; a
+ * link is checked against the one back, and a list cut by a wild link is
+ * walked again from its head through _gc_prev.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "walk/walk.h"
+#include "cpython/layout.h"
+#include "util/mem.h"
+#include "target/target.h"
+
+void problem(struct walk *w, const char *fmt, uint64_t addr)
+{
+	if (!w->st->first_problem[0])
+		snprintf(w->st->first_problem, sizeof(w->st->first_problem),
+			 fmt, addr);
+	w->st->truncated = true;
+}
+
+enum list_end {
+	LIST_HEAD,     /* came back to the head */
+	LIST_MET,      /* met an object found from the other end */
+	LIST_LOOP,     /* met an object already found on the way */
+	LIST_BROKEN,   /* a link that cannot be followed */
+	LIST_STOP,     /* out of memory or a cap */
+};
+
+// Whether _gc_prev links the lists now: not during a 3.8+ collection.
+static bool prev_links(const struct walk *w)
+{
+	return !(w->l->gc_prev_mask && w->st->gc_collecting);
+}
+
+/*
+ * Follow a collector list from its head, by _gc_next (@p forward) or by
+ * _gc_prev, adding each object. Each link is checked against the one
+ * back, which a wild pointer does not have. Going back, an object already
+ * found ends the walk: the two directions met.
+ */
+static enum list_end walk_links(struct walk *w, uint64_t head, int generation,
+				bool forward, uint64_t *count_ret)
+{
+	const struct layout *l = w->l;
+	uint64_t next_mask = ~(uint64_t)l->gc_next_mask;
+	uint64_t prev_mask = ~(uint64_t)l->gc_prev_mask;
+	uint64_t mask = forward ? next_mask : prev_mask;
+	uint64_t back_mask = forward ? prev_mask : next_mask;
+	int32_t link = forward ? l->gchead_next : l->gchead_prev;
+	int32_t back = forward ? l->gchead_prev : l->gchead_next;
+	bool check = prev_links(w);
+	uint64_t p, next, word, count = 0, from = head;
+
+	*count_ret = 0;
+	if (!target_read_u64(w->t, head + link, &next))
+		return LIST_BROKEN;
+	for (p = next & mask; p != head && !w->err; count++) {
+		bool added;
+
+		*count_ret = count;
+		if (!p || (p & 7))
+			return LIST_BROKEN;
+		if (check && (!target_read_u64(w->t, p + back, &word) ||
+			      (word & back_mask) != from)) {
+			// Going back, the object where the walk forward broke.
+			return !forward &&
+				       node_find(w, p + l->sizeof_gc_head) >= 0 ?
+				       LIST_MET : LIST_BROKEN;
+		}
+		if (count >= w->lim->max_objects)
+			return LIST_STOP;
+		long i = node_add(w, p + l->sizeof_gc_head, generation, &added);
+
+		if (i < 0)
+			return LIST_STOP;
+		if (!added)
+			return forward ? LIST_LOOP : LIST_MET;
+		// tp_finalize already called: bit 0 of _gc_prev (3.8+), of
+		// gc_refs before (_PyGC_PREV_MASK_FINALIZED,
+		// _PyGC_REFS_MASK_FINALIZED).
+		if (target_read_u64(w->t, p + (l->gchead_refs >= 0 ?
+					       l->gchead_refs : l->gchead_prev),
+				    &word) && (word & 1))
+			w->nodes[i].flags |= HEAP_NODE_FINALIZED;
+		w->st->tracked++;
+		*count_ret = count + 1;
+		if (!target_read_u64(w->t, p + link, &next))
+			return LIST_BROKEN;
+		from = p;
+		p = next & mask;
+	}
+	*count_ret = count;
+	return w->err ? LIST_STOP : LIST_HEAD;
+}
+
+/*
+ * Walk one circular list of GC heads starting at head. Where a damaged
+ * link breaks it, walk it again from the head backwards, through
+ * _gc_prev, to recover the objects beyond the break.
+ */
+static void walk_list(struct walk *w, uint64_t head, int generation)
+{
+	uint64_t ahead, back;
+	enum list_end end = walk_links(w, head, generation, true, &ahead);
+
+	if (end == LIST_HEAD || end == LIST_STOP)
+		return;
+	if (end == LIST_LOOP) {
+		// On two lists, or a loop that misses the head.
+		problem(w, "gc list at 0x%" PRIx64 " loops", head);
+		return;
+	}
+	if (!prev_links(w)) {
+		problem(w, "gc list at 0x%" PRIx64 " is broken", head);
+		return;
+	}
+	end = walk_links(w, head, generation, false, &back);
+	if (!w->st->first_problem[0])
+		snprintf(w->st->first_problem, sizeof(w->st->first_problem),
+			 "gc list at 0x%" PRIx64 " is broken after %" PRIu64
+			 " objects; %" PRIu64 " more found walking it back%s",
+			 head, ahead, back,
+			 end == LIST_MET ? "" : ", which broke too");
+	w->st->truncated = true;
+}
+
+static void walk_gc_state(struct walk *w, uint64_t gc, bool main)
+{
+	const struct layout *l = w->l;
+
+	if (main) {
+		uint64_t v;
+
+		if (target_read_u64(w->t, gc + l->gc_debug, &v))
+			w->st->gc_debug = (uint32_t)v;
+		if (target_read_u64(w->t, gc + l->gc_collecting, &v))
+			w->st->gc_collecting = (uint32_t)v != 0;
+	}
+	for (int g = 0; g < 3; g++)
+		walk_list(w, gc + l->gc_generations +
+				     g * l->sizeof_gc_generation + l->gen_head,
+			  g);
+	if (l->gc_permanent >= 0)
+		walk_list(w, gc + l->gc_permanent + l->gen_head, 3);
+}
+
+void walk_interpreters(struct walk *w)
+{
+	const struct layout *l = w->l;
+	uint64_t interp;
+
+	if (l->gc_statics) {
+		// 3.6: one set of statics for the process (Modules/gcmodule.c
+		// generations[], no permanent generation).
+		w->st->interpreters = 1;
+		for (int g = 0; g < 3; g++)
+			walk_list(w, l->gc_statics + g * l->sizeof_gc_generation +
+					     l->gen_head,
+				  g);
+		return;
+	}
+	if (l->rt_gc >= 0)
+		walk_gc_state(w, l->runtime_addr + l->rt_gc, true);
+	if (!target_read_u64(w->t, l->runtime_addr + l->rt_interpreters_head,
+			     &interp)) {
+		problem(w, "_PyRuntime at 0x%" PRIx64 " is unreadable",
+			l->runtime_addr);
+		return;
+	}
+	for (int i = 0; interp && i < MAX_INTERPRETERS && !w->err; i++) {
+		w->st->interpreters++;
+		if (l->interp_gc >= 0)
+			walk_gc_state(w, interp + l->interp_gc, i == 0);
+		if (!target_read_u64(w->t, interp + l->interp_next, &interp))
+			break;
+	}
+}
+

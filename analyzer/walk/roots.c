@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Roots: what holds the heap from outside — each interpreter's modules
+ * and dicts, gc.garbage, its threads and their frames, the interned
+ * strings, and the words of the interpreter and runtime structs that
+ * point at objects.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "walk/walk.h"
+#include "cpython/layout.h"
+#include "util/mem.h"
+#include "target/target.h"
+
+// A reference held from outside the heap; returns the object's node.
+long root_add(struct walk *w, uint64_t addr, enum heap_root_kind kind,
+		     const char *label, bool conservative)
+{
+	bool added;
+
+	if (!addr || (addr & 7) || w->err)
+		return -1;
+	long i = node_add(w, addr, -1, &added);
+
+	if (i < 0)
+		return -1;
+	if (!append_u32(&w->roots, &w->nroots, &w->roots_cap, i) ||
+	    !append_u32(&w->roots_flags, &w->nroots_flags, &w->roots_flags_cap,
+			conservative)) {
+		w->err = &err_nomem;
+		return -1;
+	}
+	struct heap_root r = {
+		.addr = addr,
+		.kind = kind,
+		.label = label,
+		.conservative = conservative,
+	};
+
+	w->err = w->c->root(w->c->arg, &r);
+	return i;
+}
+
+long root(struct walk *w, uint64_t addr, enum heap_root_kind kind,
+		 const char *label)
+{
+	return root_add(w, addr, kind, label, false);
+}
+
+/*
+ * The interpreter and runtime structs hold many more objects than the
+ * named roots: modules_by_index, codec registries, caches, the small ints
+ * before 3.12, atexit and audit hooks. Scan them for words that point at
+ * live objects and record those as conservative roots, named by offset.
+ */
+struct span {
+	uint64_t start, end;
+};
+
+static void struct_roots(struct walk *w, uint64_t base, int64_t size,
+			 const char *what, const struct span *skip, int nskip)
+{
+	char label[64];
+
+	if (size <= 0)
+		return;
+	if (size > (4 << 20))
+		size = 4 << 20;
+	// A page at a time: most words are zero or not pointers.
+	uint64_t chunk[512];
+
+	for (int64_t at = 0; at + 8 <= size && !w->err; at += sizeof(chunk)) {
+		size_t n = (size - at < (int64_t)sizeof(chunk) ?
+			    (size_t)(size - at) : sizeof(chunk)) / 8;
+		bool chunk_ok = target_read_ok(w->t, chunk, base + at, 8 * n);
+
+		for (size_t k = 0; k < n && !w->err; k++) {
+			uint64_t off = at + 8 * k, p = chunk[k];
+			bool in_free_list = false;
+
+			if (!chunk_ok && !target_read_u64(w->t, base + off, &p))
+				continue;
+			if (!p || (p & 7) || (p >= base && p < base + size))
+				continue;
+			// Free lists keep stale pointers to objects since
+			// reused.
+			for (int j = 0; j < nskip && !in_free_list; j++)
+				in_free_list = base + off >= skip[j].start &&
+					       base + off < skip[j].end;
+			if (in_free_list ||
+			    (node_find(w, p) < 0 && !plausible_object(w, p)))
+				continue;
+			snprintf(label, sizeof(label), "%s+0x%" PRIx64, what,
+				 off);
+			root_add(w, p, HEAP_ROOT_INTERPRETER, label, true);
+		}
+	}
+}
+
+uint64_t peek(struct walk *w, uint64_t addr, int32_t off)
+{
+	uint64_t v = 0;
+
+	if (off >= 0 && addr)
+		target_read_u64(w->t, addr + off, &v);
+	return v;
+}
+
+static void root_field(struct walk *w, uint64_t base, int32_t off,
+		       enum heap_root_kind kind, const char *who,
+		       const char *what)
+{
+	char label[256];
+
+	if (off < 0)
+		return;
+	snprintf(label, sizeof(label), "%s %s", who, what);
+	root(w, peek(w, base, off), kind, label);
+}
+
+// "frame NAME (FILE)" for a code object.
+static void frame_name(struct walk *w, uint64_t code, const char *who,
+		       char *out, size_t size)
+{
+	const struct layout *l = w->l;
+	char name[128] = "?", file[256] = "?";
+
+	decode_str(&w->dc, peek(w, code, l->code_qualname >= 0 ?
+				l->code_qualname : l->code_name),
+		   false, name, sizeof(name), NULL);
+	decode_str(&w->dc, peek(w, code, l->code_filename), false, file,
+		   sizeof(file), NULL);
+	const char *base = strrchr(file, '/');
+
+	snprintf(out, size, "%s frame %s (%.100s)", who, name,
+		 base ? base + 1 : file);
+}
+
+/*
+ * The slots of a thread-owned interpreter frame (3.11+): code, function,
+ * f_locals, the frame object, locals and stack are the thread's strong
+ * references; f_globals and f_builtins are borrowed.
+ */
+static void iframe_roots(struct walk *w, uint64_t f, const char *who)
+{
+	const struct layout *l = w->l;
+	uint64_t code = peek(w, f, l->iframe_code);
+	char frame[200], label[256];
+	uint32_t stacktop = 0;
+
+	frame_name(w, code, who, frame, sizeof(frame));
+	root_field(w, f, l->iframe_code, HEAP_ROOT_FRAME, frame, "code");
+	root_field(w, f, l->iframe_func, HEAP_ROOT_FRAME, frame, "function");
+	root_field(w, f, l->iframe_locals, HEAP_ROOT_FRAME, frame, "f_locals");
+	root_field(w, f, l->iframe_frame_obj, HEAP_ROOT_FRAME, frame,
+		   "frame object");
+	// The innermost frame may be running a call: its saved stack top is
+	// then stale, but its locals, cells and free variables are in
+	// place. Take at least those (co_nlocalsplus), at most a full stack.
+	uint32_t nlocals = 0, nstack = 0;
+
+	target_read_ok(w->t, &stacktop, f + l->iframe_stacktop, 4);
+	if (code) {
+		target_read_ok(w->t, &nlocals, code + l->code_nlocalsplus, 4);
+		target_read_ok(w->t, &nstack, code + l->code_stacksize, 4);
+	}
+	if (nlocals > (1u << 20) || nstack > (1u << 20))
+		return;
+	if (stacktop < nlocals || stacktop > nlocals + nstack)
+		stacktop = nlocals;
+	for (uint32_t i = 0; i < stacktop && !w->err; i++) {
+		uint64_t v = peek(w, f + l->iframe_localsplus, 8 * i);
+		char name[128];
+
+		if (!v)
+			continue;
+		if (decode_local_name(&w->dc, code, i, name, sizeof(name)))
+			snprintf(label, sizeof(label), "%.140s local '%.100s'",
+				 frame, name);
+		else
+			snprintf(label, sizeof(label), "%.140s stack %u", frame,
+				 i);
+		root(w, v, HEAP_ROOT_FRAME, label);
+	}
+	// The names read mark no object.
+	w->dc.problem = NULL;
+}
+
+static void thread_roots(struct walk *w, uint64_t tstate)
+{
+	const struct layout *l = w->l;
+	char who[64];
+	uint64_t tid = l->tstate_native_thread_id >= 0 ?
+		peek(w, tstate, l->tstate_native_thread_id) :
+		peek(w, tstate, l->tstate_thread_id);
+
+	snprintf(who, sizeof(who), "thread %" PRIu64, tid);
+	root_field(w, tstate, l->tstate_dict, HEAP_ROOT_THREAD, who, "dict");
+	root_field(w, tstate, l->tstate_async_exc, HEAP_ROOT_THREAD, who,
+		   "async exception");
+	root_field(w, tstate, l->tstate_curexc_type, HEAP_ROOT_THREAD, who,
+		   "exception type");
+	root_field(w, tstate, l->tstate_curexc_value, HEAP_ROOT_THREAD, who,
+		   "exception");
+	root_field(w, tstate, l->tstate_curexc_traceback, HEAP_ROOT_THREAD, who,
+		   "exception traceback");
+	root_field(w, tstate, l->tstate_current_exception, HEAP_ROOT_THREAD,
+		   who, "exception");
+	root_field(w, tstate, l->tstate_exc_type, HEAP_ROOT_THREAD, who,
+		   "handled exception type");
+	root_field(w, tstate, l->tstate_exc_value, HEAP_ROOT_THREAD, who,
+		   "handled exception");
+	root_field(w, tstate, l->tstate_exc_traceback, HEAP_ROOT_THREAD, who,
+		   "handled exception traceback");
+	if (l->tstate_exc_state >= 0) {
+		// The thread's own handled-exception item; items of
+		// generators further down exc_info belong to them.
+		uint64_t item = tstate + l->tstate_exc_state;
+
+		root_field(w, item, l->errstack_exc_type, HEAP_ROOT_THREAD, who,
+			   "handled exception type");
+		root_field(w, item, l->errstack_exc_value, HEAP_ROOT_THREAD,
+			   who, "handled exception");
+		root_field(w, item, l->errstack_exc_traceback, HEAP_ROOT_THREAD,
+			   who, "handled exception traceback");
+	}
+	if (!l->iframes) {
+		// ≤3.10: frame objects from tstate->frame along f_back; their
+		// decoder reports what they hold.
+		uint64_t f = peek(w, tstate, l->tstate_frame);
+
+		for (int depth = 0; f && depth < 100000 && !w->err; depth++) {
+			char label[256];
+
+			frame_name(w, peek(w, f, l->frame_code), who, label,
+				   sizeof(label));
+			root(w, f, HEAP_ROOT_FRAME, label);
+			f = peek(w, f, l->frame_back);
+		}
+		return;
+	}
+	uint64_t f = l->tstate_current_frame >= 0 ?
+		peek(w, tstate, l->tstate_current_frame) :
+		peek(w, peek(w, tstate, l->tstate_cframe),
+		     l->cframe_current_frame);
+
+	for (int depth = 0; f && depth < 100000 && !w->err; depth++) {
+		uint8_t owner = 0xff;
+
+		// Only frames the thread owns: generators' and frame
+		// objects' frames are theirs, C-stack shims hold nothing.
+		target_read_ok(w->t, &owner, f + l->iframe_owner, 1);
+		if (owner == 0)
+			iframe_roots(w, f, who);
+		f = peek(w, f, l->iframe_previous);
+	}
+}
+
+// gc.garbage: a root, and its items what the garbage table lists.
+static void garbage_roots(struct walk *w, uint64_t list)
+{
+	const struct layout *l = w->l;
+	long node = root(w, list, HEAP_ROOT_GC, "gc.garbage");
+	uint64_t n = peek(w, list, l->ob_size);
+	uint64_t items = peek(w, list, l->list_items);
+
+	if (node >= 0 && n > w->lim->max_items) {
+		problem(w, "gc.garbage at 0x%" PRIx64 " has more items than "
+			   "the limit", list);
+		n = w->lim->max_items;
+	}
+	for (uint64_t i = 0; node >= 0 && i < n && !w->err; i++) {
+		bool added;
+		uint64_t v;
+
+		if (!target_read_u64(w->t, items + 8 * i, &v))
+			break;
+		long item = node_add(w, v, -1, &added);
+
+		if (item >= 0 && !append_u32(&w->garbage, &w->ngarbage,
+					     &w->garbage_cap, item))
+			w->err = &err_nomem;
+	}
+}
+
+static void interpreter_roots(struct walk *w, uint64_t interp, uint64_t gc)
+{
+	const struct layout *l = w->l;
+
+	root_field(w, interp, l->interp_modules, HEAP_ROOT_INTERPRETER,
+		   "interpreter", "sys.modules");
+	root_field(w, interp, l->interp_sysdict, HEAP_ROOT_INTERPRETER,
+		   "interpreter", "sys.__dict__");
+	root_field(w, interp, l->interp_builtins, HEAP_ROOT_INTERPRETER,
+		   "interpreter", "builtins");
+	if (gc) {
+		garbage_roots(w, peek(w, gc, l->gc_garbage));
+		root(w, peek(w, gc, l->gc_callbacks), HEAP_ROOT_GC,
+		     "gc.callbacks");
+	}
+	// The interpreter's free lists (3.9–3.12 per type, 3.13 together).
+	const struct {
+		int32_t off, size;
+	} free_lists[] = {
+		{ l->interp_fl_tuple, l->interp_fl_tuple_size },
+		{ l->interp_fl_list, l->interp_fl_list_size },
+		{ l->interp_fl_dict, l->interp_fl_dict_size },
+		{ l->interp_fl_float, l->interp_fl_float_size },
+		{ l->interp_fl_frame, l->interp_fl_frame_size },
+		{ l->interp_fl_async_gen, l->interp_fl_async_gen_size },
+		{ l->interp_fl_context, l->interp_fl_context_size },
+		// exc_state: only its free list of MemoryErrors.
+		{ l->interp_fl_exc < 0 || l->exc_memerrors < 0 ? -1 :
+		  l->interp_fl_exc + l->exc_memerrors, 8 },
+		{ l->interp_fl_objects, l->interp_fl_objects_size },
+	};
+	struct span skip[MAX_SKIP];
+	int nskip = 0;
+
+	for (size_t k = 0; k < sizeof(free_lists) / sizeof(free_lists[0]); k++) {
+		if (free_lists[k].off < 0 || free_lists[k].size <= 0 ||
+		    nskip == MAX_SKIP)
+			continue;
+		skip[nskip].start = interp + free_lists[k].off;
+		skip[nskip++].end = interp + free_lists[k].off +
+				    free_lists[k].size;
+	}
+	struct_roots(w, interp, l->sizeof_interp, "PyInterpreterState", skip,
+		     nskip);
+	// The errno -> OSError subclass map (3.10+; a static before), by name.
+	if (l->interp_fl_exc >= 0)
+		root_field(w, interp + l->interp_fl_exc, l->exc_errnomap,
+			   HEAP_ROOT_INTERPRETER, "interpreter", "errnomap");
+	uint64_t tstate = peek(w, interp, l->interp_threads_head);
+
+	for (int i = 0; tstate && i < 10000 && !w->err; i++) {
+		thread_roots(w, tstate);
+		tstate = peek(w, tstate, l->tstate_next);
+	}
+}
+
+/*
+ * What holds the heap from outside: each interpreter's modules and
+ * dicts, its collector's lists, its threads, and the interned strings.
+ * Static types are added as they are met (process()).
+ */
+void walk_roots(struct walk *w)
+{
+	const struct layout *l = w->l;
+	uint64_t interp = 0, addr;
+
+	if (l->gc_statics) {
+		// 3.6: interp_head (a local symbol), statics for the collector.
+		if (target_symbol(w->t, "interp_head", &addr, NULL, NULL))
+			interp = peek(w, addr, 0);
+		if (target_symbol(w->t, "garbage", &addr, NULL, NULL))
+			garbage_roots(w, peek(w, addr, 0));
+		if (interp)
+			interpreter_roots(w, interp, 0);
+	} else {
+		interp = peek(w, l->runtime_addr, l->rt_interpreters_head);
+		for (int i = 0; interp && i < MAX_INTERPRETERS && !w->err; i++) {
+			uint64_t gc = l->interp_gc >= 0 ? interp + l->interp_gc :
+				      i == 0 ? l->runtime_addr + l->rt_gc : 0;
+
+			interpreter_roots(w, interp, gc);
+			interp = peek(w, interp, l->interp_next);
+		}
+	}
+	// 3.11+ embed the main interpreter in _PyRuntime (scanned above);
+	// the rest of the runtime holds its own objects.
+	if (l->runtime_addr)
+		struct_roots(w, l->runtime_addr, l->sizeof_runtime < 0 ? 0 :
+			     l->interp_main_offset > 0 ?
+			     l->interp_main_offset : l->sizeof_runtime,
+			     "_PyRuntimeState", NULL, 0);
+	// The interned strings: a static dict before 3.12, per interpreter
+	// since (Objects/unicodeobject.c).
+	uint64_t interned = 0;
+
+	if (l->interp_interned >= 0)
+		interned = peek(w, peek(w, l->runtime_addr,
+					l->rt_interpreters_head),
+				l->interp_interned);
+	else if (target_symbol(w->t, "interned", &addr, NULL, NULL))
+		interned = peek(w, addr, 0);
+	long node = root(w, interned, HEAP_ROOT_INTERNED, "interned strings");
+
+	if (node >= 0)
+		w->interned = node;
+}
+

@@ -1,0 +1,480 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Types: read once, reported to the consumer the first time, matched to
+ * their row of the decoder table; and what a build without .symtab does
+ * not name, learned from the objects.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "walk/walk.h"
+#include "cpython/layout.h"
+#include "util/mem.h"
+#include "target/target.h"
+
+// The row of a type's tp_traverse, or NULL.
+static const struct decoder *row_for_traverse(struct walk *w,
+					      uint64_t traverse)
+{
+	// No traverse: not a container the collector knows, but it may
+	// hold references all the same (range, code, C types): scanned,
+	// unless its row says it holds none.
+	if (!traverse)
+		return NULL;
+	for (size_t i = 0; i < w->ntraverses; i++) {
+		if (w->traverses[i].traverse == traverse)
+			return w->traverses[i].row;
+	}
+	return NULL;
+}
+
+// The row whose exported type object is at addr, or NULL.
+static const struct decoder *row_for_type(struct walk *w, uint64_t addr)
+{
+	const struct decoder *row = NULL;
+
+	for (size_t i = 0; i < w->nexact; i++) {
+		if (w->exact[i].type == addr)
+			row = w->exact[i].row;
+	}
+	return row;
+}
+
+/*
+ * Match a type to its rows of the decoder table (decode/table.c says in
+ * what order).
+ */
+static void match_rows(struct walk *w, struct decode_type *ti)
+{
+	const struct decoder *exact = row_for_type(w, ti->addr);
+
+	ti->row = exact ? exact : row_for_traverse(w, ti->traverse);
+	// Exceptions with their own traverse (OSError, StopIteration…) add
+	// members to BaseException's fields, decoded generically; deque's
+	// traverse is a local symbol that a stripped build does not have;
+	// metatypes with a traverse of their own (ctypes') extend
+	// type_traverse.
+	for (size_t i = 0; i < ndecoders && !ti->row; i++) {
+		const struct decoder *r = &decoders[i];
+
+		if ((r->type_name && !strcmp(ti->name, r->type_name)) ||
+		    (r->type_flag && (ti->flags & r->type_flag)))
+			ti->row = r;
+	}
+	// Subclasses of str, int and bytes are sized and previewed as those.
+	ti->value_row = ti->row;
+	for (size_t i = 0; i < ndecoders; i++) {
+		const struct decoder *r = &decoders[i];
+
+		if (r == exact || (r->value_flag && (ti->flags & r->value_flag))) {
+			ti->value_row = r;
+			break;
+		}
+	}
+}
+
+struct decode_type *type_find(struct walk *w, uint64_t addr)
+{
+	if (!w->types_cap)
+		return NULL;
+	size_t h = mem_hash_addr(addr) & (w->types_cap - 1);
+
+	while (w->types[h]) {
+		if (w->types[h]->addr == addr)
+			return w->types[h];
+		h = (h + 1) & (w->types_cap - 1);
+	}
+	return NULL;
+}
+
+static struct err *type_insert(struct walk *w, struct decode_type *ti)
+{
+	if ((w->ntypes + 1) * 2 > w->types_cap) {
+		size_t cap = w->types_cap ? w->types_cap * 2 : 1024;
+		struct decode_type **p = calloc(cap, sizeof(*p));
+
+		if (!p)
+			return &err_nomem;
+		for (size_t i = 0; i < w->types_cap; i++) {
+			if (!w->types[i])
+				continue;
+			size_t h = mem_hash_addr(w->types[i]->addr) & (cap - 1);
+
+			while (p[h])
+				h = (h + 1) & (cap - 1);
+			p[h] = w->types[i];
+		}
+		free(w->types);
+		w->types = p;
+		w->types_cap = cap;
+	}
+	size_t h = mem_hash_addr(ti->addr) & (w->types_cap - 1);
+
+	while (w->types[h])
+		h = (h + 1) & (w->types_cap - 1);
+	w->types[h] = ti;
+	w->ntypes++;
+	return NULL;
+}
+
+bool is_type_object(struct walk *w, uint64_t addr)
+{
+	const struct layout *l = w->l;
+	uint64_t meta, flags;
+
+	// A type's type is `type` or a subclass of it: Py_TPFLAGS_TYPE_SUBCLASS.
+	return addr && !(addr & 7) &&
+	       target_read_u64(w->t, addr + l->ob_type, &meta) && meta &&
+	       !(meta & 7) &&
+	       target_read_u64(w->t, meta + l->tp_flags, &flags) &&
+	       (flags & TPFLAGS_TYPE_SUBCLASS);
+}
+
+static void module_of_type(struct walk *w, const struct decode_type *ti,
+			   char *buf, size_t size);
+
+// Look up or read a type; reports it to the consumer the first time.
+struct decode_type *type_get(struct walk *w, uint64_t addr)
+{
+	const struct layout *l = w->l;
+	struct decode_type *ti = type_find(w, addr);
+
+	if (ti)
+		return ti;
+	ti = calloc(1, sizeof(*ti));
+	if (!ti) {
+		w->err = &err_nomem;
+		return NULL;
+	}
+	ti->addr = addr;
+	w->err = type_insert(w, ti);
+	if (w->err) {
+		free(ti);
+		return NULL;
+	}
+	uint64_t name_addr;
+
+	if (!is_type_object(w, addr) ||
+	    !target_read_u64(w->t, addr + l->tp_name, &name_addr) ||
+	    target_read_string(w->t, name_addr, ti->name, sizeof(ti->name)) <
+		    1) {
+		snprintf(ti->name, sizeof(ti->name), "<bad type 0x%" PRIx64 ">",
+			 addr);
+		return ti;
+	}
+	uint64_t v[1];
+	bool ok = true;
+
+#define FIELD(dst, off)                                                      \
+	do {                                                                 \
+		ok = ok && target_read_u64(w->t, addr + (off), v);           \
+		dst = v[0];                                                  \
+	} while (0)
+	FIELD(ti->flags, l->tp_flags);
+	FIELD(ti->basicsize, l->tp_basicsize);
+	FIELD(ti->itemsize, l->tp_itemsize);
+	FIELD(ti->dictoffset, l->tp_dictoffset);
+	FIELD(ti->traverse, l->tp_traverse);
+	FIELD(ti->base, l->tp_base);
+	FIELD(ti->members, l->tp_members);
+	FIELD(ti->meta, l->ob_type);
+	FIELD(ti->nslots, l->ob_size);
+	FIELD(ti->alloc, l->tp_alloc);
+#undef FIELD
+	if (ti->flags & TPFLAGS_HEAPTYPE && l->ht_cached_keys >= 0)
+		ok = ok && target_read_u64(w->t, addr + l->ht_cached_keys,
+					   &ti->cached_keys);
+	if (!ok || ti->basicsize < 0 || ti->basicsize > (1 << 24) ||
+	    ti->itemsize < 0 || ti->itemsize > (1 << 16)) {
+		snprintf(ti->name, sizeof(ti->name), "<bad type 0x%" PRIx64 ">",
+			 addr);
+		return ti;
+	}
+	// Static types are only heap types' 'slots' owners when heap types.
+	if (!(ti->flags & TPFLAGS_HEAPTYPE))
+		ti->nslots = 0;
+	ti->valid = true;
+
+	match_rows(w, ti);
+	module_of_type(w, ti, ti->module, sizeof(ti->module));
+	struct heap_type ht = {
+		.addr = addr,
+		.name = ti->name,
+		.module = ti->module,
+		.basicsize = ti->basicsize,
+		.itemsize = ti->itemsize,
+		.flags = ti->flags,
+		.heap = ti->flags & TPFLAGS_HEAPTYPE,
+	};
+	uint64_t del = 0, fin = 0;
+
+	target_read_u64(w->t, addr + l->tp_del, &del);
+	if (l->tp_finalize >= 0)
+		target_read_u64(w->t, addr + l->tp_finalize, &fin);
+	ht.has_finalizer = del || fin;
+	// Before 3.8 the collector calls tp_finalize only for types with
+	// Py_TPFLAGS_HAVE_FINALIZE (Include/object.h, PEP 442).
+	ti->finalize = fin && (!l->finalize_flag || (ti->flags & 1));
+	w->st->types++;
+	if (!w->err)
+		w->err = w->c->type(w->c->arg, &ht);
+	return ti;
+}
+
+/*
+ * Whether a word found by a scan points at a live object: its type is a
+ * readable type object and its count that of a live object (a freed block
+ * keeps its type, but pymalloc puts a pointer in its first word).
+ */
+bool plausible_object(struct walk *w, uint64_t p)
+{
+	const struct layout *l = w->l;
+	uint64_t type, refcnt;
+	struct decode_type *ti;
+
+	if (!target_read_u64(w->t, p + l->ob_type, &type) ||
+	    !target_read_u64(w->t, p + l->ob_refcnt, &refcnt))
+		return false;
+	if (!((int64_t)refcnt > 0 && refcnt < (1ULL << 40)))
+		return false;
+	if (!is_type_object(w, type))
+		return false;
+	ti = type_get(w, type);
+	return ti && ti->valid;
+}
+
+/*
+ * Find a str key in a dict without marking the current object: used on
+ * type dicts while another object is being decoded.
+ */
+static bool dict_find_str(struct walk *w, uint64_t dict, const char *key,
+			  uint64_t *value_ret)
+{
+	const struct layout *l = w->l;
+	uint64_t keys, values, nentries, entries;
+	unsigned entry_size, key_off, value_off;
+
+	if (!dict || !target_read_u64(w->t, dict + l->dict_keys, &keys) ||
+	    !target_read_u64(w->t, dict + l->dict_values, &values) ||
+	    !target_read_u64(w->t, keys + l->dk_nentries, &nentries) ||
+	    nentries > 4096)
+		return false;
+	if (l->dict_log2) {
+		uint8_t hdr[3];
+
+		if (!target_read_ok(w->t, &hdr[0], keys + l->dk_log2_index_bytes,
+				    1) ||
+		    !target_read_ok(w->t, &hdr[1], keys + l->dk_kind, 1) ||
+		    hdr[0] > 40)
+			return false;
+		entries = keys + l->dk_indices + (1ULL << hdr[0]);
+		bool general = hdr[1] == 0;
+
+		entry_size = general ? l->sizeof_dk_entry : l->sizeof_dk_uentry;
+		key_off = general ? l->dke_key : l->dku_key;
+		value_off = general ? l->dke_value : l->dku_value;
+	} else {
+		uint64_t size;
+
+		if (!target_read_u64(w->t, keys + l->dk_size, &size) ||
+		    size > (1ULL << 32))
+			return false;
+		unsigned width = size <= 0xff ? 1 : size <= 0xffff ? 2 : 4;
+
+		entries = keys + l->dk_indices + size * width;
+		entry_size = l->sizeof_dk_entry;
+		key_off = l->dke_key;
+		value_off = l->dke_value;
+	}
+	if (values)
+		values += l->dv_values > 0 ? l->dv_values : 0;
+	for (uint64_t i = 0; i < nentries; i++) {
+		uint64_t k, v;
+		char text[DECODE_NAME_MAX];
+
+		if (!target_read_u64(w->t, entries + i * entry_size + key_off,
+				     &k) || !k ||
+		    !decode_str(&w->dc, k, false, text, sizeof(text), NULL) ||
+		    strcmp(text, key))
+			continue;
+		if (values ? !target_read_u64(w->t, values + 8 * i, &v) :
+			     !target_read_u64(w->t, entries + i * entry_size +
+						    value_off, &v))
+			return false;
+		*value_ret = v;
+		return v != 0;
+	}
+	return false;
+}
+
+static void module_of_type(struct walk *w, const struct decode_type *ti, char *buf,
+			   size_t size)
+{
+	const char *dot = strrchr(ti->name, '.');
+	uint64_t dict, module;
+
+	buf[0] = 0;
+	if (ti->flags & TPFLAGS_HEAPTYPE) {
+		// type_new() stores the defining module's name in the class
+		// dict (Objects/typeobject.c type_new_set_module).
+		if (target_read_u64(w->t, ti->addr + w->l->tp_dict, &dict) &&
+		    dict_find_str(w, dict, "__module__", &module))
+			decode_str(&w->dc, module, false, buf, size, NULL);
+		if (buf[0] || !dot)
+			return;
+	}
+	// Static types: tp_name is "module.name" or a builtin's bare name.
+	if (dot)
+		snprintf(buf, size, "%.*s", (int)(dot - ti->name), ti->name);
+	else
+		snprintf(buf, size, "builtins");
+}
+
+void setup_decoders(struct walk *w)
+{
+	const struct layout *l = w->l;
+	const struct decoder *subtype = decoder_named("subtype");
+	uint64_t addr, v;
+
+	// The exported type objects, and the tp_traverse of each.
+	for (size_t i = 0; i < ndecoders; i++) {
+		const struct decoder *r = &decoders[i];
+
+		for (size_t k = 0; k < sizeof(r->types) / sizeof(r->types[0]) &&
+		     r->types[k]; k++) {
+			if (!target_symbol(w->t, r->types[k], &addr, NULL,
+					   NULL) || w->nexact >= MAX_KNOWN)
+				continue;
+			w->exact[w->nexact].type = addr;
+			w->exact[w->nexact++].row = r;
+			if (target_read_u64(w->t, addr + l->tp_traverse, &v) &&
+			    v && w->ntraverses < MAX_KNOWN &&
+			    !row_for_traverse(w, v)) {
+				w->traverses[w->ntraverses].traverse = v;
+				w->traverses[w->ntraverses++].row = r;
+			}
+		}
+	}
+	// The tp_traverse functions known by name (LOCAL symbols, present
+	// with .symtab): types that are not exported, or are heap types
+	// from 3.12.
+	for (size_t i = 0; i < ndecoders; i++) {
+		const struct decoder *r = &decoders[i];
+
+		if (r->traverse && target_symbol(w->t, r->traverse, &addr, NULL,
+						 NULL) &&
+		    w->ntraverses < MAX_KNOWN) {
+			if (r == subtype)
+				w->subtype_traverse = addr;
+			w->traverses[w->ntraverses].traverse = addr;
+			w->traverses[w->ntraverses++].row = r;
+		}
+	}
+	target_symbol(w->t, "PyUnicode_Type", &w->sym.str_type, NULL, NULL);
+	target_symbol(w->t, "PyLong_Type", &w->sym.long_type, NULL, NULL);
+	target_symbol(w->t, "_Py_NoneStruct", &w->sym.none, NULL, NULL);
+	if (l->dk_lookup >= 0)
+		target_symbol(w->t, "lookdict", &w->sym.lookdict, NULL, NULL);
+	target_symbol(w->t, "PyType_GenericAlloc", &w->sym.generic_alloc,
+		      NULL, NULL);
+	if (target_symbol(w->t, "_PySet_Dummy", &addr, NULL, NULL))
+		target_read_u64(w->t, addr, &w->sym.set_dummy);
+}
+
+// A combined dict with a key that is not a str uses lookdict (≤3.10).
+static void learn_lookdict(struct walk *w, uint64_t dict)
+{
+	const struct layout *l = w->l;
+	uint64_t keys, values, size, n, lookup;
+
+	if (!target_read_u64(w->t, dict + l->dict_keys, &keys) ||
+	    !target_read_u64(w->t, dict + l->dict_values, &values) || values ||
+	    !target_read_u64(w->t, keys + l->dk_size, &size) ||
+	    !target_read_u64(w->t, keys + l->dk_nentries, &n) ||
+	    !target_read_u64(w->t, keys + l->dk_lookup, &lookup) ||
+	    size > (1ULL << 32) || !lookup)
+		return;
+	unsigned width = size <= 0xff ? 1 : size <= 0xffff ? 2 : 4;
+	uint64_t entries = keys + l->dk_indices + size * width;
+
+	for (uint64_t i = 0; i < n && i < 64; i++) {
+		uint64_t key, type;
+
+		if (target_read_u64(w->t, entries + i * l->sizeof_dk_entry +
+					       l->dke_key, &key) &&
+		    key && target_read_u64(w->t, key + l->ob_type, &type) &&
+		    type != w->sym.str_type) {
+			w->sym.lookdict = lookup;
+			return;
+		}
+	}
+}
+
+/*
+ * Learn from the tracked objects what a build without .symtab does not
+ * name: subtype_traverse (Objects/typeobject.c), the tp_traverse of every
+ * class a class statement makes and so the most common one among heap
+ * types; and before 3.11 lookdict (Objects/dictobject.c), the lookup
+ * function of every combined dict that ever held a key that is not a str.
+ */
+void learn_unexported(struct walk *w)
+{
+	const struct layout *l = w->l;
+	bool need_lookdict = l->dk_lookup >= 0 && !w->sym.lookdict;
+	const struct decoder *dict = decoder_named("dict");
+	uint64_t dict_type = 0;
+	struct {
+		uint64_t traverse;
+		uint64_t count;
+	} seen[256] = { { 0 } };
+
+	if (w->subtype_traverse && !need_lookdict)
+		return;
+	for (size_t i = 0; i < w->nexact; i++) {
+		if (w->exact[i].row == dict && !dict_type)
+			dict_type = w->exact[i].type;
+	}
+	for (size_t i = 0; i < w->nnodes; i++) {
+		uint64_t obj = w->nodes[i].addr, type, flags, v;
+
+		if (!target_read_u64(w->t, obj + l->ob_type, &type))
+			continue;
+		if (!w->subtype_traverse && is_type_object(w, obj) &&
+		    target_read_u64(w->t, obj + l->tp_flags, &flags) &&
+		    (flags & TPFLAGS_HEAPTYPE) &&
+		    target_read_u64(w->t, obj + l->tp_traverse, &v) && v) {
+			size_t h = mem_hash_addr(v) & 255;
+
+			for (unsigned k = 0; k < 256; k++, h = (h + 1) & 255) {
+				if (!seen[h].traverse || seen[h].traverse == v) {
+					seen[h].traverse = v;
+					seen[h].count++;
+					break;
+				}
+			}
+		}
+		if (need_lookdict && type == dict_type && dict_type)
+			learn_lookdict(w, obj);
+		need_lookdict = l->dk_lookup >= 0 && !w->sym.lookdict;
+	}
+	if (!w->subtype_traverse) {
+		uint64_t best = 0, count = 0;
+
+		for (unsigned k = 0; k < 256; k++) {
+			if (seen[k].count > count) {
+				best = seen[k].traverse;
+				count = seen[k].count;
+			}
+		}
+		if (best && w->ntraverses < MAX_KNOWN &&
+		    !row_for_traverse(w, best)) {
+			w->subtype_traverse = best;
+			w->traverses[w->ntraverses].traverse = best;
+			w->traverses[w->ntraverses++].row =
+				decoder_named("subtype");
+		}
+	}
+}
+

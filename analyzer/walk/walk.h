@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The walker's state and what its files share. Private to walk/: the
+ * decoders see none of it, only their context (decode/decode.h).
+ */
+#ifndef GCSCOPE_WALK_H
+#define GCSCOPE_WALK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode/decode.h"
+#include "walk/census.h"
+#include "walk/heap.h"
+
+enum {
+	MAX_INTERPRETERS = 256,  // sub-interpreters followed via ->next
+	MAX_KNOWN = 64,          // exported types and traverses matched
+	MAX_SKIP = 16,           // free lists skipped in one struct scan
+};
+
+struct walk {
+	struct target *t;
+	const struct layout *l;
+	const struct heap_limits *lim;
+	const struct heap_consumer *c;
+	struct heap_stats *st;
+	struct err *err;              // first consumer failure: stop
+
+	struct heap_node *nodes;      // every object, in discovery order
+	size_t nnodes, nodes_cap;
+	// Nodes by address, open addressing: the address and the index + 1
+	// (0 = empty) of a slot in two arrays, so that a lookup's two loads
+	// do not wait for each other.
+	uint64_t *node_ht_addr;
+	uint32_t *node_ht;
+	size_t node_ht_cap;           // power of two
+
+	struct decode_type **types;   // open addressing by address
+	size_t ntypes, types_cap;
+
+	struct {
+		uint64_t traverse;    // a tp_traverse function
+		const struct decoder *row;
+	} traverses[MAX_KNOWN];
+	size_t ntraverses;
+	struct {
+		uint64_t type;        // an exported type object
+		const struct decoder *row;
+	} exact[MAX_KNOWN];
+	size_t nexact;
+	uint64_t subtype_traverse;    // Objects/typeobject.c, or 0
+	struct decode_symbols sym;    // what decoders compare with
+
+	uint32_t *esrc, *edst;        // every reference, in report order
+	uint8_t *ekind;               // and its kind
+	size_t nedges, edges_cap;
+	// References whose referent is not yet looked up: the lookups are
+	// cache misses, made in a batch after a prefetch of their slots.
+	struct {
+		uint64_t dst;
+		size_t edge;          // its index in esrc/edst/ekind
+	} ahead[16];
+	unsigned nahead;
+	uint32_t *roots;              // nodes held by roots
+	size_t nroots, roots_cap;
+	uint32_t *roots_flags;        // 1 for a conservative root
+	size_t nroots_flags, roots_flags_cap;
+	uint32_t *garbage;            // nodes in gc.garbage
+	size_t ngarbage, garbage_cap;
+	uint32_t interned;            // the interned dict's node, or HEAP_NONE
+
+	// the object being decoded
+	uint32_t cur;                 // its node index
+	uint64_t cur_addr;
+	unsigned cur_bad_refs;        // its references that are not objects
+	struct decode dc;             // its decoders' context; dc.problem:
+				      // why it is corrupt, or NULL
+
+	// Buffers of objects decoded (list items, dict keys and values, set
+	// tables): where they are, and whose, for the census.
+	struct buffer_ref {
+		uint64_t addr;
+		uint32_t owner;       // node index
+	} *bufs;
+	size_t nbufs, bufs_cap;
+	struct census census;
+};
+
+/* nodes.c: the node table and the edges */
+long node_find(struct walk *w, uint64_t addr);
+long node_add(struct walk *w, uint64_t addr, int generation, bool *added);
+void edges_settle(struct walk *w);
+void walk_edge(struct walk *w, uint64_t dst, enum heap_edge_kind kind,
+	       const char *label);
+void walk_buffer(struct walk *w, uint64_t addr);
+void node_ht_free(struct walk *w);
+bool append_u32(uint32_t **array, size_t *n, size_t *cap, uint32_t v);
+
+/* types.c: types, matched to their decoder rows; what must be learned */
+struct decode_type *type_find(struct walk *w, uint64_t addr);
+struct decode_type *type_get(struct walk *w, uint64_t addr);
+bool is_type_object(struct walk *w, uint64_t addr);
+bool plausible_object(struct walk *w, uint64_t p);
+void setup_decoders(struct walk *w);
+void learn_unexported(struct walk *w);
+
+/* gclists.c: the collector's lists */
+void walk_interpreters(struct walk *w);
+void problem(struct walk *w, const char *fmt, uint64_t addr);
+
+/* roots.c */
+long root(struct walk *w, uint64_t addr, enum heap_root_kind kind,
+	  const char *label);
+long root_add(struct walk *w, uint64_t addr, enum heap_root_kind kind,
+	      const char *label, bool conservative);
+uint64_t peek(struct walk *w, uint64_t addr, int32_t off);
+void walk_roots(struct walk *w);
+
+/* arenas.c: the census's objects and accounting */
+void census_walk(struct walk *w);
+void census_account(struct walk *w);
+double census_clock(void);
+
+#endif /* GCSCOPE_WALK_H */
