@@ -124,6 +124,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm -pthread
 
+# The decoders' tests lay out objects in memory images (tests/fuzz/image.c).
+$(BUILD)/tests/decode_test: tests/fuzz/image.c
+
 $(BUILD)/checks/%: tests/checks/%.c $(LIB_OBJS) | $(BUILD)
 	@mkdir -p $(BUILD)/checks
 	@echo "  CC      $@"

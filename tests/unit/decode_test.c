@@ -1,0 +1,1129 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The decoders, one object at a time: each test lays out an object with
+ * the built-in layout of a version in a memory image (tests/fuzz/image.h),
+ * walks the image, and checks exactly what the walker reports for that
+ * object — every reference (its destination, kind and label, in order),
+ * its size and its preview. Every row of the decoder table
+ * (analyzer/decode/table.c) is tested on versions of different layouts.
+ *
+ * Ends with "N passed, N failed".
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../fuzz/image.h"
+#include "decode/decode.h"
+#include "walk/heap.h"
+#include "cpython/layout.h"
+#include "target/target.h"
+
+#define L image_layout
+
+enum {
+	T = HEAP_EDGE_TRAVERSE,
+	S = HEAP_EDGE_STRONG,
+	B = HEAP_EDGE_BORROWED,
+	C = HEAP_EDGE_CONSERVATIVE,
+};
+
+/* A reference the object must have; the list ends with dst 0. */
+struct want {
+	uint64_t dst;
+	int kind;
+	const char *label;
+};
+
+/* What the walk reported for the object under test. */
+static struct {
+	uint64_t obj;
+	struct heap_edge_copy {
+		uint64_t dst;
+		int kind;
+		char label[160];
+	} edges[64];
+	size_t nedges;
+	bool found;
+	int64_t size;
+	char repr[256];
+	char type[64];
+	enum heap_status status;
+	char detail[128];
+} got;
+
+static unsigned passed, failed;
+static unsigned minor;              /* version of the test running */
+static struct image_runtime rt;
+static const char *test_name;
+static const struct decoder *rows_tested[64];
+static size_t nrows_tested;
+
+static struct err *on_type(void *arg, const struct heap_type *type)
+{
+	(void)arg, (void)type;
+	return NULL;
+}
+
+static struct err *on_object(void *arg, const struct heap_object *o)
+{
+	(void)arg;
+	if (o->addr != got.obj)
+		return NULL;
+	got.found = true;
+	got.size = o->size;
+	snprintf(got.repr, sizeof(got.repr), "%s", o->repr ? o->repr : "");
+	snprintf(got.type, sizeof(got.type), "%s", o->type ? o->type : "");
+	got.status = o->status;
+	snprintf(got.detail, sizeof(got.detail), "%s",
+		 o->detail ? o->detail : "");
+	return NULL;
+}
+
+static struct err *on_edge(void *arg, const struct heap_edge *e)
+{
+	(void)arg;
+	if (e->src != got.obj || got.nedges == 64)
+		return NULL;
+	got.edges[got.nedges].dst = e->dst;
+	got.edges[got.nedges].kind = e->kind;
+	snprintf(got.edges[got.nedges++].label, 160, "%s",
+		 e->label ? e->label : "");
+	return NULL;
+}
+
+static struct err *on_root(void *arg, const struct heap_root *r)
+{
+	(void)arg, (void)r;
+	return NULL;
+}
+
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("FAIL %s (3.%u): ", test_name, minor);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+/* Start a test: a new image of 3.@p m. */
+static void begin(const char *name, unsigned m)
+{
+	test_name = name;
+	minor = m;
+	if (image_begin(m, &rt)) {
+		fprintf(stderr, "decode_test: no layout for 3.%u\n", m);
+		exit(1);
+	}
+}
+
+/*
+ * Walk the image and check what is reported for @p obj: the references
+ * @p want, in order, the size and the preview. The object's type must be
+ * decoded by the row named @p row.
+ */
+static void check(uint64_t obj, const char *row, const struct want *want,
+		  int64_t size, const char *repr)
+{
+	struct image im;
+	struct target *t = NULL;
+	struct layout l;
+	struct heap_stats st;
+	struct heap_consumer consumer = {
+		.type = on_type,
+		.object = on_object,
+		.edge = on_edge,
+		.root = on_root,
+	};
+	struct err *err;
+	bool ok = true;
+
+	memset(&got, 0, sizeof(got));
+	got.obj = obj;
+	image_link_lists(rt.gc_state, rt.statics);
+	if (image_open(&im)) {
+		fprintf(stderr, "decode_test: out of memory\n");
+		exit(1);
+	}
+	err = target_open_image(&im.target, &t);
+	if (!err)
+		err = layout_init(&l, t, LAYOUT_CHOOSE_AUTO);
+	if (!err)
+		err = heap_walk(t, &l, NULL, &consumer, NULL, &st);
+	if (err) {
+		fail("walk: %s", err->message);
+		ok = false;
+	} else if (!got.found) {
+		fail("object 0x%" PRIx64 " not reported", obj);
+		ok = false;
+	}
+	if (ok && got.status != HEAP_OK) {
+		fail("status %d: %s", got.status, got.detail);
+		ok = false;
+	}
+	size_t n = 0;
+
+	while (want && want[n].dst)
+		n++;
+	for (size_t i = 0; ok && i < n && i < got.nedges; i++) {
+		if (getenv("DECODE_TEST_VERBOSE"))
+			printf("  %zu: 0x%" PRIx64 " %d '%s'\n", i,
+			       got.edges[i].dst, got.edges[i].kind,
+			       got.edges[i].label);
+		if (got.edges[i].dst != want[i].dst ||
+		    got.edges[i].kind != want[i].kind ||
+		    strcmp(got.edges[i].label, want[i].label)) {
+			fail("reference %zu: got 0x%" PRIx64 " kind %d '%s', "
+			     "want 0x%" PRIx64 " kind %d '%s'", i,
+			     got.edges[i].dst, got.edges[i].kind,
+			     got.edges[i].label, want[i].dst, want[i].kind,
+			     want[i].label);
+			ok = false;
+		}
+	}
+	if (ok && got.nedges != n) {
+		fail("%zu references, want %zu", got.nedges, n);
+		for (size_t i = n; i < got.nedges; i++)
+			printf("  extra: 0x%" PRIx64 " kind %d '%s'\n",
+			       got.edges[i].dst, got.edges[i].kind,
+			       got.edges[i].label);
+		ok = false;
+	}
+	if (ok && got.size != size) {
+		fail("size %" PRId64 ", want %" PRId64, got.size, size);
+		ok = false;
+	}
+	if (ok && strcmp(got.repr, repr)) {
+		fail("preview '%s', want '%s'", got.repr, repr);
+		ok = false;
+	}
+	// The row the test is meant for decodes the type.
+	const struct decoder *r = decoder_named(row);
+
+	if (!r) {
+		fail("no decoder row '%s'", row);
+		ok = false;
+	} else if (nrows_tested < 64) {
+		size_t k = 0;
+
+		while (k < nrows_tested && rows_tested[k] != r)
+			k++;
+		if (k == nrows_tested)
+			rows_tested[nrows_tested++] = r;
+	}
+	if (ok) {
+		printf("PASS %s (3.%u)\n", test_name, minor);
+		passed++;
+	} else {
+		failed++;
+	}
+	err_destroy(err);
+	target_destroy(t);
+	image_deinit(&im);
+}
+
+/* ---- layout helpers -------------------------------------------------- */
+
+static int64_t round8(int64_t n)
+{
+	return (n + 7) & ~7LL;
+}
+
+/* The allocation of a GC object of @p basicsize bytes. */
+static int64_t gc_size(int64_t basicsize)
+{
+	return L.sizeof_gc_head + round8(basicsize);
+}
+
+/* An object referred to by a tracked list, so that the walk finds it. */
+static uint64_t holder;
+
+static void hold(uint64_t obj)
+{
+	uint64_t items[] = { obj };
+
+	holder = image_list(1, items);
+}
+
+/* A static type with a traverse function of its own, numbered from 40 so
+ * as not to meet those image_begin() gave. */
+static void type_gc(const char *sym, const char *name, int64_t basicsize,
+		    int k)
+{
+	image_static_type(sym, name, basicsize, 0, TPFLAGS_HAVE_GC, 40 + k);
+}
+
+/* ---- scalars.c ----------------------------------------------------------- */
+
+static void test_str(unsigned m)
+{
+	begin("str", m);
+	uint64_t s = image_str("it's");
+
+	hold(s);
+	check(s, "str", NULL, round8(L.sizeof_str_ascii + 5), "'it\\'s'");
+
+	begin("str UCS-2", m);
+	uint16_t ucs2[] = { 0x3b1, 'x' };
+
+	s = image_str_ucs2(ucs2, 2);
+	hold(s);
+	check(s, "str", NULL, round8(L.sizeof_str_compact + 2 * 3),
+	      "'\xce\xb1x'");
+}
+
+static void test_int(unsigned m)
+{
+	begin("int", m);
+	uint64_t i = image_int(-1234567);
+
+	hold(i);
+	check(i, "int", NULL, round8(L.long_digits + 4), "-1234567");
+
+	begin("int of two digits", m);
+	i = image_int(1LL << 40);
+	hold(i);
+	check(i, "int", NULL, round8(L.long_digits + 8), "1099511627776");
+}
+
+static void test_bool(unsigned m)
+{
+	begin("bool", m);
+	uint64_t b = image_alloc(L.long_digits + 4);
+
+	image_header(b, image_sym("PyBool_Type"), image_refcnt_static());
+	if (L.long_tagged)
+		image_w64(b + L.long_tag, 1 << 3);
+	else
+		image_w64(b + L.ob_size, 1);
+	image_w32(b + L.long_digits, 1);
+	hold(b);
+	check(b, "bool", NULL, round8(L.long_digits + 4), "True");
+}
+
+static void test_float(unsigned m)
+{
+	begin("float", m);
+	uint64_t f = image_float(0.1);
+
+	hold(f);
+	check(f, "float", NULL, round8(L.float_value + 8), "0.1");
+}
+
+static void test_bytes(unsigned m)
+{
+	begin("bytes", m);
+	uint64_t b = image_bytes("a'\0", 3);
+
+	hold(b);
+	check(b, "bytes", NULL, round8(L.bytes_sval + 1 + 3),
+	      "b'a\\x27\\x00'");
+}
+
+static void test_none(unsigned m)
+{
+	begin("None", m);
+	uint64_t none = image_sym("_Py_NoneStruct");
+
+	hold(none);
+	check(none, "None", NULL, round8(L.sizeof_object), "None");
+}
+
+static void test_plain(unsigned m)
+{
+	begin("object()", m);
+	uint64_t o = image_alloc(L.sizeof_object);
+
+	image_header(o, image_sym("PyBaseObject_Type"), 1);
+	hold(o);
+	check(o, "plain", NULL, round8(L.sizeof_object), "");
+}
+
+/* ---- containers.c -------------------------------------------------------- */
+
+static void test_list(unsigned m)
+{
+	begin("list", m);
+	uint64_t a = image_str("a"), b = image_int(7);
+	uint64_t items[] = { a, b, a };
+	uint64_t list = image_list(3, items);
+	const struct want want[] = {
+		{ a, T, "[0]" }, { b, T, "[1]" }, { a, T, "[2]" }, { 0 }
+	};
+
+	check(list, "list", want, gc_size(L.list_items + 16), "len=3");
+}
+
+static void test_tuple(unsigned m)
+{
+	begin("tuple", m);
+	uint64_t a = image_str("a");
+	uint64_t items[] = { a, image_sym("_Py_NoneStruct") };
+	uint64_t tuple = image_tuple(2, items);
+	const struct want want[] = {
+		{ a, T, "[0]" }, { image_sym("_Py_NoneStruct"), T, "[1]" },
+		{ 0 }
+	};
+
+	check(tuple, "tuple", want, gc_size(L.tuple_items + 16), "len=2");
+}
+
+static void test_dict(unsigned m)
+{
+	begin("dict of str keys", m);
+	uint64_t k1 = image_str("one"), k2 = image_str("two");
+	uint64_t v1 = image_int(1), v2 = image_float(2.0);
+	uint64_t keys[] = { k1, k2 }, values[] = { v1, v2 };
+	uint64_t dict = image_dict(2, keys, values, false);
+	const struct want want[] = {
+		{ v1, T, "['one']" }, { k1, S, "<key>" },
+		{ v2, T, "['two']" }, { k2, S, "<key>" }, { 0 }
+	};
+
+	check(dict, "dict", want, gc_size(48), "len=2");
+
+	begin("dict of general keys", m);
+	uint64_t k3 = image_int(42), v3 = image_str("x");
+
+	k1 = image_str("one");
+	v1 = image_int(1);
+	uint64_t gkeys[] = { k3, k1 }, gvalues[] = { v3, v1 };
+
+	dict = image_dict(2, gkeys, gvalues, true);
+	const struct want gwant[] = {
+		{ v3, T, "[42]" }, { k3, T, "<key>" },
+		{ v1, T, "['one']" }, { k1, T, "<key>" }, { 0 }
+	};
+
+	check(dict, "dict", gwant, gc_size(48), "len=2");
+}
+
+static void test_set(unsigned m)
+{
+	begin("set", m);
+	uint64_t a = image_str("a"), b = image_int(3);
+	uint64_t keys[] = { a, b };
+	uint64_t set = image_set(2, keys);
+	// image_set puts key i in slot (3i + 2) & 7: a in 2, b in 5.
+	const struct want want[] = {
+		{ a, T, "<member>" }, { b, T, "<member>" }, { 0 }
+	};
+
+	check(set, "set", want, gc_size(200), "");
+}
+
+static void test_odict(unsigned m)
+{
+	begin("OrderedDict", m);
+	int64_t size = 112;
+	uint64_t k = image_str("k"), v = image_int(5), inst = image_str("d");
+	uint64_t keys[] = { k }, values[] = { v };
+	uint64_t plain = image_dict(1, keys, values, false);
+	uint64_t d = image_gc_new(image_sym("PyODict_Type"), size, 1, false);
+	uint64_t node = image_alloc(48);
+
+	// An OrderedDict is a dict with more after it: its keys table.
+	type_gc("PyODict_Type", "collections.OrderedDict", size, 1);
+	image_w64(d + L.dict_used, 1);
+	image_w64(d + L.dict_keys, image_r64(plain + L.dict_keys));
+	image_wfield(d, L.odict_inst_dict, inst);
+	if (L.odict_first >= 0) {
+		image_w64(d + L.odict_first, node);
+		image_w64(node + L.odnode_key, k);
+	}
+	struct want want[] = {
+		{ inst, T, "__dict__" }, { k, T, "<order key>" },
+		{ v, T, "['k']" }, { k, S, "<key>" }, { 0 }
+	};
+
+	if (L.odict_first < 0)
+		memmove(&want[1], &want[2], 3 * sizeof(want[0]));
+	check(d, "OrderedDict", want, gc_size(size), "len=1");
+}
+
+static void test_deque(unsigned m, bool by_name)
+{
+	begin(by_name ? "deque by name" : "deque", m);
+	uint64_t type = image_alloc(IMAGE_TYPE_SLOT);
+
+	image_header(type, image_sym("PyType_Type"), image_refcnt_static());
+	image_w64(type + L.tp_name, image_cstring("collections.deque"));
+	image_w64(type + L.tp_basicsize, 96);
+	image_w64(type + L.tp_flags, TPFLAGS_HAVE_GC | 1UL << 12);
+	// A stripped build names no deque_traverse: the name says it.
+	image_w64(type + L.tp_traverse, by_name ? image_sym("deque_traverse") +
+						  0x8 : image_sym("deque_traverse"));
+	image_w64(type + L.tp_base, image_sym("PyBaseObject_Type"));
+	uint64_t dq = image_gc_new(type, 96, 1, false);
+	uint64_t b1 = image_alloc(L.dblock_rightlink + 8);
+	uint64_t b2 = image_alloc(L.dblock_rightlink + 8);
+	uint64_t x = image_str("x"), y = image_str("y"), z = image_int(9);
+	int64_t last = (L.dblock_rightlink - L.dblock_data) / 8 - 1;
+
+	image_w64(dq + L.ob_size, 3);
+	image_w64(dq + L.deque_leftblock, b1);
+	image_w64(dq + L.deque_leftindex, last - 1);
+	image_w64(b1 + L.dblock_data + 8 * (last - 1), x);
+	image_w64(b1 + L.dblock_data + 8 * last, y);
+	image_w64(b1 + L.dblock_rightlink, b2);
+	image_w64(b2 + L.dblock_data, z);
+	const struct want want[] = {
+		{ x, T, "[0]" }, { y, T, "[1]" }, { z, T, "[2]" }, { 0 }
+	};
+
+	check(dq, "deque", want, gc_size(96), "len=3");
+}
+
+/* ---- functions.c --------------------------------------------------------- */
+
+static uint64_t code_new(const char *name)
+{
+	uint64_t code = image_alloc(200);
+	uint64_t n = image_str(name);
+	uint64_t names[] = { n };
+
+	image_header(code, image_sym("PyCode_Type"), 2);
+	image_wfield(code, L.code_names, image_tuple(1, names));
+	image_wfield(code, L.code_filename, image_str("f.py"));
+	image_wfield(code, L.code_name, n);
+	image_wfield(code, L.code_qualname, n);
+	return code;
+}
+
+static void test_code(unsigned m)
+{
+	begin("code", m);
+	uint64_t code = code_new("f");
+	uint64_t names = image_r64(code + L.code_names);
+	uint64_t file = image_r64(code + L.code_filename);
+	uint64_t name = image_r64(code + L.code_name);
+	struct want want[8] = {
+		{ names, S, "co_names" }, { file, S, "co_filename" },
+		{ name, S, "co_name" },
+	};
+
+	if (L.code_qualname >= 0)
+		want[3] = (struct want){ name, S, "co_qualname" };
+	hold(code);
+	check(code, "code", want, round8(200), "f");
+}
+
+static void test_function(unsigned m)
+{
+	begin("function", m);
+	uint64_t code = code_new("g"), globals = image_dict(0, NULL, NULL,
+							    false);
+	uint64_t module = image_str("mod"), qualname = image_str("C.g");
+	uint64_t func = image_gc_new(image_sym("PyFunction_Type"), 160, 1,
+				     false);
+
+	image_wfield(func, L.func_code, code);
+	image_wfield(func, L.func_globals, globals);
+	image_wfield(func, L.func_module, module);
+	image_wfield(func, L.func_name, image_r64(code + L.code_name));
+	image_wfield(func, L.func_qualname, qualname);
+	const struct want want[] = {
+		{ code, T, "__code__" }, { globals, T, "__globals__" },
+		{ module, T, "__module__" },
+		{ image_r64(code + L.code_name), T, "__name__" },
+		{ qualname, T, "__qualname__" }, { 0 }
+	};
+
+	check(func, "function", want, gc_size(160), "mod.C.g");
+}
+
+static void test_method(unsigned m)
+{
+	begin("method", m);
+	uint64_t f = image_str("f"), self = image_int(1);
+	uint64_t o = image_gc_new(image_sym("PyMethod_Type"), 48, 1, false);
+
+	type_gc("PyMethod_Type", "method", 48, 2);
+	image_w64(o + L.method_func, f);
+	image_w64(o + L.method_self, self);
+	const struct want want[] = {
+		{ f, T, "__func__" }, { self, T, "__self__" }, { 0 }
+	};
+
+	check(o, "method", want, gc_size(48), "");
+}
+
+static void test_cfunction(unsigned m)
+{
+	begin("builtin_function", m);
+	uint64_t self = image_str("s"), mod = image_str("m");
+	uint64_t cls = image_sym("PyBaseObject_Type");
+	uint64_t ml = image_alloc(32);
+	int64_t size = 64;
+	uint64_t o = image_gc_new(image_sym("PyCMethod_Type"), size, 1, false);
+
+	type_gc("PyCFunction_Type", "builtin_function_or_method", size, 3);
+	type_gc("PyCMethod_Type", "builtin_method", size, 3);
+	image_w32(ml + L.methoddef_flags, 0x0200); // METH_METHOD
+	image_w64(o + L.cfunc_ml, ml);
+	image_w64(o + L.cfunc_self, self);
+	image_wfield(o, L.cfunc_module, mod);
+	image_wfield(o, L.cmethod_class, cls);
+	struct want want[4] = { { 0 } }, *w = want;
+
+	if (L.cmethod_class >= 0)
+		*w++ = (struct want){ cls, T, "__class__" };
+	*w++ = (struct want){ self, T, "__self__" };
+	*w++ = (struct want){ mod, T, "__module__" };
+	check(o, "builtin_function", want, gc_size(size), "");
+}
+
+static void test_classmethod(unsigned m)
+{
+	begin("staticmethod", m);
+	uint64_t f = image_str("f"), dict = image_dict(0, NULL, NULL, false);
+	uint64_t o = image_gc_new(image_sym("PyStaticMethod_Type"), 32, 1,
+				  false);
+
+	type_gc("PyStaticMethod_Type", "staticmethod", 32, 4);
+	image_w64(o + L.cm_callable, f);
+	image_w64(o + L.cm_dict, dict);
+	const struct want want[] = {
+		{ f, T, "__func__" }, { dict, T, "__dict__" }, { 0 }
+	};
+
+	check(o, "classmethod", want, gc_size(32), "");
+}
+
+static void test_property(unsigned m)
+{
+	begin("property", m);
+	uint64_t get = image_str("g"), doc = image_str("d");
+	uint64_t o = image_gc_new(image_sym("PyProperty_Type"), 64, 1, false);
+
+	type_gc("PyProperty_Type", "property", 64, 5);
+	image_w64(o + L.prop_get, get);
+	image_w64(o + L.prop_doc, doc);
+	const struct want want[] = {
+		{ get, T, "fget" }, { doc, T, "__doc__" }, { 0 }
+	};
+
+	check(o, "property", want, gc_size(64), "");
+}
+
+static void test_descriptor(unsigned m)
+{
+	begin("member_descriptor", m);
+	uint64_t cls = image_sym("PyTuple_Type"), name = image_str("x");
+	uint64_t o = image_gc_new(image_sym("PyMemberDescr_Type"), 48, 1,
+				  false);
+
+	type_gc("PyMemberDescr_Type", "member_descriptor", 48, 6);
+	image_w64(o + L.descr_type, cls);
+	image_w64(o + L.descr_name, name);
+	image_wfield(o, L.descr_qualname, name);
+	struct want want[] = {
+		{ cls, T, "__objclass__" }, { name, S, "__name__" },
+		{ name, S, "__qualname__" }, { 0 }
+	};
+
+	if (L.descr_qualname < 0)
+		want[2].dst = 0;
+	check(o, "descriptor", want, gc_size(48), "");
+}
+
+/* ---- types.c ------------------------------------------------------------- */
+
+static void test_module(unsigned m)
+{
+	begin("module", m);
+	uint64_t name = image_str("mod"), dict = image_dict(0, NULL, NULL,
+							    false);
+	uint64_t o = image_gc_new(image_sym("PyModule_Type"), 72, 1, false);
+
+	image_w64(o + L.module_dict, dict);
+	image_wfield(o, L.module_name, name);
+	struct want want[] = {
+		{ dict, T, "__dict__" }, { name, S, "__name__" }, { 0 }
+	};
+
+	if (L.module_name < 0) {
+		want[1].dst = 0;
+		check(o, "module", want, gc_size(72), "");
+		return;
+	}
+	check(o, "module", want, gc_size(72), "mod");
+}
+
+static void test_heap_type(unsigned m)
+{
+	begin("heap type", m);
+	uint64_t module = image_str("leaky"), name;
+	uint64_t t = image_heap_type("Leaky", module, false, &name);
+	uint64_t dict = image_r64(t + L.tp_dict), mro = image_r64(t + L.tp_mro);
+	uint64_t bases = image_r64(t + L.tp_bases);
+	uint64_t object = image_sym("PyBaseObject_Type");
+	struct want want[16] = {
+		{ dict, T, "__dict__" }, { mro, T, "__mro__" },
+		{ bases, T, "__bases__" }, { object, T, "__base__" },
+	}, *w = want + 4;
+
+	if (L.ht_name >= 0)
+		*w++ = (struct want){ name, S, "__name__" };
+	if (L.ht_qualname >= 0)
+		*w++ = (struct want){ name, S, "__qualname__" };
+	// Its __slots__ member, and the one more PyType_GenericAlloc adds.
+	image_w64(t + L.ob_size, 1);
+	image_w64(image_sym("PyType_Type") + L.tp_alloc,
+		  image_sym("PyType_GenericAlloc"));
+	check(t, "type", want,
+	      gc_size(L.sizeof_heaptype + 2 * L.sizeof_member),
+	      "leaky.Leaky");
+}
+
+static void test_static_type(unsigned m)
+{
+	begin("static type", m);
+	uint64_t t = image_sym("PyFloat_Type");
+	uint64_t object = image_sym("PyBaseObject_Type");
+	const struct want want[] = { { object, S, "__base__" }, { 0 } };
+
+	hold(t);
+	// Static types have no GC head.
+	check(t, "type", want, round8(L.sizeof_heaptype), "float");
+}
+
+static void test_subtype(unsigned m, bool managed)
+{
+	begin(managed ? "instance, managed dict" : "instance", m);
+	uint64_t module = image_str("leaky"), name;
+	uint64_t t = image_heap_type("Leaky", module, managed, &name);
+	uint64_t k = image_str("a"), v = image_int(1);
+	uint64_t keys[] = { k }, values[] = { v };
+	uint64_t dict = image_dict(1, keys, values, false);
+	uint64_t slot = image_str("s");
+	uint64_t o = image_instance(t, managed, dict, slot);
+
+	image_w64(t + L.ob_size, 1); // its one __slots__ member
+	bool mdict = managed && L.managed_dict;
+	const struct want want[] = {
+		{ slot, T, "slot" }, { dict, T, "__dict__" },
+		{ t, T, "__class__" }, { 0 }
+	};
+	int64_t size = gc_size(mdict ? 24 : 40) + (mdict ? L.preheader : 0);
+
+	check(o, "subtype", want, size, "");
+}
+
+/*
+ * 3.13: a class's instance keeps its attributes' values inline, after the
+ * object, labelled with the keys shared in ht_cached_keys.
+ */
+static void test_inline_values(unsigned m)
+{
+	begin("instance, inline values", m);
+	uint64_t module = image_str("leaky"), name;
+	uint64_t t = image_heap_type("Leaky", module, true, &name);
+	uint64_t ka = image_str("a"), kb = image_str("b");
+	uint64_t va = image_int(1), vb = image_str("B");
+	uint64_t keys[] = { ka, kb }, values[] = { 0, 0 };
+	uint64_t shared = image_r64(image_dict(2, keys, values, false) +
+				    L.dict_keys);
+	int64_t basic = 24;
+	unsigned cap = 2;
+	int64_t inline_size = L.dv_values + 8 * cap + 8;
+	uint64_t o = image_gc_new(t, basic + inline_size, 1, true);
+	uint64_t vals = o + basic;
+
+	image_w64(t + L.tp_flags, image_r64(t + L.tp_flags) |
+				  TPFLAGS_INLINE_VALUES);
+	image_w64(t + L.ht_cached_keys, shared);
+	image_w64(shared + L.dk_usable, 0);
+	image_w8(vals + L.dv_capacity, cap);
+	image_w8(vals + L.dv_valid, 1);
+	image_w64(vals + L.dv_values, va);
+	image_w64(vals + L.dv_values + 8, vb);
+	const struct want want[] = {
+		{ va, T, "a" }, { vb, T, "b" }, { t, T, "__class__" }, { 0 }
+	};
+
+	check(o, "subtype", want, gc_size(basic + inline_size) + L.preheader,
+	      "");
+}
+
+static void test_exception(unsigned m)
+{
+	begin("BaseException", m);
+	uint64_t args = image_tuple(0, NULL);
+	uint64_t e = image_gc_new(image_sym("_PyExc_BaseException"), 88, 1,
+				  false);
+
+	image_w64(e + L.exc_args, args);
+	image_w64(e + L.exc_context, e);
+	const struct want want[] = {
+		{ args, T, "args" }, { e, T, "__context__" }, { 0 }
+	};
+
+	check(e, "exception", want, gc_size(88), "");
+
+	// A subclass with a traverse of its own and a member of its own
+	// (OSError's filename, say): known by Py_TPFLAGS_BASE_EXC_SUBCLASS.
+	begin("exception subclass", m);
+	uint64_t type = image_alloc(IMAGE_TYPE_SLOT);
+	uint64_t members = image_alloc(3 * L.sizeof_member);
+	uint64_t file = image_str("f.txt");
+
+	image_header(type, image_sym("PyType_Type"), image_refcnt_static());
+	image_w64(type + L.tp_name, image_cstring("OSError"));
+	image_w64(type + L.tp_basicsize, 104);
+	image_w64(type + L.tp_flags, TPFLAGS_HAVE_GC |
+				     TPFLAGS_BASE_EXC_SUBCLASS | 1UL << 12);
+	image_w64(type + L.tp_traverse, image_sym("lookdict") + 0x2000);
+	image_w64(type + L.tp_base, image_sym("_PyExc_BaseException"));
+	image_w64(type + L.tp_members, members);
+	image_w64(members + L.member_name, image_cstring("filename"));
+	image_w32(members + L.member_type, MEMBER_T_OBJECT);
+	image_w64(members + L.member_offset, 96);
+	e = image_gc_new(type, 104, 1, false);
+	image_w64(e + L.exc_args, args);
+	image_w64(e + 96, file);
+	const struct want want2[] = {
+		{ args, T, "args" }, { file, T, "filename" }, { 0 }
+	};
+
+	check(e, "exception", want2, gc_size(104), "");
+}
+
+/*
+ * A metatype with a traverse of its own (ctypes' PyCStructType): its
+ * instances are decoded as types, the words it adds scanned.
+ */
+static void test_metatype(unsigned m)
+{
+	begin("metatype", m);
+	int64_t meta_size = L.sizeof_heaptype + 16;
+	uint64_t meta = image_alloc(IMAGE_TYPE_SLOT);
+	uint64_t object = image_sym("PyBaseObject_Type");
+	uint64_t extra = image_str("extra");
+
+	image_header(meta, image_sym("PyType_Type"), image_refcnt_static());
+	image_w64(meta + L.tp_name, image_cstring("_ctypes.PyCStructType"));
+	image_w64(meta + L.tp_basicsize, meta_size);
+	image_w64(meta + L.tp_flags, TPFLAGS_HAVE_GC | TPFLAGS_TYPE_SUBCLASS |
+				     1UL << 12);
+	image_w64(meta + L.tp_traverse, image_sym("lookdict") + 0x3000);
+	image_w64(meta + L.tp_base, image_sym("PyType_Type"));
+	// A static instance, as C code makes them.
+	uint64_t t = image_alloc(meta_size);
+
+	image_header(t, meta, image_refcnt_static());
+	image_w64(t + L.tp_name, image_cstring("Struct"));
+	image_w64(t + L.tp_basicsize, 32);
+	image_w64(t + L.tp_flags, 1UL << 12);
+	image_w64(t + L.tp_base, object);
+	image_w64(t + L.sizeof_heaptype + 8, extra);
+	hold(t);
+	char label[32];
+
+	snprintf(label, sizeof(label), "<+%d>", L.sizeof_heaptype + 8);
+	const struct want want[] = {
+		{ object, S, "__base__" }, { extra, C, label }, { 0 }
+	};
+
+	// The GC head is counted even for a static instance: only the type
+	// row tells static types apart (DECODER_GC_IF_HEAP); and it has no
+	// preview.
+	check(t, "metatype", want, gc_size(meta_size), "");
+}
+
+/* ---- misc.c -------------------------------------------------------------- */
+
+static void test_cell(unsigned m)
+{
+	begin("cell", m);
+	uint64_t v = image_str("v");
+	uint64_t cell = image_gc_new(image_sym("PyCell_Type"), L.cell_ref + 8,
+				     1, false);
+
+	image_w64(cell + L.cell_ref, v);
+	const struct want want[] = { { v, T, "cell_contents" }, { 0 } };
+
+	check(cell, "cell", want, gc_size(L.cell_ref + 8), "");
+}
+
+static void test_weakref(unsigned m)
+{
+	begin("weakref", m);
+	uint64_t target = image_tuple(0, NULL), cb = image_str("cb");
+	uint64_t o = image_gc_new(image_sym("_PyWeakref_RefType"), 64, 1,
+				  false);
+
+	type_gc("_PyWeakref_RefType", "weakref.ReferenceType", 64, 7);
+	image_w64(o + L.weakref_object, target);
+	image_w64(o + L.weakref_callback, cb);
+	const struct want want[] = {
+		{ cb, T, "__callback__" }, { target, B, "referent" }, { 0 }
+	};
+
+	check(o, "weakref", want, gc_size(64), "");
+}
+
+static void test_slice(unsigned m)
+{
+	begin("slice", m);
+	uint64_t a = image_int(1), b = image_int(10);
+	uint64_t o = image_gc_new(image_sym("PySlice_Type"), 40, 1, false);
+
+	type_gc("PySlice_Type", "slice", 40, 8);
+	image_w64(o + L.slice_start, a);
+	image_w64(o + L.slice_stop, b);
+	image_w64(o + L.slice_step, image_sym("_Py_NoneStruct"));
+	const struct want want[] = {
+		{ a, T, "start" }, { b, T, "stop" },
+		{ image_sym("_Py_NoneStruct"), T, "step" }, { 0 }
+	};
+
+	check(o, "slice", want, gc_size(40), "");
+}
+
+static void test_memoryview(unsigned m)
+{
+	begin("memoryview", m);
+	uint64_t data = image_bytes("ab", 2);
+	uint64_t mbuf = image_gc_new(image_sym("_PyManagedBuffer_Type"), 80, 1,
+				     false);
+	uint64_t view = image_gc_new(image_sym("PyMemoryView_Type"), 200, 1,
+				     false);
+
+	type_gc("_PyManagedBuffer_Type", "managedbuffer", 80, 9);
+	type_gc("PyMemoryView_Type", "memoryview", 200, 10);
+	image_w64(mbuf + L.mbuf_obj, data);
+	image_w64(view + L.memory_mbuf, mbuf);
+	const struct want want[] = { { data, T, "obj" }, { 0 } };
+	const struct want want2[] = { { mbuf, T, "mbuf" }, { 0 } };
+
+	check(mbuf, "managedbuffer", want, gc_size(80), "");
+	begin("memoryview", m);
+	data = image_bytes("ab", 2);
+	mbuf = image_gc_new(image_sym("_PyManagedBuffer_Type"), 80, 1, false);
+	view = image_gc_new(image_sym("PyMemoryView_Type"), 200, 1, false);
+	type_gc("_PyManagedBuffer_Type", "managedbuffer", 80, 9);
+	type_gc("PyMemoryView_Type", "memoryview", 200, 10);
+	image_w64(mbuf + L.mbuf_obj, data);
+	image_w64(view + L.memory_mbuf, mbuf);
+	check(view, "memoryview", want2, gc_size(200), "");
+}
+
+static void test_enumerate(unsigned m)
+{
+	begin("enumerate", m);
+	uint64_t it = image_list(0, NULL), idx = image_int(1LL << 62);
+	uint64_t o = image_gc_new(image_sym("PyEnum_Type"), 48, 1, false);
+
+	type_gc("PyEnum_Type", "enumerate", 48, 11);
+	image_w64(o + L.enum_sit, it);
+	image_w64(o + L.enum_longindex, idx);
+	const struct want want[] = {
+		{ it, T, "iterator" }, { idx, T, "index" }, { 0 }
+	};
+
+	check(o, "enumerate", want, gc_size(48), "");
+}
+
+/* ---- frames.c ------------------------------------------------------------ */
+
+/*
+ * A code object whose local slot 0 is named "x": 3.11+ in
+ * co_localsplusnames, before in co_varnames.
+ */
+static uint64_t code_with_local(const char *name, unsigned stacksize)
+{
+	uint64_t code = code_new(name);
+	uint64_t x = image_str("x");
+	uint64_t names[] = { x };
+	uint64_t tuple = image_tuple(1, names);
+
+	if (L.code_localsplusnames >= 0) {
+		image_w64(code + L.code_localsplusnames, tuple);
+		image_w32(code + L.code_nlocalsplus, 1);
+		image_w32(code + L.code_stacksize, stacksize);
+	} else {
+		image_w64(code + L.code_varnames, tuple);
+		image_w32(code + L.code_nlocals, 1);
+	}
+	return code;
+}
+
+static void test_frame(unsigned m)
+{
+	begin("frame", m);
+	uint64_t code = code_with_local("f", 2);
+	uint64_t globals = image_dict(0, NULL, NULL, false);
+	uint64_t local = image_str("local");
+	int64_t basic = L.iframes ? 72 : L.frame_localsplus;
+	int64_t itemsize = 8;
+	uint64_t o = image_gc_new(image_sym("PyFrame_Type"),
+				  basic + 8 * 3, 1, false);
+
+	image_static_type("PyFrame_Type", "frame", basic, itemsize,
+			  TPFLAGS_HAVE_GC, 52);
+	if (!L.iframes) {
+		image_w64(o + L.ob_size, 1);
+		image_w64(o + L.frame_code, code);
+		image_w64(o + L.frame_globals, globals);
+		image_w64(o + L.frame_localsplus, local);
+		const struct want want[] = {
+			{ code, T, "f_code" }, { globals, T, "f_globals" },
+			{ local, T, "x" }, { 0 }
+		};
+
+		check(o, "frame", want, gc_size(basic + itemsize), "");
+		return;
+	}
+	// 3.11+: the frame object views an interpreter frame it owns.
+	uint64_t f = image_alloc(L.sizeof_iframe + 8 * 3);
+
+	image_w64(o + L.frame_frame, f);
+	image_w64(f + L.iframe_code, code);
+	image_w64(f + L.iframe_globals, globals);
+	image_w64(f + L.iframe_frame_obj, o);
+	image_w8(f + L.iframe_owner, 2); // FRAME_OWNED_BY_FRAME_OBJECT
+	image_w32(f + L.iframe_stacktop, 2);
+	image_w64(f + L.iframe_localsplus, local);
+	image_w64(f + L.iframe_localsplus + 8, globals);
+	const struct want want[] = {
+		{ o, T, "frame_obj" }, { code, T, "f_code" },
+		{ local, T, "x" }, { globals, T, "<stack 1>" }, { 0 }
+	};
+
+	// Sized by the code: 1 local and a stack of 2.
+	check(o, "frame", want, gc_size(basic + itemsize * 3), "");
+}
+
+static void test_generator(unsigned m)
+{
+	begin("generator", m);
+	uint64_t code = code_with_local("gen", 1);
+	uint64_t qualname = image_str("C.gen");
+	uint64_t local = image_int(8);
+	int64_t basic = L.iframes ? L.gen_iframe + L.sizeof_iframe : 96;
+	uint64_t o = image_gc_new(image_sym("PyGen_Type"), basic + 8 * 2, 1,
+				  false);
+
+	image_static_type("PyGen_Type", "generator", basic, L.iframes ? 8 : 0,
+			  TPFLAGS_HAVE_GC, 53);
+	image_wfield(o, L.gen_code, code);
+	image_w64(o + L.gen_qualname, qualname);
+	if (!L.iframes) {
+		uint64_t frame = image_tuple(0, NULL);
+
+		image_w64(o + L.gen_frame, frame);
+		struct want want[4] = { { 0 } }, *w = want;
+
+		if (L.gen_code >= 0)
+			*w++ = (struct want){ code, T, "gi_code" };
+		*w++ = (struct want){ qualname, T, "__qualname__" };
+		*w++ = (struct want){ frame, T, "gi_frame" };
+		check(o, "generator", want, gc_size(basic), "");
+		return;
+	}
+	uint64_t f = o + L.gen_iframe;
+
+	image_w64(f + L.iframe_code, code);
+	image_w8(o + L.gen_frame_state, 0); // FRAME_CREATED
+	image_w8(f + L.iframe_owner, 1);     // FRAME_OWNED_BY_GENERATOR
+	image_w32(f + L.iframe_stacktop, 1);
+	image_w64(f + L.iframe_localsplus, local);
+	struct want want[6] = { { 0 } }, *w = want;
+
+	if (L.gen_code >= 0)
+		*w++ = (struct want){ code, T, "gi_code" };
+	*w++ = (struct want){ qualname, T, "__qualname__" };
+	*w++ = (struct want){ code, T, "f_code" };
+	*w++ = (struct want){ local, T, "x" };
+	// Sized by the code: 1 local and a stack of 1.
+	check(o, "generator", want, gc_size(basic + 8 * 2), "C.gen");
+}
+
+static void test_traceback(unsigned m)
+{
+	begin("traceback", m);
+	uint64_t frame = image_tuple(0, NULL);
+	uint64_t tb = image_gc_new(image_sym("PyTraceBack_Type"), 48, 1, false);
+	uint64_t next = image_gc_new(image_sym("PyTraceBack_Type"), 48, 1,
+				     false);
+
+	type_gc("PyTraceBack_Type", "traceback", 48, 12);
+	image_w64(tb + L.tb_next, next);
+	image_w64(tb + L.tb_frame, frame);
+	const struct want want[] = {
+		{ next, T, "tb_next" }, { frame, T, "tb_frame" }, { 0 }
+	};
+
+	check(tb, "traceback", want, gc_size(48), "");
+}
+
+/* ---- the cases ----------------------------------------------------------- */
+
+int main(void)
+{
+	// An old layout, 3.11's managed dicts, 3.12's tagged ints and
+	// immortals, 3.13's inline values.
+	static const unsigned minors[] = { 8, 11, 12, 13 };
+
+	for (size_t i = 0; i < sizeof(minors) / sizeof(minors[0]); i++) {
+		unsigned m = minors[i];
+
+		test_str(m);
+		test_int(m);
+		test_bool(m);
+		test_float(m);
+		test_bytes(m);
+		test_none(m);
+		test_plain(m);
+		test_list(m);
+		test_tuple(m);
+		test_dict(m);
+		test_set(m);
+		test_odict(m);
+		test_deque(m, false);
+		test_deque(m, true);
+		test_code(m);
+		test_function(m);
+		test_method(m);
+		test_cfunction(m);
+		test_classmethod(m);
+		test_property(m);
+		test_descriptor(m);
+		test_module(m);
+		test_heap_type(m);
+		test_static_type(m);
+		test_subtype(m, false);
+		test_subtype(m, true);
+		if (m >= 13)
+			test_inline_values(m);
+		test_exception(m);
+		test_metatype(m);
+		test_cell(m);
+		test_weakref(m);
+		test_slice(m);
+		test_memoryview(m);
+		test_enumerate(m);
+		test_frame(m);
+		test_generator(m);
+		test_traceback(m);
+	}
+	// Every row of the table has its tests.
+	for (size_t i = 0; i < ndecoders; i++) {
+		size_t k = 0;
+
+		while (k < nrows_tested && rows_tested[k] != &decoders[i])
+			k++;
+		if (k == nrows_tested) {
+			printf("FAIL row '%s' has no test\n", decoders[i].name);
+			failed++;
+		}
+	}
+	printf("%u passed, %u failed\n", passed, failed);
+	return failed != 0;
+}
