@@ -107,6 +107,14 @@ struct cpython_version {
 	bool immortal_refcnt;       /* PEP 683 (3.12+): (int32)refcnt < 0
 				       means immortal */
 	bool iframes;               /* _PyInterpreterFrame (3.11+) */
+	/*
+	 * Include/internal/pycore_frame.h (3.11+): the owners of an
+	 * interpreter frame the walker tells apart (enum _frameowner), and
+	 * the state of a generator whose frame is cleared (FRAME_CLEARED).
+	 */
+	int frame_owned_by_thread;
+	int frame_owned_by_frame_object;
+	int frame_cleared;
 	bool finalize_flag;         /* Include/object.h: tp_finalize needs
 				       Py_TPFLAGS_HAVE_FINALIZE (≤3.7) */
 	bool visit_type_always;     /* Objects/typeobject.c subtype_traverse:

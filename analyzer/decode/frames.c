@@ -10,13 +10,7 @@
 #include "decode/decode.h"
 #include "decode/rows.h"
 #include "cpython/layout.h"
-
-enum {
-	// Include/internal/pycore_frame.h (3.11–3.14): enum _frameowner.
-	FRAME_OWNED_BY_FRAME_OBJECT = 2,
-	// 3.11–3.13 FRAME_CLEARED (pycore_frame.h).
-	FRAME_CLEARED = 4,
-};
+#include "cpython/version.h"
 
 // The members of a code object's localsplus (3.11+) or varnames: the
 // label of local slot i.
@@ -172,8 +166,10 @@ void decode_frame(struct decode *d, uint64_t obj, const struct decode_type *ti)
 	decode_field(d, obj, l->frame_locals_cache, "f_locals_cache");
 	uint64_t f = decode_u64(d, obj + l->frame_frame);
 
+	// Only a frame the frame object owns is its own to visit; the
+	// owners' values are the version's (cpython/version.h).
 	if (f && decode_u8(d, f + l->iframe_owner) ==
-			 FRAME_OWNED_BY_FRAME_OBJECT)
+			 l->cpython->frame_owned_by_frame_object)
 		iframe_traverse(d, f);
 }
 
@@ -221,7 +217,7 @@ void decode_generator(struct decode *d, uint64_t obj,
 	if (l->iframes) {
 		int8_t state = (int8_t)decode_u8(d, obj + l->gen_frame_state);
 
-		if (state < FRAME_CLEARED)
+		if (state < l->cpython->frame_cleared)
 			iframe_traverse(d, obj + l->gen_iframe);
 	} else {
 		decode_field(d, obj, l->gen_frame, "gi_frame");

@@ -11,6 +11,7 @@
 #include "decode/decode.h"
 #include "decode/rows.h"
 #include "cpython/layout.h"
+#include "cpython/version.h"
 #include "target/target.h"
 
 enum {
@@ -94,13 +95,24 @@ void decode_metatype(struct decode *d, uint64_t obj,
 	decode_conservative(d, obj, d->l->sizeof_heaptype, ti->basicsize, ti);
 }
 
-// The __dict__ of an instance whose type has Py_TPFLAGS_MANAGED_DICT
-// (3.11+): before the object, or its values inline (3.13).
+/*
+ * The __dict__ of an instance whose type has Py_TPFLAGS_MANAGED_DICT
+ * (3.11+): a word of the pre-header, where the version says, and the
+ * values, before the object (3.11), tagged in that word (3.12) or inline
+ * after it (3.13).
+ */
 static void managed_dict(struct decode *d, uint64_t obj,
 			 const struct decode_type *ti)
 {
 	const struct layout *l = d->l;
-	uint64_t dict_word = decode_u64(d, obj - l->sizeof_gc_head - 16 + 8);
+	const struct cpython_ops *ops = l->cpython ? l->cpython->ops : NULL;
+	uint64_t dict_at = 0, values_at = 0;
+
+	// A version without a pre-header has no managed dict.
+	if (!ops || !ops->preheader)
+		return;
+	ops->preheader(l, obj, &dict_at, &values_at);
+	uint64_t dict_word = dict_at ? decode_u64(d, dict_at) : 0;
 
 	if (l->inline_values) {
 		// 3.13 PyObject_VisitManagedDict: inline values while valid,
@@ -134,8 +146,8 @@ static void managed_dict(struct decode *d, uint64_t obj,
 				    "__dict__");
 		}
 	} else {
-		// 3.11: values at obj-32 then the dict at obj-24.
-		uint64_t values = decode_u64(d, obj - l->sizeof_gc_head - 16);
+		// 3.11: a pointer to the values, then the dict.
+		uint64_t values = values_at ? decode_u64(d, values_at) : 0;
 		struct dict_keys k;
 
 		if (values && ti->cached_keys &&

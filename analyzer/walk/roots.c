@@ -12,6 +12,7 @@
 
 #include "walk/walk.h"
 #include "cpython/layout.h"
+#include "cpython/version.h"
 #include "util/mem.h"
 #include "target/target.h"
 
@@ -242,18 +243,21 @@ static void thread_roots(struct walk *w, uint64_t tstate)
 		}
 		return;
 	}
-	uint64_t f = l->tstate_current_frame >= 0 ?
-		peek(w, tstate, l->tstate_current_frame) :
-		peek(w, peek(w, tstate, l->tstate_cframe),
-		     l->cframe_current_frame);
+	// 3.11+: where the running frame is, and who owns a frame, are the
+	// version's (cpython/version.h).
+	const struct cpython_version *v = l->cpython;
+	uint64_t f = 0;
 
-	for (int depth = 0; f && depth < 100000 && !w->err; depth++) {
+	if (v && v->ops && v->ops->current_frame &&
+	    !v->ops->current_frame(l, w->t, tstate, &f))
+		f = 0;
+	for (int depth = 0; v && f && depth < 100000 && !w->err; depth++) {
 		uint8_t owner = 0xff;
 
 		// Only frames the thread owns: generators' and frame
 		// objects' frames are theirs, C-stack shims hold nothing.
 		target_read_ok(w->t, &owner, f + l->iframe_owner, 1);
-		if (owner == 0)
+		if (owner == v->frame_owned_by_thread)
 			iframe_roots(w, f, who);
 		f = peek(w, f, l->iframe_previous);
 	}
