@@ -3,7 +3,8 @@
 #   make            build build/gcscope
 #   make deps       install the system packages the build and tests need
 #   make demo       run a leaky program, snapshot its core, show what is in it
-#   make test       build and run every test; ends with "N passed, N failed"
+#   make test       build and run every test under pytest; ends with its
+#                   summary line ("== 190 passed in 300.00s ==")
 #   make bench      snapshot synthetic heaps of three sizes; print the figures
 #   make fuzz       run each fuzz target (tests/fuzz) for FUZZ_SECONDS (600)
 #   make layout-tables  write the built-in layout tables of each supported
@@ -17,7 +18,10 @@
 #   SANITIZE=1            build with AddressSanitizer and UBSan into build/sanitize
 #                         (make test SANITIZE=1 runs the suite against it)
 #   V=1                   show full commands
-#   PYTHON                interpreter for the test harness (/usr/bin/python3)
+#   PYTHON                interpreter for the tests, with pytest and pytest-xdist
+#                         (/usr/bin/python3)
+#   TEST_JOBS             pytest-xdist workers make test runs (2)
+#   TEST_ARGS             more pytest options for make test: TEST_ARGS='-k census'
 #   FUZZ_CC               compiler with libFuzzer for the fuzz targets (clang)
 #   FUZZ_SECONDS          how long make fuzz runs each target
 #
@@ -254,8 +258,13 @@ demo: all
 bench: all
 	@$(PYTHON) tests/bench.py $(BENCH_SIZES)
 
+# The tests run under pytest (tests/conftest.py), in TEST_JOBS pytest-xdist
+# workers; TEST_ARGS adds options, e.g. make test TEST_ARGS='-k snapshot'.
+TEST_JOBS ?= 2
+TEST_ARGS ?=
 test: all $(UNIT_TESTS) $(CHECKS) $(REPLAY_BINS) $(if $(HAVE_FUZZ_CC),$(FUZZ_BINS))
-	@GCSCOPE_BUILD=$(BUILD) GCSCOPE_FUZZ_BUILD=$(FUZZ_BUILD) $(PYTHON) tests/run.py
+	@GCSCOPE_BUILD=$(abspath $(BUILD)) GCSCOPE_FUZZ_BUILD=$(abspath $(FUZZ_BUILD)) \
+		$(PYTHON) -m pytest -n $(TEST_JOBS) --dist loadgroup $(TEST_ARGS) tests
 
 clean:
 	rm -rf $(BUILD)

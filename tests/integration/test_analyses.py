@@ -5,8 +5,8 @@ For each interpreter in CONFIGS: build corpora/refbugs.c for it
 (gcstest.build_refbugs), run corpora/leaky.py --refbugs, which plants three
 refcount bugs and a finalized object in an unreachable cycle, take a core
 with gcore, snapshot it with gcscope, then check one analysis per case
-(the workload and snapshot are shared by an interpreter's cases: the first
-one run makes them):
+(the workload, core and snapshot are the run's, gcstest.corpus_core, shared
+with the other tests that need them):
 
   cycles       the cycles table is exactly the strongly connected components
                (more than one member, or one that refers to itself) of the
@@ -29,17 +29,16 @@ one run makes them):
                roots
 
 Case names are INTERPRETER-MODE-CHECK: 'pyenv-3.12.1-dwarf-cycles'.
-GCSCOPE_VERBOSE=1 prints every example, GCSCOPE_KEEP=1 keeps the work
-directories (truth, core, database).
+GCSCOPE_VERBOSE=1 prints every example, GCSCOPE_KEEP=1 keeps the run's
+directory (truth, core, database; gcstest.run_dir).
 """
 
-import atexit
 import collections
 import dataclasses
-import shutil
-import tempfile
 import time
 from pathlib import Path
+
+import pytest
 
 import gcstest
 
@@ -87,59 +86,27 @@ class Prepared:
     name: object           # gcstest.Namer
 
 
-_PREPARED = {}             # (interpreter name, mode name) -> Prepared or the exception
-_WORK_DIRS = []
-
-
-def _cleanup():
-    for path in _WORK_DIRS:
-        if gcstest.keep_files():
-            print('  kept: %s' % path)
-        else:
-            shutil.rmtree(path, ignore_errors=True)
-
-
-atexit.register(_cleanup)
+_PREPARED = {}             # (interpreter name, mode name) -> Prepared; the latest only
 
 
 def prepared(name, mode):
-    """The Prepared for the interpreter called name in mode, made once.
-
-    A failure (or Skip) making it is remembered and raised again for the
-    interpreter's other cases.  Only the latest interpreter is kept.
-    """
+    """The Prepared for the interpreter called name in mode, read once per
+    process from the run's shared core and snapshot."""
     key = (name, mode.name)
     if key not in _PREPARED:
         _PREPARED.clear()
-        try:
-            _PREPARED[key] = prepare(name, mode)
-        except Exception as e:              # Skip, AssertionError, ...
-            _PREPARED[key] = e
-    value = _PREPARED[key]
-    if isinstance(value, Exception):
-        raise value
-    return value
+        _PREPARED[key] = prepare(name, mode)
+    return _PREPARED[key]
 
 
 def prepare(name, mode):
-    """Build refbugs, run the workload, take its core, snapshot it, read it all."""
-    interpreter = gcstest.find_interpreter(name)
-    if mode.strip:
-        interpreter = gcstest.stripped_copy(interpreter, mode.strip)
-    gcstest.require_gcscope()
-    extension = gcstest.build_refbugs(interpreter)
-    work = Path(tempfile.mkdtemp(prefix='gcscope-analyses-%s-%s-' % (name, mode.name)))
-    _WORK_DIRS.append(work)
-    db = work / 'snapshot.db'
-    with gcstest.Workload(interpreter, SCRIPT, work,
-                          args=('--refbugs', extension)) as workload:
-        core = gcstest.gcore(workload.pid, work / 'core')
-        elapsed = gcstest.snapshot_core(core, db, args=mode.args)
+    """The run's core of leaky.py --refbugs and its snapshot, read."""
+    corpus = gcstest.corpus_core(name + ('-' + mode.strip if mode.strip else ''),
+                                 refbugs=True)
+    db, elapsed = gcstest.corpus_snapshot(corpus, mode.args)
     started = time.monotonic()
-    truth = gcstest.Truth(workload.truth_dir)
-    check_planted_in_core(truth, core)
-    if not gcstest.keep_files():
-        core.unlink()
+    truth = corpus.truth()
+    check_planted_in_core(truth, corpus.core)
     snap = gcstest.Snapshot(db)
     source = snap.meta.get('layout_source')
     print('  %s (%s): snapshot %.1f s, %d objects, %d edges; layout %s'
@@ -154,7 +121,7 @@ def prepare(name, mode):
         raise AssertionError('anomalies.tsv is empty: leaky.py did not plant the refbugs')
     analyses = gcstest.Analyses(db)
     print('  analyses: %s (read in %.1f s)' % (analyses.counts(), time.monotonic() - started))
-    return Prepared(interpreter, mode, work, truth, snap, analyses,
+    return Prepared(corpus.interpreter, mode, corpus.dir, truth, snap, analyses,
                     gcstest.Namer(truth, snap))
 
 
@@ -778,17 +745,12 @@ CHECKS = [
 ]
 
 
-def run_check(name, mode, check):
-    """Prepare (once per interpreter) and run one check; fail with its failures."""
-    p = prepared(name, mode)
-    failures = check(p)
-    if failures:
-        raise AssertionError('; '.join(failures))
-
-
-def cases():
-    """One case per interpreter, mode and check: 'pyenv-3.12.1-dwarf-cycles'."""
-    for name, mode in CONFIGS:
-        for check_name, check in CHECKS:
-            yield '%s-%s-%s' % (name, mode.name, check_name), \
-                lambda name=name, mode=mode, check=check: run_check(name, mode, check)
+@pytest.mark.weight(2)
+@pytest.mark.parametrize('name, mode, check', [
+    pytest.param(name, mode, check, id='%s-%s-%s' % (name, mode.name, check_name),
+                 marks=pytest.mark.xdist_group('analyses-%s-%s' % (name, mode.name)))
+    for name, mode in CONFIGS for check_name, check in CHECKS])
+def test_analyses(name, mode, check):
+    """One check of one interpreter's analyses: 'pyenv-3.12.1-dwarf-cycles'."""
+    failures = check(prepared(name, mode))
+    assert not failures, '; '.join(failures)

@@ -35,35 +35,17 @@ the state must be found by a scan of the interpreter's data
 
 Case names are INTERPRETER-CHECK: 'pyenv-3.12.1-leaked',
 'pyenv-3.11.7-strip-all-pymalloc', 'debian-3.11-nodebug-clean'.
-GCSCOPE_KEEP=1 keeps the work directories (truth, core, database).
+The cores and snapshots are the run's (gcstest.corpus_core), shared with
+the other tests; GCSCOPE_KEEP=1 keeps them.
 """
 
-import atexit
 import collections
 import json
-import shutil
 import sqlite3
-import tempfile
-from pathlib import Path
+
+import pytest
 
 import gcstest
-
-SCRIPT = gcstest.CORPORA / 'leaky.py'
-
-_PREPARED = {}      # (case prefix, refbugs) -> (truth, db path) or the exception
-_WORK_DIRS = []
-
-
-def _cleanup():
-    for path in _WORK_DIRS:
-        if gcstest.keep_files():
-            print('  kept: %s' % path)
-        else:
-            shutil.rmtree(path, ignore_errors=True)
-
-
-atexit.register(_cleanup)
-
 
 # (case prefix, interpreter name, snapshot options, census_source wanted)
 CONFIGS = (
@@ -78,37 +60,11 @@ CONFIGS = (
 
 def prepared(config, refbugs):
     """(truth, db) for a CONFIGS entry, with or without the refbugs
-    planted; made once, a failure remembered."""
-    key = (config[0], refbugs)
-    if key not in _PREPARED:
-        for old in [k for k in _PREPARED if k[0] != config[0]]:
-            del _PREPARED[old]
-        try:
-            _PREPARED[key] = prepare(config, refbugs)
-        except Exception as e:          # Skip, AssertionError, ...
-            _PREPARED[key] = e
-    value = _PREPARED[key]
-    if isinstance(value, Exception):
-        raise value
-    return value
-
-
-def prepare(config, refbugs):
+    planted: the run's core (gcstest.corpus_core) and its snapshot."""
     prefix, name, options, source = config
-    interpreter = gcstest.find_interpreter(name)
-    gcstest.require_gcscope()
-    args = ()
-    if refbugs:
-        args = ('--refbugs', gcstest.build_refbugs(interpreter))
-    work = Path(tempfile.mkdtemp(prefix='gcscope-census-%s-' % prefix))
-    _WORK_DIRS.append(work)
-    db = work / 'snapshot.db'
-    with gcstest.Workload(interpreter, SCRIPT, work, args=args) as workload:
-        core = gcstest.gcore(workload.pid, work / 'core')
-        elapsed = gcstest.snapshot_core(core, db, args=options)
-    if not gcstest.keep_files():
-        core.unlink()
-    truth = gcstest.Truth(workload.truth_dir)
+    corpus = gcstest.corpus_core(name, refbugs=refbugs)
+    db, elapsed = gcstest.corpus_snapshot(corpus, options)
+    truth = corpus.truth()
     meta = dict(query(db, 'SELECT key, value FROM meta'))
     print('  %s: snapshot %.1f s, %s objects, %s found in the arenas only; census %s'
           ' (state from %s, layout %s)%s'
@@ -167,7 +123,7 @@ def check_pymalloc(config):
     truth, db = prepared(config, True)
     stats = truth.mallocstats
     if stats is None:
-        raise gcstest.Skip('the corpus recorded no pymalloc statistics (not pymalloc)')
+        pytest.skip('the corpus recorded no pymalloc statistics (not pymalloc)')
     failures = []
     arenas = query(db, 'SELECT count(*) FROM pymalloc_arenas')[0][0]
     if arenas != stats.arenas:
@@ -299,8 +255,11 @@ CHECKS = (
 )
 
 
-def cases():
-    for config in CONFIGS:
-        for check_name, check in CHECKS:
-            yield '%s-%s' % (config[0], check_name), \
-                lambda config=config, check=check: check(config)
+@pytest.mark.weight(2)
+@pytest.mark.parametrize('config, check', [
+    pytest.param(config, check, id='%s-%s' % (config[0], check_name),
+                 marks=pytest.mark.xdist_group('census-' + config[0]))
+    for config in CONFIGS for check_name, check in CHECKS])
+def test_census(config, check):
+    """One check of one configuration: 'pyenv-3.11.7-strip-all-pymalloc'."""
+    check(config)

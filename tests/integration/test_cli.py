@@ -1,8 +1,8 @@
 """The analysis commands: gcscope types, cycles, garbage, leaks, path,
 referrers, referents and sql, checked against the database they read.
 
-One snapshot of corpora/leaky.py under pyenv's 3.12.1 is taken the first
-time a case needs it and shared by all cases.  Every check compares what
+One snapshot of corpora/leaky.py under pyenv's 3.12.1, the run's
+(gcstest.corpus_core), is shared by all cases.  Every check compares what
 gcscope prints with the same database queried here with Python's sqlite3:
 the text output (one record per line, addresses as 0x...) and --json.
 
@@ -11,14 +11,14 @@ checked for consistency: a case holds whether they are filled or empty.
 What a case can only show once they are filled it prints as 'vacuous'.
 """
 
-import atexit
 import hashlib
 import json
 import re
 import shutil
 import sqlite3
-import tempfile
 from pathlib import Path
+
+import pytest
 
 import gcstest
 
@@ -72,44 +72,20 @@ class Fixture:
 
 
 _fixture = None
-_failure = None
 
 
 def fixture():
-    """The shared snapshot, taken on first use; Skip if 3.12.1 is missing."""
-    global _fixture, _failure
-    if _fixture is not None:
-        return _fixture
-    if _failure is not None:
-        raise _failure
-    try:
-        interpreter = gcstest.find_interpreter(INTERPRETER)
-        gcstest.require_gcscope()
-        work = Path(tempfile.mkdtemp(prefix='gcscope-cli-'))
-        atexit.register(_remove, work)
-        db = work / 'snapshot.db'
-        with gcstest.Workload(interpreter, SCRIPT, work) as workload:
-            core = gcstest.gcore(workload.pid, work / 'core')
-            gcstest.snapshot_core(core, db)
-        core.unlink()
-        _fixture = Fixture(work, db, gcstest.Truth(workload.truth_dir))
-    except gcstest.Skip as e:
-        _failure = e
-        raise
-    except Exception as e:
-        _failure = AssertionError('the shared snapshot failed: %s' % e)
-        raise
-    print('  snapshot %s: roots %d, reach %d, garbage %d, anomalies %d'
-          % (db, _fixture.count('roots'), _fixture.count('reach'),
-             _fixture.count('garbage'), _fixture.count('anomalies')))
+    """The shared snapshot: the run's core of leaky.py under 3.12.1 and
+    its snapshot (gcstest.corpus_core); skips if 3.12.1 is missing."""
+    global _fixture
+    if _fixture is None:
+        corpus = gcstest.corpus_core(INTERPRETER)
+        db, _ = gcstest.corpus_snapshot(corpus)
+        _fixture = Fixture(corpus.dir, db, corpus.truth())
+        print('  snapshot %s: roots %d, reach %d, garbage %d, anomalies %d'
+              % (db, _fixture.count('roots'), _fixture.count('reach'),
+                 _fixture.count('garbage'), _fixture.count('anomalies')))
     return _fixture
-
-
-def _remove(work):
-    if gcstest.keep_files():
-        print('  kept: %s' % work)
-    else:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------
@@ -772,19 +748,23 @@ def on_core():
         print('  %d type rows, cached in %s' % (len(direct.stdout.splitlines()) - 1, cache.name))
 
 
-def cases():
-    yield 'help', help_text
-    yield 'on-core', on_core
-    yield 'usage-errors', usage_errors
-    yield 'bad-databases', bad_databases
-    yield 'unknown-address', unknown_address
-    yield 'schema-version-1', schema_version_1
-    yield 'types', types
-    yield 'cycles', cycles
-    yield 'cycles-filtered', cycles_filtered
-    yield 'garbage', garbage
-    yield 'leaks', leaks
-    yield 'path', path
-    yield 'referrers', referrers
-    yield 'referents', referents
-    yield 'sql', sql
+@pytest.mark.parametrize('case', [
+    pytest.param(help_text, id='help'),
+    pytest.param(on_core, id='on-core'),
+    pytest.param(usage_errors, id='usage-errors'),
+    pytest.param(bad_databases, id='bad-databases'),
+    pytest.param(unknown_address, id='unknown-address'),
+    pytest.param(schema_version_1, id='schema-version-1'),
+    pytest.param(types, id='types'),
+    pytest.param(cycles, id='cycles'),
+    pytest.param(cycles_filtered, id='cycles-filtered'),
+    pytest.param(garbage, id='garbage'),
+    pytest.param(leaks, id='leaks'),
+    pytest.param(path, id='path'),
+    pytest.param(referrers, id='referrers'),
+    pytest.param(referents, id='referents'),
+    pytest.param(sql, id='sql'),
+])
+@pytest.mark.xdist_group('cli')
+def test_cli(case):
+    case()

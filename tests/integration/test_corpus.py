@@ -10,9 +10,10 @@ gcscope.
 
 import collections
 
+import pytest
+
 import gcstest
 
-SCRIPT = gcstest.CORPORA / 'leaky.py'
 WORD = 8
 
 
@@ -83,15 +84,13 @@ def check_consistency(truth):
     return problems
 
 
-def check_corpus(name):
-    """Run the workload under the interpreter called name and check its truth."""
-    interpreter = gcstest.find_interpreter(name)
-    with gcstest.scratch_dir('corpus-' + name) as work:
-        with gcstest.Workload(interpreter, SCRIPT, work) as workload:
-            core_path = gcstest.gcore(workload.pid, work / 'core')
-        truth = gcstest.Truth(workload.truth_dir)
-        with gcstest.CoreFile(core_path) as core:
-            type_ok, refcnt_ok, examples = check_header(truth, core)
+@pytest.mark.parametrize('name', [spec.name for spec in gcstest.INTERPRETERS])
+def test_corpus(name, corpus_core):
+    """The workload under the interpreter called name: its truth checked."""
+    corpus = corpus_core(name)
+    truth = corpus.truth()
+    with gcstest.CoreFile(corpus.core) as core:
+        type_ok, refcnt_ok, examples = check_header(truth, core)
     total = len(truth.objects)
     problems = check_consistency(truth)
     print('%s corpus: objects %d (frozen %d) core-type %.2f%% core-refcnt %.2f%% '
@@ -108,9 +107,3 @@ def check_corpus(name):
     if examples or problems:
         raise AssertionError('%d objects differ from the core; %d other problems'
                              % (len(examples), len(problems)))
-
-
-def cases():
-    """One case per known interpreter."""
-    for spec in gcstest.INTERPRETERS:
-        yield spec.name, lambda name=spec.name: check_corpus(name)

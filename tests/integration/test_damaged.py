@@ -16,6 +16,8 @@ import random
 import sqlite3
 import struct
 
+import pytest
+
 import gcstest
 
 INTERPRETER = 'pyenv-3.12.1'
@@ -176,5 +178,7 @@ def damaged():
                                  'sound core):\n%s' % (INFLATION, sound, '\n'.join(inflated)))
 
 
-def cases():
-    yield 'damaged-cores', damaged
+@pytest.mark.weight(3)
+def test_damaged():
+    """'damaged-cores': every damaged copy of one core."""
+    damaged()

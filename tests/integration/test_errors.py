@@ -6,9 +6,12 @@ where there is one), and that neither the database nor its temporary file
 is left behind.
 """
 
+import functools
 import shutil
 import subprocess
 import time
+
+import pytest
 
 import gcstest
 
@@ -191,18 +194,22 @@ def missing_mapped_file():
                        'not on this machine', str(copy), db=db)
 
 
-def cases():
-    yield 'not-a-core', not_a_core
-    yield 'missing-core', missing_core
-    yield 'missing-db-option', missing_db_option
-    yield 'unknown-command', unknown_command
-    yield 'core-of-another-program', core_of_another_program
-    yield 'truncated-core', truncated_core
-    yield 'unwritable-db', unwritable_db
-    yield 'layout-dwarf-strip-debug', lambda: dwarf_of_stripped('strip-debug')
-    yield 'layout-dwarf-strip-all', lambda: dwarf_of_stripped('strip-all')
-    yield 'layout-dwarf-no-default-debuginfo', dwarf_without_default_debuginfo
-    yield 'layout-debug-offsets-3.12', debug_offsets_before_3_13
-    yield 'layout-check-without-dwarf', layout_check_without_dwarf
-    yield 'wrong-exe', wrong_exe
-    yield 'missing-mapped-file', missing_mapped_file
+@pytest.mark.parametrize('case', [
+    pytest.param(not_a_core, id='not-a-core'),
+    pytest.param(missing_core, id='missing-core'),
+    pytest.param(missing_db_option, id='missing-db-option'),
+    pytest.param(unknown_command, id='unknown-command'),
+    pytest.param(core_of_another_program, id='core-of-another-program'),
+    pytest.param(truncated_core, id='truncated-core'),
+    pytest.param(unwritable_db, id='unwritable-db'),
+    pytest.param(functools.partial(dwarf_of_stripped, 'strip-debug'),
+                 id='layout-dwarf-strip-debug'),
+    pytest.param(functools.partial(dwarf_of_stripped, 'strip-all'), id='layout-dwarf-strip-all'),
+    pytest.param(dwarf_without_default_debuginfo, id='layout-dwarf-no-default-debuginfo'),
+    pytest.param(debug_offsets_before_3_13, id='layout-debug-offsets-3.12'),
+    pytest.param(layout_check_without_dwarf, id='layout-check-without-dwarf'),
+    pytest.param(wrong_exe, id='wrong-exe'),
+    pytest.param(missing_mapped_file, id='missing-mapped-file'),
+])
+def test_errors(case):
+    case()

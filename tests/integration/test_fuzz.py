@@ -15,11 +15,14 @@ any crash, sanitizer report, hang or memory blow-up fails the test and
 leaves the input in build/fuzz/findings/. make fuzz runs them longer.
 """
 
+import functools
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import gcstest
 
@@ -135,7 +138,7 @@ def replay_core():
 def libfuzzer(name):
     binary = fuzz_run.fuzz_build() / ('fuzz_' + name)
     if not binary.exists():
-        raise gcstest.Skip('%s not built: clang is missing (make deps installs it)' % binary)
+        pytest.skip('%s not built: clang is missing (make deps installs it)' % binary)
     r = fuzz_run.run(name, SECONDS)
     print(fuzz_run.summary(r))
     if r['findings'] or r['returncode'] != 0:
@@ -145,8 +148,11 @@ def libfuzzer(name):
         raise AssertionError('fuzz_%s ran nothing:\n%s' % (name, gcstest.tail(r['log'])))
 
 
-def cases():
-    yield 'replay-heap', replay_heap
-    yield 'replay-core', replay_core
-    for name in fuzz_run.targets():
-        yield 'libfuzzer-' + name, lambda name=name: libfuzzer(name)
+@pytest.mark.parametrize('case', [
+    pytest.param(replay_heap, id='replay-heap'),
+    pytest.param(replay_core, id='replay-core'),
+] + [pytest.param(functools.partial(libfuzzer, name), id='libfuzzer-' + name,
+                  marks=pytest.mark.weight(5))
+     for name in fuzz_run.targets()])
+def test_fuzz(case):
+    case()

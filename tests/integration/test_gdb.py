@@ -33,15 +33,17 @@ work directories.
 """
 
 import atexit
+import functools
 import os
 import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+import pytest
 
 import gcstest
 
@@ -111,7 +113,7 @@ def require_gdb():
             else:
                 _gdb_checked = ''
     if _gdb_checked:
-        raise gcstest.Skip(_gdb_checked)
+        pytest.skip(_gdb_checked)
     gcstest.require_gcscope()
 
 
@@ -601,28 +603,20 @@ def work_dir(name):
 
 
 def prepared_core(name):
-    """(session, db, truth, core, executable) for interpreter name, made once;
-    a failure is remembered for its other cases."""
+    """(session, db, truth, core, executable) for interpreter name, made
+    once per process from the run's core (gcstest.corpus_core)."""
     if name not in _prepared:
         _prepared.clear()
-        try:
-            _prepared[name] = prepare_core(name)
-        except Exception as e:             # Skip, AssertionError, ...
-            _prepared[name] = e
-    value = _prepared[name]
-    if isinstance(value, Exception):
-        raise value
-    return value
+        _prepared[name] = prepare_core(name)
+    return _prepared[name]
 
 
 def prepare_core(name):
     require_gdb()
-    interpreter = gcstest.find_interpreter(name)
-    extension = gcstest.build_refbugs(interpreter)
+    corpus = gcstest.corpus_core(name, refbugs=True)
+    interpreter, core = corpus.interpreter, corpus.core
     work = work_dir(name)
-    with gcstest.Workload(interpreter, SCRIPT, work, args=('--refbugs', extension)) as workload:
-        core = gcstest.gcore(workload.pid, work / 'core')
-    truth = gcstest.Truth(workload.truth_dir)
+    truth = corpus.truth()
     saved = work / 'saved.db'
     session = run_gdb([interpreter.executable, core], core_commands(truth, saved),
                       env=interpreter.env(), work=work)
@@ -641,10 +635,9 @@ def prepare_core(name):
 
 
 def core_case(name, check):
-    def run():
-        session, db, truth, _, _ = prepared_core(name)
-        check(session, db, truth)
-    return run
+    """One command of the gdb session on interpreter name's core."""
+    session, db, truth, _, _ = prepared_core(name)
+    check(session, db, truth)
 
 
 # ---------------------------------------------------------------------------
@@ -846,7 +839,8 @@ def one_error(session, name, *phrases):
 
 
 def errors_analyzer_missing():
-    _, _, _, core, interpreter = prepared_core(CORE_INTERPRETERS[0])
+    corpus = gcstest.corpus_core(CORE_INTERPRETERS[0], refbugs=True)
+    core, interpreter = corpus.core, corpus.interpreter
     commands = [('cycles', 'py-cycles'), ('snapshot', 'py-snapshot')]
     session = run_gdb([interpreter.executable, core], commands,
                       env=dict(interpreter.env(), GCSCOPE='/nonexistent'))
@@ -858,7 +852,7 @@ def errors_analyzer_missing():
                         ignore=shutil.ignore_patterns('__pycache__'))
         path = '/usr/bin:/bin'
         if shutil.which('gcscope', path=path):
-            raise gcstest.Skip('gcscope is installed on %s' % path)
+            pytest.skip('gcscope is installed on %s' % path)
         session = run_gdb([interpreter.executable, core], commands[:1],
                           env=dict(interpreter.env(), GCSCOPE=None, PATH=path),
                           gdbext=work / 'gdbext' / 'gcscope.py')
@@ -872,8 +866,7 @@ def errors_not_python():
                 ('types', 'py-types'), ('cycles', 'py-cycles'), ('snapshot', 'py-snapshot')]
     session = run_gdb(['--args', sleep, '30'], commands)
     if not any('Catchpoint' in l for l in session['run']):
-        raise gcstest.Skip('gdb could not stop sleep at its nanosleep:\n%s'
-                           % session.show('run'))
+        pytest.skip('gdb could not stop sleep at its nanosleep:\n%s' % session.show('run'))
     for name in ('types', 'cycles', 'snapshot'):
         one_error(session, name, 'cannot snapshot process', 'not a CPython interpreter')
     # py-cycles reuses the failure; py-snapshot tries again (quietly).
@@ -884,7 +877,8 @@ def errors_not_python():
 
 
 def errors_usage():
-    _, _, _, core, interpreter = prepared_core(CORE_INTERPRETERS[0])
+    corpus = gcstest.corpus_core(CORE_INTERPRETERS[0], refbugs=True)
+    core, interpreter = corpus.core, corpus.interpreter
     commands = [
         ('limit', 'py-types --limit x'),
         ('unknown', 'py-cycles --frobnicate'),
@@ -925,15 +919,18 @@ def errors_usage():
 
 # ---------------------------------------------------------------------------
 
-def cases():
-    for name in CORE_INTERPRETERS:
-        for check_name, check in CORE_CHECKS:
-            yield 'core-%s-%s' % (name, check_name), core_case(name, check)
-        if name == CORE_INTERPRETERS[0]:
-            # While its core is at hand.
-            yield 'errors-analyzer-missing', errors_analyzer_missing
-            yield 'errors-usage', errors_usage
-    yield 'errors-not-python', errors_not_python
-    yield 'live-attached', live_attached
-    yield 'started-cycles', started_cycles
-    yield 'started-invalidation', started_invalidation
+@pytest.mark.parametrize('case', [
+    pytest.param(functools.partial(core_case, name, check),
+                 id='core-%s-%s' % (name, check_name),
+                 marks=[pytest.mark.xdist_group('gdb-' + name), pytest.mark.weight(2)])
+    for name in CORE_INTERPRETERS for check_name, check in CORE_CHECKS
+] + [
+    pytest.param(errors_analyzer_missing, id='errors-analyzer-missing'),
+    pytest.param(errors_usage, id='errors-usage'),
+    pytest.param(errors_not_python, id='errors-not-python'),
+    pytest.param(live_attached, id='live-attached'),
+    pytest.param(started_cycles, id='started-cycles'),
+    pytest.param(started_invalidation, id='started-invalidation'),
+])
+def test_gdb(case):
+    case()

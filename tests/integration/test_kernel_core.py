@@ -16,6 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 import gcstest
 
 INTERPRETER = 'pyenv-3.12.1'
@@ -49,14 +51,16 @@ def kernel_core(interpreter, work):
             proc.wait()
     pattern = Path('/proc/sys/kernel/core_pattern').read_text().strip()
     if pattern.startswith('|') or '/' in pattern:
-        raise gcstest.Skip('the kernel sends cores elsewhere (core_pattern %r)' % pattern)
+        pytest.skip('the kernel sends cores elsewhere (core_pattern %r)' % pattern)
     cores = sorted(work.glob('core*'))
     if not cores:
-        raise gcstest.Skip('the kernel wrote no core (core_pattern %r)' % pattern)
+        pytest.skip('the kernel wrote no core (core_pattern %r)' % pattern)
     return cores[0], work / 'truth'
 
 
-def whole_and_truncated():
+@pytest.mark.weight(2)
+def test_kernel_core():
+    """'whole-and-truncated'."""
     interpreter = gcstest.find_interpreter(INTERPRETER)
     with gcstest.scratch_dir('kernel-core') as work:
         core, truth_dir = kernel_core(interpreter, work)
@@ -88,7 +92,3 @@ def whole_and_truncated():
                                      % (frac, r.returncode, gcstest.tail(stderr)))
             print('  truncated to %d%%: exit %d: %s'
                   % (frac * 100, r.returncode, stderr.strip().splitlines()[-1]))
-
-
-def cases():
-    yield 'whole-and-truncated', whole_and_truncated

@@ -24,6 +24,8 @@ import re
 import subprocess
 import tempfile
 
+import pytest
+
 import gcstest
 
 SUMMARY = re.compile(r'^(\d+) entries checked, (\d+) differ$')
@@ -34,8 +36,11 @@ LAYOUT_H = gcstest.REPO / 'analyzer' / 'cpython' / 'layout.h'
 EXTRA_FIELD = '\tX(ob_extra, "PyObject", "ob_extra")                     \\\n'
 
 
-def check(name):
-    interp = gcstest.find_interpreter(name)
+@pytest.mark.parametrize('interpreter', [spec.name for spec in gcstest.INTERPRETERS],
+                         indirect=True)
+def test_layout(interpreter):
+    """gcscope layout --check on one interpreter's DWARF: 'pyenv-3.12.1'."""
+    interp, name = interpreter, interpreter.name
     path = gcstest.dwarf_file(interp)
     args = ['layout', '--check', path]
     if interp.spec.debug_package:          # .build-id/xx/rest.debug: no version in the name
@@ -135,8 +140,11 @@ def check_supported():
     print('supported: %s' % ' '.join(versions))
 
 
-def cases():
-    for spec in gcstest.INTERPRETERS:
-        yield spec.name, lambda name=spec.name: check(name)
-    yield 'stale-table', check_stale_table
-    yield 'supported', check_supported
+def test_layout_stale_table():
+    """'stale-table'."""
+    check_stale_table()
+
+
+def test_layout_supported():
+    """'supported'."""
+    check_supported()

@@ -11,12 +11,14 @@ never leave the target stopped.
 """
 
 import collections
+import functools
 import os
 import signal
 import sqlite3
 import subprocess
 import time
-from pathlib import Path
+
+import pytest
 
 import gcstest
 
@@ -133,6 +135,7 @@ def analysis_on_pid():
                                      str(workload.pid), hex(gcstest.Truth(
                                          workload.truth_dir).labels['owner'])],
                                     capture_output=True, env=env, timeout=120)
+            gcstest.check_sanitizer(result.returncode, result.stderr, 'referrers --pid')
             check_running_and_answering(workload)
         out = result.stdout.decode()
         if result.returncode != 0 or "['OWNER']" not in out:
@@ -168,7 +171,7 @@ def gone():
 
 def traced_by_another():
     if not gcstest.shutil.which('strace'):
-        raise gcstest.Skip('strace is not installed')
+        pytest.skip('strace is not installed')
     interpreter = gcstest.find_interpreter('pyenv-3.12.1')
     with gcstest.scratch_dir('live-traced') as work:
         with gcstest.Workload(interpreter, SCRIPT, work) as workload:
@@ -192,9 +195,9 @@ def traced_by_another():
 def not_permitted():
     """gcscope as user nobody may not trace a process of root."""
     if os.geteuid() != 0:
-        raise gcstest.Skip('needs root to run gcscope as another user')
+        pytest.skip('needs root to run gcscope as another user')
     if not gcstest.shutil.which('setpriv'):
-        raise gcstest.Skip('setpriv is not installed')
+        pytest.skip('setpriv is not installed')
     proc = subprocess.Popen(['sleep', '300'])
     try:
         time.sleep(0.1)
@@ -202,6 +205,7 @@ def not_permitted():
             ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups',
              str(gcstest.GCSCOPE), 'snapshot', '--pid', str(proc.pid), '--db', '/tmp/never.db'],
             capture_output=True, timeout=60)
+        gcstest.check_sanitizer(result.returncode, result.stderr, 'snapshot --pid as nobody')
         stderr = result.stderr.decode('utf-8', 'replace')
         errors = [l for l in stderr.splitlines() if l.startswith('error: ')]
         if result.returncode != 2 or len(errors) != 1 or 'cannot stop process' not in errors[0] \
@@ -219,9 +223,9 @@ def not_permitted():
 def same_unprivileged_user():
     """An ordinary user snapshots its own process (no root, no capability)."""
     if os.geteuid() != 0:
-        raise gcstest.Skip('needs root to start processes as another user')
+        pytest.skip('needs root to start processes as another user')
     if not gcstest.shutil.which('setpriv'):
-        raise gcstest.Skip('setpriv is not installed')
+        pytest.skip('setpriv is not installed')
     # Debian's interpreter: nobody may not enter /root, where pyenv's are.
     interpreter = gcstest.find_interpreter('debian-3.11')
     as_nobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']
@@ -243,11 +247,11 @@ def same_unprivileged_user():
             result = subprocess.run(as_nobody + [str(gcstest.GCSCOPE), 'snapshot', '--pid',
                                                  str(proc.pid), '--db', str(db)],
                                     capture_output=True, timeout=120)
+            gcstest.check_sanitizer(result.returncode, result.stderr, 'snapshot --pid as nobody')
             if result.returncode != 0 and b'Operation not permitted' in result.stderr:
                 # Some sandboxes (seccomp, an LSM) allow ptrace to root only.
-                raise gcstest.Skip('this machine refuses ptrace to an unprivileged user'
-                                   ' even on its own process: %s'
-                                   % result.stderr.decode().strip())
+                pytest.skip('this machine refuses ptrace to an unprivileged user'
+                            ' even on its own process: %s' % result.stderr.decode().strip())
             if result.returncode != 0:
                 raise AssertionError('as nobody: exit %d\n%s'
                                      % (result.returncode, result.stderr.decode()))
@@ -287,6 +291,9 @@ def interrupted():
                 time.sleep(0.002 * k)
                 proc.send_signal(sig)
                 proc.wait()
+                if proc.returncode == gcstest.SANITIZER_STATUS:
+                    raise AssertionError('after %s at %d ms gcscope exited with the'
+                                         ' sanitizer status' % (sig.name, 2 * k))
                 state = gcstest.process_state(workload.pid)
                 if state in ('T', 't'):
                     raise AssertionError('after %s at %d ms the target is stopped'
@@ -296,14 +303,17 @@ def interrupted():
                   ' target running, answered')
 
 
-def cases():
-    for name in CONFIGS:
-        yield name, lambda name=name: live_vs_truth_and_core(name)
-    yield 'no-stop', no_stop
-    yield 'analysis-on-pid', analysis_on_pid
-    yield 'gone', gone
-    yield 'traced-by-another', traced_by_another
-    yield 'not-permitted', not_permitted
-    yield 'same-unprivileged-user', same_unprivileged_user
-    yield 'not-python', not_python
-    yield 'interrupted', interrupted
+@pytest.mark.parametrize('case', [
+    pytest.param(functools.partial(live_vs_truth_and_core, name), id=name) for name in CONFIGS
+] + [
+    pytest.param(no_stop, id='no-stop'),
+    pytest.param(analysis_on_pid, id='analysis-on-pid'),
+    pytest.param(gone, id='gone'),
+    pytest.param(traced_by_another, id='traced-by-another'),
+    pytest.param(not_permitted, id='not-permitted'),
+    pytest.param(same_unprivileged_user, id='same-unprivileged-user'),
+    pytest.param(not_python, id='not-python'),
+    pytest.param(interrupted, id='interrupted'),
+])
+def test_live(case):
+    case()

@@ -7,6 +7,8 @@
 import shutil
 import sqlite3
 
+import pytest
+
 import gcstest
 
 
@@ -20,10 +22,9 @@ def meta(db):
 
 def snapshot_with(name, extra):
     """Snapshot leaky.py under interpreter name with extra options; meta."""
-    interpreter = gcstest.find_interpreter(name)
+    corpus = gcstest.corpus_core(name)
+    interpreter, core = corpus.interpreter, corpus.core
     with gcstest.scratch_dir('options') as work:
-        with gcstest.Workload(interpreter, gcstest.CORPORA / 'leaky.py', work) as workload:
-            core = gcstest.gcore(workload.pid, work / 'core')
         db = work / 'out.db'
         args = ['snapshot', '--core', core, '--db', db] + extra(interpreter, work)
         result = gcstest.run_gcscope(args)
@@ -60,6 +61,7 @@ def debuginfo_dir():
     print('  debug info from %s, %s objects' % (m['debuginfo'], m['objects']))
 
 
-def cases():
-    yield 'exe', exe_override
-    yield 'debuginfo-dir', debuginfo_dir
+@pytest.mark.parametrize('case', [pytest.param(exe_override, id='exe'),
+                                  pytest.param(debuginfo_dir, id='debuginfo-dir')])
+def test_options(case):
+    case()

@@ -1,7 +1,8 @@
 """gcscope snapshot of a core, compared with the interpreter's own truth.
 
 For each interpreter and mode in CONFIGS: run corpora/leaky.py, take a core
-with gcore once it is ready, snapshot the core with gcscope, and compare
+with gcore once it is ready, snapshot the core with gcscope (the run's
+shared core and snapshot: gcstest.corpus_core), and compare
 the database with the truth the workload recorded (see
 gcstest.compare_snapshot for the measures and their pass marks).  Every
 mode must meet the same marks; what differs is where gcscope takes the
@@ -17,6 +18,8 @@ interpreter's layout from, which meta.layout_source must name:
 """
 
 import dataclasses
+
+import pytest
 
 import gcstest
 
@@ -123,43 +126,32 @@ def check_meta(interpreter, mode, snap):
     return failures
 
 
-def snapshot_and_compare(name, mode):
-    """Run the whole check for the interpreter called name in mode."""
-    interpreter = gcstest.find_interpreter(name)
-    if mode.strip:
-        interpreter = gcstest.stripped_copy(interpreter, mode.strip)
-    gcstest.require_gcscope()
-    with gcstest.scratch_dir('snapshot-%s-%s' % (name, mode.name)) as work:
-        db = work / 'snapshot.db'
-        with gcstest.Workload(interpreter, SCRIPT, work) as workload:
-            core = gcstest.gcore(workload.pid, work / 'core')
-            elapsed = gcstest.snapshot_core(core, db, args=mode.args)
-        truth = gcstest.Truth(workload.truth_dir)
-        snap = gcstest.Snapshot(db)
-        result = gcstest.compare_snapshot(truth, snap)
-        print('%s (%s): %s' % (snap.label, mode.name, result.summary()))
-        print('  snapshot %.1f s: %d objects, %d edges, %s corrupt; libpython %s, debuginfo %s'
-              % (elapsed, len(snap.objects), sum(map(len, snap.edges.values())),
-                 snap.meta.get('corrupt', '?'), snap.meta.get('libpython', '-'),
-                 snap.meta.get('debuginfo', '-')))
-        verbose = not result.ok or gcstest.verbose()
-        for line in result.report() if verbose else result.report_facts():
-            print(line)
-        label_misses = check_labels(truth, snap)
-        print('  labels: %d of %d labelled references found'
-              % (len(LABELS) - len(label_misses), len(LABELS)))
-        for line in label_misses:
-            print('    ' + line)
-        failures = check_meta(interpreter, mode, snap)
-        failures += result.failures() if not result.ok else []
-        if label_misses:
-            failures.append('%d labelled references missing' % len(label_misses))
-        if failures:
-            raise AssertionError('; '.join(failures))
-
-
-def cases():
-    """One case per interpreter and mode: 'pyenv-3.12.1-builtin-strip-all'."""
-    for name, mode in CONFIGS:
-        yield '%s-%s' % (name, mode.name), \
-            lambda name=name, mode=mode: snapshot_and_compare(name, mode)
+@pytest.mark.weight(3)
+@pytest.mark.parametrize('name, mode', [pytest.param(name, mode, id='%s-%s' % (name, mode.name))
+                                        for name, mode in CONFIGS])
+def test_snapshot(name, mode, corpus_core, corpus_snapshot):
+    """One interpreter in one mode: 'pyenv-3.12.1-builtin-strip-all'."""
+    corpus = corpus_core(name + ('-' + mode.strip if mode.strip else ''))
+    interpreter = corpus.interpreter
+    db, elapsed = corpus_snapshot(corpus, mode.args)
+    truth = corpus.truth()
+    snap = gcstest.Snapshot(db)
+    result = gcstest.compare_snapshot(truth, snap)
+    print('%s (%s): %s' % (snap.label, mode.name, result.summary()))
+    print('  snapshot %.1f s: %d objects, %d edges, %s corrupt; libpython %s, debuginfo %s'
+          % (elapsed, len(snap.objects), sum(map(len, snap.edges.values())),
+             snap.meta.get('corrupt', '?'), snap.meta.get('libpython', '-'),
+             snap.meta.get('debuginfo', '-')))
+    verbose = not result.ok or gcstest.verbose()
+    for line in result.report() if verbose else result.report_facts():
+        print(line)
+    label_misses = check_labels(truth, snap)
+    print('  labels: %d of %d labelled references found'
+          % (len(LABELS) - len(label_misses), len(LABELS)))
+    for line in label_misses:
+        print('    ' + line)
+    failures = check_meta(interpreter, mode, snap)
+    failures += result.failures() if not result.ok else []
+    if label_misses:
+        failures.append('%d labelled references missing' % len(label_misses))
+    assert not failures, '; '.join(failures)
