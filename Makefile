@@ -131,6 +131,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)
 # The decoders' tests lay out objects in memory images (tests/fuzz/image.c).
 $(BUILD)/tests/decode_test: tests/fuzz/image.c
 
+# The command table's test links the commands, all but main().
+$(BUILD)/tests/help_test: tests/unit/help_test.c \
+		$(filter-out $(BUILD)/obj/cli/main.o,$(CLI_OBJS)) $(LIB_OBJS) | $(BUILD)
+	@mkdir -p $(BUILD)/tests
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm -pthread
+
 $(BUILD)/checks/%: tests/checks/%.c $(LIB_OBJS) | $(BUILD)
 	@mkdir -p $(BUILD)/checks
 	@echo "  CC      $@"
