@@ -234,6 +234,7 @@ GDBINITDIR ?= $(shell $(GDB) --configuration 2>/dev/null | \
 GDBEXT_DIR = $(PREFIX)/share/gcscope/gdbext
 
 install: $(BUILD)/gcscope
+	rm -rf $(DESTDIR)$(GDBEXT_DIR)/gcscope_gdb
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(GDBEXT_DIR)/gcscope_gdb
 	install -m 755 $(BUILD)/gcscope $(DESTDIR)$(PREFIX)/bin/gcscope
 	install -m 644 gdbext/gcscope.py $(DESTDIR)$(GDBEXT_DIR)/gcscope.py

@@ -20,14 +20,6 @@ _HERE = os.path.dirname(os.path.abspath(os.path.realpath(__file__)))
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
-# One module per command; each registers its command when imported.
-import gcscope_gdb.snapshot  # noqa: E402,F401
-import gcscope_gdb.cycles  # noqa: E402,F401
-import gcscope_gdb.garbage  # noqa: E402,F401
-import gcscope_gdb.leaks  # noqa: E402,F401
-import gcscope_gdb.census  # noqa: E402,F401
-import gcscope_gdb.path  # noqa: E402,F401
-import gcscope_gdb.referrers  # noqa: E402,F401
-import gcscope_gdb.referents  # noqa: E402,F401
-import gcscope_gdb.histogram  # noqa: E402,F401
-import gcscope_gdb.sql  # noqa: E402,F401
+from gcscope_gdb import commands  # noqa: E402
+
+commands.register()

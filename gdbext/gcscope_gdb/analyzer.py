@@ -8,6 +8,7 @@ of the prefix 'make install' put this directory under
 (PREFIX/share/gcscope/gdbext -> PREFIX/bin/gcscope); gcscope on PATH.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,9 +19,6 @@ GDBEXT = os.path.dirname(os.path.dirname(os.path.abspath(os.path.realpath(__file
 REPO_BUILD = os.path.join(os.path.dirname(GDBEXT), 'build', 'gcscope')
 INSTALLED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(GDBEXT))),
                          'bin', 'gcscope')
-
-# Exit statuses of gcscope (analyzer/cli/main.c enum exit_status).
-OK, PARTIAL, NOT_FOUND, FATAL, USAGE = 0, 1, 1, 2, 64
 
 # A snapshot of a large heap takes a while (no limit); a report is quick.
 REPORT_TIMEOUT = 600
@@ -108,19 +106,51 @@ def supports_pid():
     return _pid_support[path]
 
 
+_help = {}
+
+
+def help_gdb():
+    """What the analyzer says of itself for gdb (gcscope help --gdb): a
+    dict with "exit_statuses" (name: number) and "commands" (a list of
+    dicts with "name", "command", "usage" and "doc").  gdb.GdbError if
+    there is no analyzer or it cannot say."""
+    path = find()
+    if path not in _help:
+        result = run(['help', '--gdb'], timeout=30)
+        try:
+            if result.status != 0:
+                raise ValueError(result.message())
+            answer = json.loads(result.out)
+            answer['exit_statuses']['ok']
+            answer['commands']
+        except (ValueError, KeyError, TypeError) as e:
+            raise gdb.GdbError("gcscope: the analyzer '%s' cannot describe its commands"
+                               " (gcscope help --gdb: %s): build it again (make)" % (path, e))
+        _help[path] = answer
+    return _help[path]
+
+
+def status(name):
+    """The exit status called name ('ok', 'reservation', 'failed', 'usage')
+    as the analyzer defines it."""
+    return help_gdb()['exit_statuses'][name]
+
+
 def report(command, db, args):
     """Run 'gcscope COMMAND DB ARGS...' and return its text output.
 
-    Exit status 1 with output (path: no root reaches ADDR) is an answer;
-    with an error (ADDR is not an object) and any other failure raise a
+    The exit status 'reservation' with output (path: no root reaches ADDR)
+    is an answer; with an error (ADDR is not an object) and any other
+    failure raise a
     gdb.GdbError with the analyzer's message, the database's temporary
     path replaced by 'the snapshot'.
     """
     result = run([command, db] + list(args))
-    if result.status == OK or (result.status == NOT_FOUND and result.out and
-                               not result.errors()):
+    reservation = status('reservation')
+    if result.status == status('ok') or (result.status == reservation and result.out and
+                                         not result.errors()):
         return result.out
     message = result.message().replace("'%s'" % db, 'the snapshot').replace(db, 'the snapshot')
-    if result.status == NOT_FOUND and message.startswith('no object at'):
+    if result.status == reservation and message.startswith('no object at'):
         message += ' (an address of a Python object, a PyObject *, is expected)'
     raise gdb.GdbError('gcscope: %s' % message)

@@ -183,7 +183,7 @@ def _fail(target, result, how):
                             result.message()))
     # The analyzer's verdict on the target (not CPython, no layout) holds
     # while it stays stopped; a signal or a crash may not happen again.
-    error.verdict = result.status == analyzer.FATAL
+    error.verdict = result.status == analyzer.status('failed')
     raise error
 
 
@@ -238,7 +238,7 @@ def take(target, quiet=False):
         result = _take_core(target, db)
     elif how == 'pid':
         result = _take_pid(target, db)
-        failed = result.status not in (analyzer.OK, analyzer.PARTIAL)
+        failed = result.status not in (analyzer.status('ok'), analyzer.status('reservation'))
         if failed and not any(s in result.message() for s in NOT_ACCESS):
             gdb.write('gcscope: cannot read %s directly (%s); using gcore\n'
                       % (target.describe(), result.message()), gdb.STDLOG)
@@ -246,7 +246,8 @@ def take(target, quiet=False):
             result = _take_gcore(target, db)
     else:
         result = _take_gcore(target, db)
-    if result.status not in (analyzer.OK, analyzer.PARTIAL) or not os.path.exists(db):
+    if (result.status not in (analyzer.status('ok'), analyzer.status('reservation'))
+            or not os.path.exists(db)):
         _fail(target, result, how)
     snap = Snapshot(target, db, how, time.monotonic() - started)
     if not quiet:
