@@ -1542,42 +1542,18 @@ def compare_objects(truth, snap, name):
 
 
 def compare_extra_tracked(truth, snap, name):
-    """Snapshot objects tracked in generations 0-2 that the truth lacks:
-    (misses, how many of them are keyword tuples of argument parsers).
+    """Snapshot objects tracked in generations 0-2 that the truth lacks.
 
     The workload allocates nothing lasting after its recording child took
-    gc.get_objects() (corpora/leaky.py main), with one exception: on 3.6
-    and 3.7 an argument parser (_PyArg_Parser) builds the tuple of its
-    keyword names on its first call, and a tracked tuple of strs made then
-    stays, in generation 0.  Those are told apart (keyword_tuple); any
-    other object is a miss of the comparison: something the snapshot has
-    that the interpreter does not.
+    gc.get_objects() (corpora/leaky.py main), so there must be none: any
+    is something the snapshot has that the interpreter does not.
     """
     misses = Misses(EXTRA_TRACKED)
-    keywords = 0
     for addr, o in snap.objects.items():
         if o.gc_tracked == 1 and o.generation in (0, 1, 2) and addr not in truth.objects:
-            if keyword_tuple(truth, snap, addr):
-                keywords += 1
-                what = ' (keyword tuple of an argument parser)'
-            else:
-                what = ''
-            misses.add(o.type or '?', '%s generation %s refcnt %s%s'
-                       % (name(addr), o.generation, o.refcnt, what))
-    return misses, keywords
-
-
-def keyword_tuple(truth, snap, addr):
-    """True for a tuple an argument parser of 3.6 or 3.7 made on its first
-    call: generation 0, one reference, a few strs and nothing else."""
-    o = snap.objects[addr]
-    if truth.version[:2] not in ((3, 6), (3, 7)) or o.type != 'tuple' \
-       or o.generation != 0 or o.refcnt != 1:
-        return False
-    items = snap.references(addr)
-    return 0 < len(items) <= 8 and all(
-        snap.objects.get(e.dst) is not None and snap.objects[e.dst].type == 'str'
-        for e in items)
+            misses.add(o.type or '?', '%s generation %s refcnt %s'
+                       % (name(addr), o.generation, o.refcnt))
+    return misses
 
 
 def compare_frozen(truth, snap):
@@ -1859,7 +1835,7 @@ def compare_snapshot(truth, snap):
     see expected_preview).  Facts: the
     permanent generation's size must equal gc.get_freeze_count(); the
     snapshot must have no object tracked in generations 0-2 that the truth
-    lacks, but for the keyword tuples of 3.6 and 3.7 (compare_extra_tracked).
+    lacks (compare_extra_tracked).
     """
     name = Namer(truth, snap)
     objects, missing_objects = compare_objects(truth, snap, name)
@@ -1868,16 +1844,14 @@ def compare_snapshot(truth, snap):
     generation, gen_misses = compare_generations(truth, snap, name)
     size, size_misses, block, block_misses = compare_sizes(truth, snap, name)
     previews, preview_misses = compare_previews(truth, snap, name)
-    extra_tracked, keyword_tuples = compare_extra_tracked(truth, snap, name)
+    extra_tracked = compare_extra_tracked(truth, snap, name)
     measures = [objects, referents, edges_real, refcnt]
     for measure in (generation, size, block, previews):
         if measure is not None:
             measures.append(measure)
     facts = [compare_frozen(truth, snap),
-             ('tracked objects in generations 0-2 not in the truth: %d (%d keyword tuples'
-              ' of argument parsers first called after the recording)'
-              % (len(extra_tracked), keyword_tuples),
-              len(extra_tracked) == keyword_tuples)]
+             ('tracked objects in generations 0-2 not in the truth: %d' % len(extra_tracked),
+              not extra_tracked)]
     misses = [missing_objects, missing_edges, extra_edges, refcnt_misses, gen_misses,
               size_misses, block_misses, preview_misses, extra_tracked]
     return Comparison(measures, facts, misses)
