@@ -1,12 +1,16 @@
 """Damaged cores never crash or hang the analyzer.
 
-One real core of corpora/leaky.py is damaged in the ways cores of crashed
-processes are — truncated, bytes flipped, pages zeroed or filled with
-noise, pointer-sized words replaced by wild pointers, program headers
-broken — and each copy is snapshotted under a time limit. Every run must
-end by itself with a documented status: 0 or 1 with a database that opens
-(objects it could not read marked, and a warning saying how many), or 2
-with one error line and no database left behind. Never a signal, never a
+One real core of corpora/leaky.py (the run's, gcstest.corpus_core) is
+damaged in the ways cores of crashed processes are — truncated, bytes
+flipped, pages zeroed or filled with noise, pointer-sized words replaced
+by wild pointers, program headers broken — and each copy is snapshotted
+under a time limit. Every run must end by itself with a documented
+status: 0 or 1 with a database that opens (objects it could not read
+marked, and a warning saying how many), or 2 with one error line and no
+database left behind. Where the damage spares the heap (intact_copies: a
+note's text, stack memory below the stack pointer, segment sizes past the
+end of the file) a refusal is a failure: the snapshot must be written,
+with the objects of the sound core. Never a signal, never a
 hang, and no flood of made-up objects: words of garbage that a damaged
 pointer turns into references must not each become an object.
 """
@@ -40,8 +44,65 @@ def program_headers(data):
     return phoff, phentsize, phnum, headers
 
 
+def notes(data):
+    """(n_type, offset of the descriptor, its size) of each note."""
+    _, _, _, headers = program_headers(data)
+    found = []
+    for p_type, p_offset, p_filesz, _ in headers:
+        if p_type != 4:                                  # PT_NOTE
+            continue
+        pos, end = p_offset, min(p_offset + p_filesz, len(data))
+        while pos + 12 <= end:
+            namesz, descsz, n_type = struct.unpack_from('<III', data, pos)
+            desc = pos + 12 + (namesz + 3) // 4 * 4
+            found.append((n_type, desc, descsz))
+            pos = desc + (descsz + 3) // 4 * 4
+    return found
+
+
+def intact_copies(data):
+    """(name, bytes) for each copy damaged where the heap is not: the
+    snapshot must be written and hold what the sound core's does.
+
+      note-bit-flip         a bit flipped in the command line the
+                            NT_PRPSINFO note records (pr_psargs)
+      zeroed-below-sp       the main thread's stack zeroed below its stack
+                            pointer (NT_PRSTATUS) and red zone: memory no
+                            frame uses
+      filesz-huge           every PT_LOAD claims far more bytes than the
+                            file has: what the file has is still read
+    """
+    prpsinfo = [desc for n_type, desc, size in notes(data) if n_type == 3 and size >= 136]
+    prstatus = [desc for n_type, desc, size in notes(data) if n_type == 1 and size >= 336]
+    if not prpsinfo or not prstatus:
+        raise AssertionError('the core has no NT_PRPSINFO or NT_PRSTATUS note')
+    d = bytearray(data)
+    d[prpsinfo[0] + 56] ^= 0x04                          # pr_psargs[0]
+    yield 'note-bit-flip', bytes(d)
+    rsp, = struct.unpack_from('<Q', data, prstatus[0] + 112 + 19 * 8)   # pr_reg.rsp
+    _, _, _, headers = program_headers(data)
+    d = bytearray(data)
+    for t, off, size, at in headers:
+        vaddr, = struct.unpack_from('<Q', data, at + 0x10)
+        if t == 1 and size and vaddr <= rsp < vaddr + size:
+            below = (rsp - 128 - vaddr) // PAGE * PAGE
+            if below <= 0:
+                raise AssertionError('the stack has no page below its pointer %#x' % rsp)
+            d[off:off + below] = bytes(below)
+            break
+    else:
+        raise AssertionError('no segment holds the stack pointer %#x' % rsp)
+    yield 'zeroed-below-sp', bytes(d)
+    d = bytearray(data)
+    for t, _, _, at in headers:
+        if t == 1:
+            struct.pack_into('<Q', d, at + 0x20, 1 << 60)  # p_filesz
+    yield 'filesz-huge', bytes(d)
+
+
 def damaged_copies(data):
-    """(name, bytes) for each damaged copy."""
+    """(name, bytes) for each copy damaged where the heap may be: any
+    documented outcome will do."""
     _, _, _, headers = program_headers(data)
     loads = [(off, size) for t, off, size, _ in headers if t == 1 and size]
     start = min(off for off, _ in loads)      # memory begins here
@@ -92,11 +153,6 @@ def damaged_copies(data):
     d = bytearray(data)
     struct.pack_into('<Q', d, 0x20, len(data) + 12345)  # e_phoff past the end
     yield 'phoff-past-end', bytes(d)
-    d = bytearray(data)
-    for t, _, _, at in headers:
-        if t == 1:
-            struct.pack_into('<Q', d, at + 0x20, 1 << 60)  # p_filesz
-    yield 'filesz-huge', bytes(d)
     d = bytearray(data)
     rng = random.Random(400)
     for t, _, _, at in headers:
@@ -153,29 +209,32 @@ def run_one(name, copy, work):
 
 
 def damaged():
-    interpreter = gcstest.find_interpreter(INTERPRETER)
+    corpus = gcstest.corpus_core(INTERPRETER)
     with gcstest.scratch_dir('damaged') as work:
-        with gcstest.Workload(interpreter, gcstest.CORPORA / 'leaky.py', work) as workload:
-            core = gcstest.gcore(workload.pid, work / 'core')
-        data = core.read_bytes()
-        core.unlink()
+        data = corpus.core.read_bytes()
         status, _, what = run_one('undamaged', data, work)
         sound = int(what.split()[0])
         print('  %-22s exit %d: %s' % ('undamaged', status, what))
+        failures = []
+        for name, copy in intact_copies(data):
+            status, _, what = run_one(name, copy, work)
+            print('  %-22s exit %d: %s' % (name, status, what))
+            if status == 2 or int(what.split()[0]) != sound:
+                failures.append('%s (the heap is intact): exit %d, %s; the sound core gives'
+                                ' %d objects' % (name, status, what, sound))
         statuses = collections.Counter()
-        inflated = []
         for name, copy in damaged_copies(data):
             status, _, what = run_one(name, copy, work)
             statuses[status] += 1
             print('  %-22s exit %d: %s' % (name, status, what))
             if status != 2 and int(what.split()[0]) > sound * INFLATION:
-                inflated.append('%s: %s' % (name, what))
+                failures.append('%s: %s: damage made up objects (over %g times the %d of the'
+                                ' sound core)' % (name, what, INFLATION, sound))
         print('  %d damaged cores: %s' % (sum(statuses.values()),
                                           ', '.join('exit %d: %d' % kv
                                                     for kv in sorted(statuses.items()))))
-        if inflated:
-            raise AssertionError('damage made up objects (over %g times the %d of the '
-                                 'sound core):\n%s' % (INFLATION, sound, '\n'.join(inflated)))
+        if failures:
+            raise AssertionError('\n'.join(failures))
 
 
 @pytest.mark.weight(3)
