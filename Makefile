@@ -97,8 +97,6 @@ FUZZ_OBJS := $(filter-out $(FUZZ_BUILD)/obj/cli/%,\
 	$(SRCS:analyzer/%.c=$(FUZZ_BUILD)/obj/%.o)) $(FUZZ_BUILD)/obj/image.o
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%)
 REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
-# make test builds the libFuzzer targets only where clang is installed.
-HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
 
 all: $(BUILD)/gcscope
 
@@ -270,8 +268,12 @@ bench: all
 # workers; TEST_ARGS adds options, e.g. make test TEST_ARGS='-k snapshot'.
 TEST_JOBS ?= 2
 TEST_ARGS ?=
-test: all $(UNIT_TESTS) $(CHECKS) $(REPLAY_BINS) $(if $(HAVE_FUZZ_CC),$(FUZZ_BINS))
-	@GCSCOPE_BUILD=$(abspath $(BUILD)) GCSCOPE_FUZZ_BUILD=$(abspath $(FUZZ_BUILD)) \
+# The libFuzzer targets are built where clang is installed, asked when the
+# recipe runs: in 'make deps test' make deps installs it first.
+test: all $(UNIT_TESTS) $(CHECKS) $(REPLAY_BINS)
+	$(Q)if command -v $(FUZZ_CC) >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(FUZZ_BINS); fi
+	@GCSCOPE_BUILD=$(abspath $(BUILD)) GCSCOPE_FUZZ_BUILD=$(abspath $(FUZZ_BUILD)) FUZZ_CC=$(FUZZ_CC) \
 		$(PYTHON) -m pytest -n $(TEST_JOBS) --dist loadgroup $(TEST_ARGS) tests
 
 clean:

@@ -18,6 +18,7 @@ leaves the input in build/fuzz/findings/. make fuzz runs them longer.
 import functools
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -138,7 +139,12 @@ def replay_core():
 def libfuzzer(name):
     binary = fuzz_run.fuzz_build() / ('fuzz_' + name)
     if not binary.exists():
-        pytest.skip('%s not built: clang is missing (make deps installs it)' % binary)
+        compiler = os.environ.get('FUZZ_CC', 'clang')
+        if not shutil.which(compiler):
+            pytest.skip('%s not built: %s is missing (make deps installs it)'
+                        % (binary, compiler))
+        raise AssertionError('%s is not built, though %s is installed (make test builds it)'
+                             % (binary, compiler))
     r = fuzz_run.run(name, SECONDS)
     print(fuzz_run.summary(r))
     if r['findings'] or r['returncode'] != 0:
