@@ -1210,6 +1210,38 @@ class Truth:
     def freeze_count(self):
         return int(self.meta.get('freeze_count', '0'))
 
+    def hidden(self):
+        """addr -> the references to each object the collector cannot see:
+        its ob_refcnt minus the references to it from the objects of
+        gc.get_objects() (their gc.get_referents()).  Positive where
+        something outside the tracked objects holds it (C code, the
+        interpreter's structs, untracked objects such as code objects),
+        negative where the count is below the references (a refcount bug).
+        """
+        seen = self.seen()
+        return {a: t.refcnt - seen[a] for a, t in self.objects.items()}
+
+    def seen(self):
+        """Counter: addr -> references to it from the gc.get_objects() objects."""
+        return collections.Counter(r for refs in self.referents.values() for r in refs)
+
+    def kept(self):
+        """The objects a full collection of every tracked object (the
+        permanent generation too) would keep: those with references it
+        cannot see (hidden() > 0), and all they refer to, as
+        Modules/gcmodule.c finds them (update_refs, subtract_refs,
+        move_unreachable).  The rest would be freed."""
+        hidden = self.hidden()
+        kept, stack = set(), [a for a, h in hidden.items() if h > 0]
+        while stack:
+            a = stack.pop()
+            if a in kept:
+                continue
+            kept.add(a)
+            stack.extend(r for r in self.referents.get(a, ())
+                         if r in self.objects and r not in kept)
+        return kept
+
     @property
     def version(self):
         """(3, 12, 1): the interpreter's version, from meta.tsv."""
@@ -1234,6 +1266,7 @@ class DbObject:
     status: str
     detail: object
     size: object = None
+    found: object = None   # 'gc', 'referent' or 'arena'
 
 
 @dataclasses.dataclass
@@ -1264,7 +1297,7 @@ class Snapshot:
             self.meta = dict(con.execute('SELECT key, value FROM meta'))
             self.objects = {}
             for row in con.execute('SELECT addr, type_addr, type, refcnt, gc_tracked,'
-                                   ' generation, immortal, repr, status, detail, size'
+                                   ' generation, immortal, repr, status, detail, size, found'
                                    ' FROM objects'):
                 self.objects[row[0]] = DbObject(*row[1:])
             self.edges = collections.defaultdict(list)
@@ -1371,12 +1404,19 @@ class Analyses:
 
 @dataclasses.dataclass
 class Measure:
-    """A ratio with a pass mark."""
+    """How many of total matched the truth.
+
+    It passes only if every one did, but for the known misses (see
+    KNOWN_MISSES): cases the interpreter's own figures do not settle, or
+    that a correct gcscope is known to get wrong, each listed by kind
+    with the reason.  The percentage shown is matched / total, the known
+    misses counted as misses.
+    """
 
     name: str
     matched: int
     total: int
-    threshold: float       # percent
+    known: int = 0         # misses of a KNOWN_MISSES kind
 
     @property
     def percent(self):
@@ -1384,10 +1424,11 @@ class Measure:
 
     @property
     def ok(self):
-        return self.matched >= self.total * self.threshold / 100.0
+        return self.matched + self.known == self.total
 
     def __str__(self):
-        return '%s %.2f%% (%d/%d)' % (self.name, self.percent, self.matched, self.total)
+        return '%s %.2f%% (%d/%d%s)' % (self.name, self.percent, self.matched, self.total,
+                                        ', %d known misses' % self.known if self.known else '')
 
 
 class Misses:
@@ -1458,7 +1499,7 @@ class Comparison:
 
     def report(self, limit=10):
         """Lines describing failed measures, facts and examples of every miss."""
-        lines = ['  FAILED %s: below %.2f%%' % (m, m.threshold)
+        lines = ['  FAILED %s: %d unexplained misses' % (m, m.total - m.matched - m.known)
                  for m in self.measures if not m.ok]
         lines.extend(self._fact_lines())
         for misses in self.misses:
@@ -1469,7 +1510,7 @@ class Comparison:
         """Lines for the facts, with examples of tracked objects the truth lacks."""
         lines = self._fact_lines()
         for misses in self.misses:
-            if misses.heading == EXTRA_TRACKED:
+            if misses.heading in (EXTRA_TRACKED, KNOWN):
                 lines.extend(misses.lines(limit))
         return lines
 
@@ -1478,6 +1519,7 @@ class Comparison:
 
 
 EXTRA_TRACKED = 'tracked objects not in the truth'
+KNOWN = 'known misses (gcstest.KNOWN_MISSES: why each kind is a miss)'
 
 
 class Namer:
@@ -1538,15 +1580,17 @@ def compare_objects(truth, snap, name):
                 '%#x' % obj.type_addr if obj.type_addr is not None else 'NULL', obj.type)
         misses.add(want, '%#x %s (generation %s, refcnt %d): %s'
                    % (addr, want, _gen(t.generation), t.refcnt, why))
-    return Measure('objects', found, len(truth.objects), 100.0), misses
+    return Measure('objects', found, len(truth.objects)), misses
 
 
 def compare_extra_tracked(truth, snap, name):
     """Snapshot objects tracked in generations 0-2 that the truth lacks.
 
     The workload allocates nothing lasting after its recording child took
-    gc.get_objects() (corpora/leaky.py main), so there must be none: any
-    is something the snapshot has that the interpreter does not.
+    gc.get_objects() (corpora/leaky.py main: on 3.6 and 3.7 even the
+    keyword tuples its later os calls' argument parsers keep are made
+    before, by warm_up): any such object is something the snapshot has
+    that the interpreter does not.
     """
     misses = Misses(EXTRA_TRACKED)
     for addr, o in snap.objects.items():
@@ -1570,13 +1614,24 @@ def _edge_list(edges, limit=8):
     return text + (', ...' if len(edges) > limit else '')
 
 
-def compare_edges(truth, snap, name):
+def known_edge_miss(truth, src, edge):
+    """The KNOWN_MISSES kind of a referent the snapshot lacks (edge None)
+    or of a snapshot edge the truth lacks, from src; or None."""
+    if (truth.type_name(src) or '').startswith(('_ctypes.', 'ctypes.')):
+        return 'ctypes metatype'
+    if edge is not None and edge.kind == 'conservative' and truth.type_name(src) == 'module':
+        return 'module state'
+    return None
+
+
+def compare_edges(truth, snap, name, known):
     """Referents present, edges real, and examples of both kinds of miss.
 
     Per source object, the truth's referents and the snapshot's traverse
     and conservative edges are compared as multisets of destinations.
+    Misses of a KNOWN_MISSES kind go to known.
     """
-    matched = truth_total = db_total = 0
+    matched = truth_total = db_total = known_missing = known_extra = 0
     missing = Misses('truth referents without a snapshot edge')
     extra = Misses('snapshot edges not among the truth referents')
     for src, refs in truth.referents.items():
@@ -1591,6 +1646,11 @@ def compare_edges(truth, snap, name):
             continue
         src_type = name.type_of(src)
         for dst, n in (want - have).items():
+            kind = known_edge_miss(truth, src, None)
+            if kind:
+                known_missing += n
+                known.add(kind, 'referents %s -> %s' % (name(src), name(dst)))
+                continue
             missing.add(src_type, '%s -> %s%s; snapshot has [%s]'
                         % (name(src), name(dst), ' (x%d)' % n if n > 1 else '',
                            _edge_list(edges)))
@@ -1600,10 +1660,16 @@ def compare_edges(truth, snap, name):
         for e in sorted(reversed(edges), key=lambda e: e.kind != 'conservative'):
             if over[e.dst] > 0:
                 over[e.dst] -= 1
+                kind = known_edge_miss(truth, src, e)
+                if kind:
+                    known_extra += 1
+                    known.add(kind, 'edges-real %s -[%s %s]-> %s'
+                              % (name(src), e.kind, e.label, name(e.dst)))
+                    continue
                 extra.add(src_type, '%s -[%s %s]-> %s'
                           % (name(src), e.kind, e.label, name(e.dst)))
-    return (Measure('referents', matched, truth_total, 99.9),
-            Measure('edges-real', matched, db_total, 99.9),
+    return (Measure('referents', matched, truth_total, known_missing),
+            Measure('edges-real', matched, db_total, known_extra),
             missing, extra)
 
 
@@ -1618,25 +1684,22 @@ def compare_refcounts(truth, snap, name):
         elif obj is not None:
             misses.add(name.type_of(addr), '%s: truth %d, snapshot %s (%+d)'
                        % (name(addr), t.refcnt, obj.refcnt, (obj.refcnt or 0) - t.refcnt))
-    return Measure('refcnt', equal, len(truth.objects), 99.5), misses
+    return Measure('refcnt', equal, len(truth.objects)), misses
 
 
 def compare_generations(truth, snap, name):
-    """Generations equal, over the truth objects whose generation is known."""
-    equal = total = 0
+    """Generations equal, over all truth objects: the corpus records every
+    object's generation on every version (an unknown one is a miss)."""
+    equal = 0
     misses = Misses('generation differences')
     for addr, t in truth.objects.items():
-        if t.generation is None:
-            continue
-        total += 1
         obj = snap.objects.get(addr)
-        if obj is not None and obj.generation == t.generation:
+        if obj is not None and t.generation is not None and obj.generation == t.generation:
             equal += 1
         elif obj is not None:
-            misses.add(name.type_of(addr), '%s: truth %d, snapshot %s'
-                       % (name(addr), t.generation, obj.generation))
-    measure = Measure('generation', equal, total, 99.5) if total else None
-    return measure, misses
+            misses.add(name.type_of(addr), '%s: truth %s, snapshot %s'
+                       % (name(addr), _gen(t.generation), obj.generation))
+    return Measure('generation', equal, len(truth.objects)), misses
 
 
 # Type flags (Include/object.h) that decide what is allocated around an object.
@@ -1722,21 +1785,23 @@ def _round16(n):
     return (n + 15) // 16 * 16
 
 
-def compare_sizes(truth, snap, name):
+def compare_sizes(truth, snap, name, known_misses):
     """objects.size against the interpreter's view and against pymalloc.
 
     size:        truth objects whose allocation the interpreter knows
                  exactly (expected_allocation) with that size in the
-                 snapshot, 99.5 %;
+                 snapshot;
     size-block:  truth objects found in a pymalloc block whose snapshot size,
                  rounded up to pymalloc's 16-byte size classes, is that
-                 block's size, 99.5 %.  An independent check that also
-                 covers the types with their own __sizeof__.
+                 block's size.  An independent check that also covers the
+                 types with their own __sizeof__.
+    Every one must match but the known misses (known_size_miss).
     Returns (size measure or None, size misses, block measure or None,
-    block misses); a measure is None when the truth has no sizes.
+    block misses); a measure is None when the truth has no sizes.  Misses
+    of a KNOWN_MISSES kind go to known_misses.
     """
     version = truth.version
-    matched = total = block_matched = block_total = 0
+    matched = total = block_matched = block_total = known = block_known = 0
     misses = Misses('size differences (truth from sys.getsizeof)')
     block_misses = Misses('size differences (truth from the pymalloc block)')
     for addr, s in truth.sizes.items():
@@ -1747,6 +1812,10 @@ def compare_sizes(truth, snap, name):
             total += 1
             if have == want:
                 matched += 1
+            elif known_size_miss(version, s, have):
+                known += 1
+                known_misses.add(known_size_miss(version, s, have), 'size %s: truth %d, snapshot %s'
+                                 % (name(addr), want, have))
             else:
                 inline = ('' if s.inline is None else
                           ', capacity byte %d, pymalloc block %d' % (s.inline, s.block))
@@ -1757,14 +1826,63 @@ def compare_sizes(truth, snap, name):
             block_total += 1
             if have is not None and _round16(have) == s.block:
                 block_matched += 1
+            elif known_size_miss(version, s, have):
+                block_known += 1
+                known_misses.add(known_size_miss(version, s, have),
+                                 'size-block %s: pymalloc block %d, snapshot %s'
+                                 % (name(addr), s.block, have))
             else:
                 block_misses.add(name.type_of(addr), '%s: pymalloc block %d (object at +%d),'
                                  ' snapshot %s%s'
                                  % (name(addr), s.block, s.offset, have,
                                     '' if want is None else ' (getsizeof view %d)' % want))
-    size = Measure('size', matched, total, 99.5) if truth.sizes else None
-    block = Measure('size-block', block_matched, block_total, 99.5) if block_total else None
+    size = Measure('size', matched, total, known) if truth.sizes else None
+    block = Measure('size-block', block_matched, block_total, block_known) \
+        if block_total else None
     return size, misses, block, block_misses
+
+
+TPFLAGS_UNICODE_SUBCLASS = 1 << 28
+
+
+def known_size_miss(version, s, have):
+    """The KNOWN_MISSES kind of a size miss (s a TruthSize, have the
+    snapshot's size), or None."""
+    if s.type_flags & TPFLAGS_UNICODE_SUBCLASS and s.type_flags & TPFLAGS_HEAPTYPE \
+            and version[:2] == (3, 11):
+        return 'str subclass'
+    if version >= (3, 13) and s.type_flags & TPFLAGS_INLINE_VALUES and s.inline is not None \
+            and s.block is not None and s.getsizeof is not None:
+        presize = 32 if s.type_flags & (TPFLAGS_MANAGED_DICT | TPFLAGS_MANAGED_WEAKREF) else 16
+        base = presize + (s.getsizeof - presize + 7) // 8 * 8
+        if have == base + _inline_values_size(s.inline) and \
+                _round16(base + _inline_values_size(s.inline + 1)) == s.block:
+            return 'inline values learning'
+    return None
+
+
+# Measures' misses a correct gcscope is known to make, or that the
+# interpreter's own figures cannot settle: kind -> (measures, why).
+KNOWN_MISSES = {
+    'ctypes metatype': (
+        'referents, edges-real',
+        "ctypes' metatypes (PyCPointerType, PyCStructType, ...) visit the fields of their"
+        " StgDict (StgInfo in 3.13), such as a pointer type's proto, which gcscope does not"
+        " decode"),
+    'module state': (
+        'edges-real',
+        "a C module's state holds references its m_traverse does not visit (_signal:"
+        " SIG_DFL and SIG_IGN as the ints 0 and 1), which gcscope finds as words"),
+    'str subclass': (
+        'size, size-block',
+        '3.11: instances of heap subclasses of str (the StrEnum members of enum) are'
+        ' sized as a plain str, without the slots the subclass adds (__weakref__)'),
+    'inline values learning': (
+        'size, size-block',
+        "3.13: an instance allocated for one inline value more than the capacity byte"
+        " it keeps says (the first instances of a class, see expected_allocation) is"
+        " sized from the capacity byte: the snapshot cannot know"),
+}
 
 
 def _quoted(text, limit, escape):
@@ -1820,29 +1938,30 @@ def compare_previews(truth, snap, name):
         else:
             misses.add(name.type_of(addr) or kind, '%#x: expected %r, snapshot %r'
                        % (addr, want, have))
-    return Measure('previews', equal, len(truth.previews), 100.0), misses
+    return Measure('previews', equal, len(truth.previews)), misses
 
 
 def compare_snapshot(truth, snap):
     """Compare a snapshot database with the truth; return a Comparison.
 
-    Measures: objects (truth objects tracked in the snapshot with the same
-    type, 100 %), referents (truth referent pairs found as traverse or
-    conservative edges, 99.9 %), edges-real (such edges from truth objects
-    that are truth referents, 99.9 %), refcnt (99.5 %) and generation
-    (99.5 %, where the truth knows it), size and size-block (99.5 % each,
-    where the truth has sizes.tsv; see compare_sizes), previews (100 %,
-    see expected_preview).  Facts: the
-    permanent generation's size must equal gc.get_freeze_count(); the
-    snapshot must have no object tracked in generations 0-2 that the truth
-    lacks (compare_extra_tracked).
+    Measures, each passed only at 100 % but for the KNOWN_MISSES: objects
+    (truth objects tracked in the snapshot with the same type), referents
+    (truth referent pairs found as traverse or conservative edges),
+    edges-real (such edges from truth objects that are truth referents),
+    refcnt, generation (every truth object's), size and size-block (where
+    the truth has sizes.tsv; see compare_sizes), previews (see
+    expected_preview).  Facts: the permanent generation's size must equal
+    gc.get_freeze_count(); the snapshot must have no object tracked in
+    generations 0-2 that the truth lacks (compare_extra_tracked).
     """
     name = Namer(truth, snap)
     objects, missing_objects = compare_objects(truth, snap, name)
-    referents, edges_real, missing_edges, extra_edges = compare_edges(truth, snap, name)
+    known_misses = Misses(KNOWN)
+    referents, edges_real, missing_edges, extra_edges = compare_edges(truth, snap, name,
+                                                                      known_misses)
     refcnt, refcnt_misses = compare_refcounts(truth, snap, name)
     generation, gen_misses = compare_generations(truth, snap, name)
-    size, size_misses, block, block_misses = compare_sizes(truth, snap, name)
+    size, size_misses, block, block_misses = compare_sizes(truth, snap, name, known_misses)
     previews, preview_misses = compare_previews(truth, snap, name)
     extra_tracked = compare_extra_tracked(truth, snap, name)
     measures = [objects, referents, edges_real, refcnt]
@@ -1853,7 +1972,7 @@ def compare_snapshot(truth, snap):
              ('tracked objects in generations 0-2 not in the truth: %d' % len(extra_tracked),
               not extra_tracked)]
     misses = [missing_objects, missing_edges, extra_edges, refcnt_misses, gen_misses,
-              size_misses, block_misses, preview_misses, extra_tracked]
+              size_misses, block_misses, preview_misses, extra_tracked, known_misses]
     return Comparison(measures, facts, misses)
 
 # ---------------------------------------------------------------------------

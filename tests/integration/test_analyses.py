@@ -17,12 +17,19 @@ with the other tests that need them):
                a finalizer not called yet (finalizers.tsv); and reach leaves
                them all out
   anomalies    each planted bug (anomalies.tsv) is reported with its kind,
-               refcnt and referrers; the others are counted per kind and
-               type and printed, not failed on
+               refcnt and referrers; every other row is explained by the
+               truth (EXPLANATIONS: the references to the object the
+               collector cannot see, its tracked referrers), and the rows
+               the truth counts exactly are exactly those (the planted
+               bugs, the leaked objects, the deficits)
   path         the reach chain of each paths.tsv object, followed through
                via to depth 0, is a chain of real edges with their labels,
                ends with the expected references (globals ['TRACEBACK'],
                tb_next..., tb_frame, frame_marker) and starts at a root
+  reach        every object a collection would keep (gcstest.Truth.kept)
+               has a reach row, but for the UNREACHED reasons; none it
+               would free has one (but for words in C pointing at the
+               permanent generation)
   roots        the main thread's frames (code, globals, function, locals),
                sys.modules, sys.__dict__, builtins.__dict__ and gc.garbage
                are roots of the right kind; reach depth 0 is exactly the
@@ -505,27 +512,112 @@ def check_anomalies(p):
     print_misses([inconsistent])
     if inconsistent:
         failures.append('%d anomaly rows inconsistent' % len(inconsistent))
-    # Everything else: counted, shown, not failed on here.
-    others = {addr: a for addr, a in rows.items() if addr not in planted}
-    groups = collections.defaultdict(list)
-    for addr, a in others.items():
-        groups[(a.kind, name.type_of(addr))].append(addr)
-    per_kind = collections.Counter(a.kind for a in others.values())
-    print('  other anomalies: %d (%s)' % (len(others), ', '.join(
-        '%s %d' % kv for kv in sorted(per_kind.items())) or 'none'))
-    shown = 0
-    for (kind, tp), addrs in sorted(groups.items(), key=lambda kv: (kv[0][0], -len(kv[1]))):
-        refs = sum(others[a].refcnt - others[a].referrers for a in addrs)
-        a = others[addrs[0]]
-        if shown < 40 or gcstest.verbose():
-            print('    %-12s %-36s %5d objects, refcnt - referrers %+d; e.g. %s refcnt %d'
-                  ' referrers %d%s' % (kind, gcstest.shorten(tp, 36), len(addrs), refs,
-                                       name(addrs[0]), a.refcnt, a.referrers,
-                                       ' (%s)' % gcstest.shorten(a.detail, 50) if a.detail
-                                       else ''))
-        shown += 1
-    if shown > 40 and not gcstest.verbose():
-        print('    ... %d more groups (GCSCOPE_VERBOSE=1 shows all)' % (shown - 40))
+    failures += check_anomalies_explained(p)
+    return failures
+
+
+# Why an anomaly row is right, from the truth (see explain_anomaly).
+EXPLANATIONS = {
+    'planted': 'a refcount bug refbugs planted (anomalies.tsv), as planted',
+    'leaked': 'a float or str refbugs leaked (leaked.tsv): unreferenced, refcnt 1',
+    'excess held outside': "excess on a tracked object: the truth's references it cannot"
+                           ' see (ob_refcnt minus the gc.get_referents() of the tracked'
+                           ' objects) are at least the excess',
+    'unreferenced': 'unreferenced tracked object: no tracked object refers to it',
+    'deficit': "deficit on a tracked object: its ob_refcnt is below the tracked objects'"
+               ' references to it',
+    'untracked excess': 'excess on an untracked object (the truth has no count of all its'
+                        ' holders): every reference to it from a tracked object is among'
+                        ' the referrers counted',
+    'untracked unreferenced': 'unreferenced untracked object: no tracked object refers to it',
+    'arena referrer': 'deficit the truth does not show: the references counted beyond the'
+                      " tracked objects' are from objects found only in the arenas (a block"
+                      ' the census found, whose reference the count does not include)',
+}
+
+
+def explain_anomaly(p, addr, a, hidden, seen, arena_refs):
+    """The EXPLANATIONS key that makes the anomaly row a of addr right, or None."""
+    truth = p.truth
+    planted = {t.addr: t for t in truth.anomalies}
+    if addr in planted:
+        t = planted[addr]
+        return 'planted' if (a.kind, a.refcnt, a.referrers) == (t.kind, t.refcnt,
+                                                               t.referrers) else None
+    if addr in {t.addr for t in truth.leaked}:
+        return 'leaked' if (a.kind, a.refcnt, a.referrers) == ('unreferenced', 1, 0) else None
+    if addr in truth.objects:
+        if a.kind == 'excess' and hidden[addr] >= a.refcnt - a.referrers > 0:
+            return 'excess held outside'
+        if a.kind == 'unreferenced' and seen[addr] == 0:
+            return 'unreferenced'
+        if a.kind == 'deficit' and hidden[addr] < 0:
+            return 'deficit'
+        if a.kind == 'deficit' and 0 < a.referrers - seen[addr] <= arena_refs[addr]:
+            return 'arena referrer'
+        return None
+    obj = p.snap.objects.get(addr)
+    if obj is None or obj.gc_tracked:
+        return None
+    if a.kind == 'excess' and a.referrers >= seen[addr]:
+        return 'untracked excess'
+    if a.kind == 'unreferenced' and seen[addr] == 0:
+        return 'untracked unreferenced'
+    return None
+
+
+def check_anomalies_explained(p):
+    """Every anomaly row is explained by the truth (EXPLANATIONS), and the
+    rows of each kind the truth counts exactly are exactly those: the
+    planted bugs, the leaked objects, and every tracked object whose count
+    is below its tracked referrers is a deficit."""
+    truth, name = p.truth, p.name
+    hidden, seen = truth.hidden(), truth.seen()
+    arena_refs = collections.Counter()
+    for src, edges in p.snap.edges.items():
+        obj = p.snap.objects.get(src)
+        if obj is not None and obj.found == 'arena':
+            for e in edges:
+                if e.kind in REFERENCE_KINDS:
+                    arena_refs[e.dst] += 1
+    why = {}
+    unexplained = gcstest.Misses('anomaly rows the truth does not explain')
+    for addr, a in sorted(p.analyses.anomalies.items()):
+        reason = explain_anomaly(p, addr, a, hidden, seen, arena_refs)
+        if reason is None:
+            unexplained.add('%s %s' % (a.kind, name.type_of(addr)),
+                            '%s: %s refcnt %d referrers %d; truth: %s' % (
+                                name(addr), a.kind, a.refcnt, a.referrers,
+                                'tracked, %d references from tracked objects, %+d it cannot'
+                                ' see' % (seen[addr], hidden[addr]) if addr in truth.objects
+                                else 'not tracked, %d references from tracked objects'
+                                % seen[addr]))
+        else:
+            why[addr] = reason
+    per_reason = collections.Counter(why.values())
+    print('  anomaly rows explained by the truth: %s'
+          % (', '.join('%s %d' % kv for kv in sorted(per_reason.items())) or 'none'))
+    for reason in sorted(per_reason):
+        print('    %-22s %s' % (reason, EXPLANATIONS[reason]))
+    print_misses([unexplained])
+    failures = []
+    if unexplained:
+        failures.append('%d anomaly rows the truth does not explain' % len(unexplained))
+    # Kinds the truth counts exactly.
+    below = {a for a, h in hidden.items() if h < 0 and not truth.objects[a].immortal}
+    deficits = {a for a, r in p.analyses.anomalies.items()
+                if r.kind == 'deficit' and why.get(a) in ('deficit', 'planted')}
+    for reason, have, want in (
+            ('planted', per_reason['planted'], len(truth.anomalies)),
+            ('leaked', per_reason['leaked'], len(truth.leaked)),
+            ('deficit (tracked objects counted below their tracked referrers)',
+             len(deficits), len(below))):
+        print('  %s: %d rows, the truth %d' % (reason, have, want))
+        if have != want:
+            failures.append('%s: %d rows, the truth has %d' % (reason, have, want))
+    if below - deficits:
+        failures.append('%d tracked objects counted below their referrers are no deficit,'
+                        ' e.g. %s' % (len(below - deficits), name(min(below - deficits))))
     return failures
 
 
@@ -630,12 +722,102 @@ def check_paths(p):
     print_misses([unreached])
     if unreached:
         failures.append('%d gc.garbage objects not reached' % len(unreached))
-    skip = set(truth.unreachable) | {t.addr for t in truth.anomalies}
-    orphans = [a for a in truth.objects if a not in p.analyses.reach and a not in skip]
-    print('  reach: %d of %d truth objects reached; not reached, besides the unreachable and'
-          ' the planted ones: %d [%s]' % (sum(1 for a in truth.objects if a in p.analyses.reach),
-                                          len(truth.objects), len(orphans),
-                                          type_counts(orphans, name, 8)))
+    return failures
+
+
+# ---------------------------------------------------------------------------
+# reach
+
+# Why an object the collector would keep may have no reach row
+# (see check_reach); each applies to the objects it names and to what
+# they alone hold in the truth's graph.
+UNREACHED = {
+    'planted': 'a planted refcount bug (anomalies.tsv): the orphan list nothing refers to',
+    'untracked holder': 'held only by objects the collector does not track (code objects,'
+                        ' untracked tuples) that are themselves unreached: garbage the'
+                        ' collector cannot see, holding references it counts as external',
+    'C only': "held from C memory alone: the truth's references it cannot see, no reached"
+              ' referrer and no roots row in the snapshot (module state of extension'
+              " modules, the compiler's and the type caches' own references)",
+    'held by those': 'referred to, in the truth, only through objects unreached for one of'
+                     ' the reasons above',
+}
+
+
+def check_reach(p):
+    """reach against what the collector would keep (Truth.kept): every
+    object it would free (outside the permanent generation: the
+    unreachable ones) has no reach row, and one of the permanent
+    generation only through words found in C structs; every object it
+    would keep has a reach row, but for the UNREACHED reasons."""
+    truth, name, reach = p.truth, p.name, p.analyses.reach
+    hidden = truth.hidden()
+    kept = truth.kept()
+    freed = set(truth.objects) - kept
+    frozen = {a for a, t in truth.objects.items() if t.generation == 3}
+    if freed - frozen != set(truth.unreachable):
+        raise AssertionError('the truth disagrees with itself: %d objects a collection would'
+                             ' free outside the permanent generation, %d in unreachable.tsv'
+                             % (len(freed - frozen), len(truth.unreachable)))
+    failures = []
+    wrongly = gcstest.Misses('objects the collector would free with a reach row')
+    for a in sorted(freed & set(reach)):
+        at, steps = a, 0
+        while reach[at].depth and reach[at].via in reach and steps < len(reach):
+            at, steps = reach[at].via, steps + 1
+        rows = p.analyses.roots.get(at, [])
+        if a in frozen and rows and all(r.conservative for r in rows):
+            continue        # gc.freeze()d garbage a stale word in C still points at
+        wrongly.add(name.type_of(a), '%s: depth %d from %s' % (name(a), reach[a].depth,
+                                                              name(at)))
+    holders = collections.defaultdict(list)
+    for src, edges in p.snap.edges.items():
+        for e in edges:
+            if e.kind in REFERENCE_KINDS or e.kind == 'conservative':
+                holders[e.dst].append(src)
+    unreached = kept - set(reach)
+    why = {}
+    planted = {t.addr for t in truth.anomalies}
+    for a in sorted(unreached):
+        if a in planted:
+            why[a] = 'planted'
+        elif hidden[a] > 0:
+            outside = [s for s in holders.get(a, ()) if s not in truth.objects]
+            if len(outside) >= hidden[a] and not any(s in reach for s in outside):
+                why[a] = 'untracked holder'
+            elif not any(s in reach for s in holders.get(a, ())) and \
+                    a not in p.analyses.roots:
+                why[a] = 'C only'
+    stack = list(why)
+    while stack:
+        for r in truth.referents.get(stack.pop(), ()):
+            if r in unreached and r not in why:
+                why[r] = 'held by those'
+                stack.append(r)
+    missing = gcstest.Misses('objects the collector would keep without a reach row')
+    for a in sorted(unreached - set(why)):
+        rows = p.analyses.roots.get(a, [])
+        missing.add(name.type_of(a), '%s: %d references the collector cannot see; %s'
+                    % (name(a), hidden[a], 'roots %s' % '; '.join(
+                        '%s %s%s' % (r.kind, r.label, ' (conservative)' if r.conservative
+                                     else '') for r in rows[:2]) if rows else
+                       'held by %s' % ', '.join(name(s) for s in holders.get(a, ())[:2])
+                       or 'no holder found'))
+    per_reason = collections.Counter(why.values())
+    print('  reach: %d of %d truth objects reached; a collection would keep %d, free %d'
+          ' (%d of them in the permanent generation)'
+          % (sum(1 for a in truth.objects if a in reach), len(truth.objects), len(kept),
+             len(freed), len(freed & frozen)))
+    print('  kept without a reach row: %d, explained: %s'
+          % (len(unreached), ', '.join('%s %d' % kv for kv in sorted(per_reason.items()))
+             or 'none'))
+    for reason in sorted(per_reason):
+        print('    %-16s %s' % (reason, UNREACHED[reason]))
+    print_misses([missing, wrongly])
+    if missing:
+        failures.append('%d objects the collector would keep have no reach row' % len(missing))
+    if wrongly:
+        failures.append('%d objects the collector would free have a reach row' % len(wrongly))
     return failures
 
 
@@ -741,6 +923,7 @@ CHECKS = [
     ('unreachable', check_unreachable),
     ('anomalies', check_anomalies),
     ('path', check_paths),
+    ('reach', check_reach),
     ('roots', check_roots),
 ]
 
