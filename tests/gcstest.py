@@ -859,7 +859,7 @@ class TruthObject:
     """One line of objects.tsv."""
 
     type_addr: int
-    generation: object     # 0..3, or None when the interpreter could not tell
+    generation: object     # 0..3; None for '-' (the corpus records it on every version)
     refcnt: int
     immortal: int
 
@@ -1484,7 +1484,8 @@ class Comparison:
 
     def failures(self):
         """One short text per failed measure or fact."""
-        return ([str(m) for m in self.measures if not m.ok]
+        return (['%s: %d misses not known' % (m, m.total - m.matched - m.known)
+                 for m in self.measures if not m.ok]
                 + [text for text, ok in self.facts if not ok])
 
     def summary(self):
@@ -1499,7 +1500,7 @@ class Comparison:
 
     def report(self, limit=10):
         """Lines describing failed measures, facts and examples of every miss."""
-        lines = ['  FAILED %s: %d unexplained misses' % (m, m.total - m.matched - m.known)
+        lines = ['  FAILED %s: %d misses not known' % (m, m.total - m.matched - m.known)
                  for m in self.measures if not m.ok]
         lines.extend(self._fact_lines())
         for misses in self.misses:
