@@ -36,9 +36,20 @@ static bool current_frame(const struct layout *l, struct target *t,
 					   frame));
 }
 
+// _PyInterpreterFrame.stacktop: the slots in use, from localsplus.
+static bool frame_slots(const struct layout *l, struct target *t,
+			uint64_t frame, int32_t *nslots)
+{
+	if (target_read_ok(t, nslots, frame + l->iframe_stacktop, 4))
+		return true;
+	*nslots = 0;
+	return false;
+}
+
 static const struct cpython_ops ops = {
 	.preheader = preheader,
 	.current_frame = current_frame,
+	.frame_slots = frame_slots,
 };
 
 const struct cpython_version cpython_3_11 = {

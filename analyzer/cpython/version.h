@@ -62,6 +62,13 @@ struct cpython_ops {
 	/* The frame a thread is running, from its PyThreadState. */
 	bool (*current_frame)(const struct layout *l, struct target *t,
 			      uint64_t tstate, uint64_t *frame);
+	/*
+	 * The live slots of an interpreter frame (3.11+): its locals, cells,
+	 * free variables and value stack, counted from localsplus; false
+	 * (and 0) if they cannot be read.
+	 */
+	bool (*frame_slots)(const struct layout *l, struct target *t,
+			    uint64_t frame, int32_t *nslots);
 	/* The head of collector generation @p gen of interpreter @p interp. */
 	uint64_t (*gc_list_head)(const struct layout *l, uint64_t interp,
 				 unsigned gen);

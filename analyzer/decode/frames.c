@@ -60,8 +60,13 @@ static void iframe_traverse(struct decode *d, uint64_t f)
 	decode_field(d, f, l->iframe_func, "f_func");
 	decode_field(d, f, l->iframe_code, "f_code");
 	uint64_t code = decode_u64(d, f + l->iframe_code);
-	int32_t stacktop = (int32_t)decode_u32(d, f + l->iframe_stacktop);
+	const struct cpython_ops *ops = l->cpython->ops;
+	int32_t stacktop = 0;
 
+	// How many slots are live is the version's to say.
+	if ((!ops || !ops->frame_slots ||
+	     !ops->frame_slots(l, d->t, f, &stacktop)) && !d->problem)
+		d->problem = "a field is unreadable";
 	if (stacktop < 0 || (uint64_t)stacktop > d->lim->max_items) {
 		d->problem = "bad frame stack depth";
 		return;

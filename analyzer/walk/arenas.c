@@ -425,10 +425,10 @@ static size_t interpreters(struct walk *w, uint64_t *out, size_t max)
 	size_t n = 0;
 
 	if (l->runtime_addr)
-		interp = peek(w, l->runtime_addr, l->rt_interpreters_head);
+		interp = walk_peek(w, l->runtime_addr, l->rt_interpreters_head);
 	while (interp && n < max) {
 		out[n++] = interp;
-		interp = peek(w, interp, l->interp_next);
+		interp = walk_peek(w, interp, l->interp_next);
 	}
 	return n;
 }

@@ -15,7 +15,7 @@
 #include "util/mem.h"
 #include "target/target.h"
 
-void problem(struct walk *w, const char *fmt, uint64_t addr)
+void walk_problem(struct walk *w, const char *fmt, uint64_t addr)
 {
 	if (!w->st->first_problem[0])
 		snprintf(w->st->first_problem, sizeof(w->st->first_problem),
@@ -112,11 +112,11 @@ static void walk_list(struct walk *w, uint64_t head, int generation)
 		return;
 	if (end == LIST_LOOP) {
 		// On two lists, or a loop that misses the head.
-		problem(w, "gc list at 0x%" PRIx64 " loops", head);
+		walk_problem(w, "gc list at 0x%" PRIx64 " loops", head);
 		return;
 	}
 	if (!prev_links(w)) {
-		problem(w, "gc list at 0x%" PRIx64 " is broken", head);
+		walk_problem(w, "gc list at 0x%" PRIx64 " is broken", head);
 		return;
 	}
 	end = walk_links(w, head, generation, false, &back);
@@ -168,7 +168,7 @@ void walk_interpreters(struct walk *w)
 		walk_gc_state(w, l->runtime_addr + l->rt_gc, true);
 	if (!target_read_u64(w->t, l->runtime_addr + l->rt_interpreters_head,
 			     &interp)) {
-		problem(w, "_PyRuntime at 0x%" PRIx64 " is unreadable",
+		walk_problem(w, "_PyRuntime at 0x%" PRIx64 " is unreadable",
 			l->runtime_addr);
 		return;
 	}

@@ -101,7 +101,7 @@ static void struct_roots(struct walk *w, uint64_t base, int64_t size,
 	}
 }
 
-uint64_t peek(struct walk *w, uint64_t addr, int32_t off)
+uint64_t walk_peek(struct walk *w, uint64_t addr, int32_t off)
 {
 	uint64_t v = 0;
 
@@ -119,7 +119,7 @@ static void root_field(struct walk *w, uint64_t base, int32_t off,
 	if (off < 0)
 		return;
 	snprintf(label, sizeof(label), "%s %s", who, what);
-	root(w, peek(w, base, off), kind, label);
+	root(w, walk_peek(w, base, off), kind, label);
 }
 
 // "frame NAME (FILE)" for a code object.
@@ -129,10 +129,10 @@ static void frame_name(struct walk *w, uint64_t code, const char *who,
 	const struct layout *l = w->l;
 	char name[128] = "?", file[256] = "?";
 
-	decode_str(&w->dc, peek(w, code, l->code_qualname >= 0 ?
+	decode_str(&w->dc, walk_peek(w, code, l->code_qualname >= 0 ?
 				l->code_qualname : l->code_name),
 		   false, name, sizeof(name), NULL);
-	decode_str(&w->dc, peek(w, code, l->code_filename), false, file,
+	decode_str(&w->dc, walk_peek(w, code, l->code_filename), false, file,
 		   sizeof(file), NULL);
 	const char *base = strrchr(file, '/');
 
@@ -148,7 +148,7 @@ static void frame_name(struct walk *w, uint64_t code, const char *who,
 static void iframe_roots(struct walk *w, uint64_t f, const char *who)
 {
 	const struct layout *l = w->l;
-	uint64_t code = peek(w, f, l->iframe_code);
+	uint64_t code = walk_peek(w, f, l->iframe_code);
 	char frame[200], label[256];
 	uint32_t stacktop = 0;
 
@@ -161,9 +161,12 @@ static void iframe_roots(struct walk *w, uint64_t f, const char *who)
 	// The innermost frame may be running a call: its saved stack top is
 	// then stale, but its locals, cells and free variables are in
 	// place. Take at least those (co_nlocalsplus), at most a full stack.
+	const struct cpython_ops *ops = l->cpython->ops;
 	uint32_t nlocals = 0, nstack = 0;
+	int32_t nslots = 0;
 
-	target_read_ok(w->t, &stacktop, f + l->iframe_stacktop, 4);
+	if (ops && ops->frame_slots && ops->frame_slots(l, w->t, f, &nslots))
+		stacktop = (uint32_t)nslots;
 	if (code) {
 		target_read_ok(w->t, &nlocals, code + l->code_nlocalsplus, 4);
 		target_read_ok(w->t, &nstack, code + l->code_stacksize, 4);
@@ -173,7 +176,7 @@ static void iframe_roots(struct walk *w, uint64_t f, const char *who)
 	if (stacktop < nlocals || stacktop > nlocals + nstack)
 		stacktop = nlocals;
 	for (uint32_t i = 0; i < stacktop && !w->err; i++) {
-		uint64_t v = peek(w, f + l->iframe_localsplus, 8 * i);
+		uint64_t v = walk_peek(w, f + l->iframe_localsplus, 8 * i);
 		char name[128];
 
 		if (!v)
@@ -195,8 +198,8 @@ static void thread_roots(struct walk *w, uint64_t tstate)
 	const struct layout *l = w->l;
 	char who[64];
 	uint64_t tid = l->tstate_native_thread_id >= 0 ?
-		peek(w, tstate, l->tstate_native_thread_id) :
-		peek(w, tstate, l->tstate_thread_id);
+		walk_peek(w, tstate, l->tstate_native_thread_id) :
+		walk_peek(w, tstate, l->tstate_thread_id);
 
 	snprintf(who, sizeof(who), "thread %" PRIu64, tid);
 	root_field(w, tstate, l->tstate_dict, HEAP_ROOT_THREAD, who, "dict");
@@ -231,15 +234,15 @@ static void thread_roots(struct walk *w, uint64_t tstate)
 	if (!l->iframes) {
 		// ≤3.10: frame objects from tstate->frame along f_back; their
 		// decoder reports what they hold.
-		uint64_t f = peek(w, tstate, l->tstate_frame);
+		uint64_t f = walk_peek(w, tstate, l->tstate_frame);
 
 		for (int depth = 0; f && depth < 100000 && !w->err; depth++) {
 			char label[256];
 
-			frame_name(w, peek(w, f, l->frame_code), who, label,
+			frame_name(w, walk_peek(w, f, l->frame_code), who, label,
 				   sizeof(label));
 			root(w, f, HEAP_ROOT_FRAME, label);
-			f = peek(w, f, l->frame_back);
+			f = walk_peek(w, f, l->frame_back);
 		}
 		return;
 	}
@@ -259,7 +262,7 @@ static void thread_roots(struct walk *w, uint64_t tstate)
 		target_read_ok(w->t, &owner, f + l->iframe_owner, 1);
 		if (owner == v->frame_owned_by_thread)
 			iframe_roots(w, f, who);
-		f = peek(w, f, l->iframe_previous);
+		f = walk_peek(w, f, l->iframe_previous);
 	}
 }
 
@@ -268,11 +271,11 @@ static void garbage_roots(struct walk *w, uint64_t list)
 {
 	const struct layout *l = w->l;
 	long node = root(w, list, HEAP_ROOT_GC, "gc.garbage");
-	uint64_t n = peek(w, list, l->ob_size);
-	uint64_t items = peek(w, list, l->list_items);
+	uint64_t n = walk_peek(w, list, l->ob_size);
+	uint64_t items = walk_peek(w, list, l->list_items);
 
 	if (node >= 0 && n > w->lim->max_items) {
-		problem(w, "gc.garbage at 0x%" PRIx64 " has more items than "
+		walk_problem(w, "gc.garbage at 0x%" PRIx64 " has more items than "
 			   "the limit", list);
 		n = w->lim->max_items;
 	}
@@ -301,8 +304,8 @@ static void interpreter_roots(struct walk *w, uint64_t interp, uint64_t gc)
 	root_field(w, interp, l->interp_builtins, HEAP_ROOT_INTERPRETER,
 		   "interpreter", "builtins");
 	if (gc) {
-		garbage_roots(w, peek(w, gc, l->gc_garbage));
-		root(w, peek(w, gc, l->gc_callbacks), HEAP_ROOT_GC,
+		garbage_roots(w, walk_peek(w, gc, l->gc_garbage));
+		root(w, walk_peek(w, gc, l->gc_callbacks), HEAP_ROOT_GC,
 		     "gc.callbacks");
 	}
 	// The interpreter's free lists (3.9–3.12 per type, 3.13 together).
@@ -338,11 +341,11 @@ static void interpreter_roots(struct walk *w, uint64_t interp, uint64_t gc)
 	if (l->interp_fl_exc >= 0)
 		root_field(w, interp + l->interp_fl_exc, l->exc_errnomap,
 			   HEAP_ROOT_INTERPRETER, "interpreter", "errnomap");
-	uint64_t tstate = peek(w, interp, l->interp_threads_head);
+	uint64_t tstate = walk_peek(w, interp, l->interp_threads_head);
 
 	for (int i = 0; tstate && i < 10000 && !w->err; i++) {
 		thread_roots(w, tstate);
-		tstate = peek(w, tstate, l->tstate_next);
+		tstate = walk_peek(w, tstate, l->tstate_next);
 	}
 }
 
@@ -359,19 +362,19 @@ void walk_roots(struct walk *w)
 	if (l->gc_statics) {
 		// 3.6: interp_head (a local symbol), statics for the collector.
 		if (target_symbol(w->t, "interp_head", &addr, NULL, NULL))
-			interp = peek(w, addr, 0);
+			interp = walk_peek(w, addr, 0);
 		if (target_symbol(w->t, "garbage", &addr, NULL, NULL))
-			garbage_roots(w, peek(w, addr, 0));
+			garbage_roots(w, walk_peek(w, addr, 0));
 		if (interp)
 			interpreter_roots(w, interp, 0);
 	} else {
-		interp = peek(w, l->runtime_addr, l->rt_interpreters_head);
+		interp = walk_peek(w, l->runtime_addr, l->rt_interpreters_head);
 		for (int i = 0; interp && i < MAX_INTERPRETERS && !w->err; i++) {
 			uint64_t gc = l->interp_gc >= 0 ? interp + l->interp_gc :
 				      i == 0 ? l->runtime_addr + l->rt_gc : 0;
 
 			interpreter_roots(w, interp, gc);
-			interp = peek(w, interp, l->interp_next);
+			interp = walk_peek(w, interp, l->interp_next);
 		}
 	}
 	// 3.11+ embed the main interpreter in _PyRuntime (scanned above);
@@ -386,11 +389,11 @@ void walk_roots(struct walk *w)
 	uint64_t interned = 0;
 
 	if (l->interp_interned >= 0)
-		interned = peek(w, peek(w, l->runtime_addr,
+		interned = walk_peek(w, walk_peek(w, l->runtime_addr,
 					l->rt_interpreters_head),
 				l->interp_interned);
 	else if (target_symbol(w->t, "interned", &addr, NULL, NULL))
-		interned = peek(w, addr, 0);
+		interned = walk_peek(w, addr, 0);
 	long node = root(w, interned, HEAP_ROOT_INTERNED, "interned strings");
 
 	if (node >= 0)

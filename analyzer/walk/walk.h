@@ -108,14 +108,14 @@ void learn_unexported(struct walk *w);
 
 /* gclists.c: the collector's lists */
 void walk_interpreters(struct walk *w);
-void problem(struct walk *w, const char *fmt, uint64_t addr);
+void walk_problem(struct walk *w, const char *fmt, uint64_t addr);
 
 /* roots.c */
 long root(struct walk *w, uint64_t addr, enum heap_root_kind kind,
 	  const char *label);
 long root_add(struct walk *w, uint64_t addr, enum heap_root_kind kind,
 	      const char *label, bool conservative);
-uint64_t peek(struct walk *w, uint64_t addr, int32_t off);
+uint64_t walk_peek(struct walk *w, uint64_t addr, int32_t off);
 void walk_roots(struct walk *w);
 
 /* arenas.c: the census's objects and accounting */

@@ -325,7 +325,8 @@ uint64_t image_bytes(const char *s, size_t n)
 
 uint64_t image_tuple(size_t n, const uint64_t *items)
 {
-	uint64_t o = image_gc_new(image_sym("PyTuple_Type"), L.tuple_items + 8 * n, 2,
+	uint64_t o = image_gc_new(image_sym("PyTuple_Type"),
+				  L.tuple_items + 8 * n, 2,
 			    false);
 
 	image_w64(o + L.ob_size, n);
@@ -341,7 +342,8 @@ void image_list_set(uint64_t list, size_t i, uint64_t v)
 
 uint64_t image_list(size_t n, const uint64_t *items)
 {
-	uint64_t o = image_gc_new(image_sym("PyList_Type"), L.list_items + 16, 2, false);
+	uint64_t o = image_gc_new(image_sym("PyList_Type"), L.list_items + 16,
+				  2, false);
 	uint64_t array = image_alloc(8 * n);
 
 	image_w64(o + L.ob_size, n);
@@ -374,7 +376,8 @@ void image_dict_set(uint64_t dict, size_t i, uint64_t value)
 {
 	int32_t key_off, value_off;
 
-	image_w64(dict_entry(image_r64(dict + L.dict_keys), i, &key_off, &value_off) +
+	image_w64(dict_entry(image_r64(dict + L.dict_keys), i, &key_off,
+			     &value_off) +
 	    value_off, value);
 }
 
@@ -456,7 +459,8 @@ void image_static_type(const char *name, const char *tp_name,
 	image_w64(t + L.tp_itemsize, itemsize);
 	image_w64(t + L.tp_flags, flags | 1UL << 12 /* READY */);
 	if (traverse)
-		image_w64(t + L.tp_traverse, A(IMAGE_FUNCS + 0x100 + 0x10 * traverse));
+		image_w64(t + L.tp_traverse,
+			  A(IMAGE_FUNCS + 0x100 + 0x10 * traverse));
 	if (strcmp(name, "PyBaseObject_Type"))
 		image_wfield(t, L.tp_base, image_sym("PyBaseObject_Type"));
 }
@@ -494,7 +498,8 @@ static void static_types(void)
 	image_static_type("PyModule_Type", "module", 72, 0, gc | base, k++);
 	image_static_type("_PyExc_BaseException", "BaseException", 88, 0,
 		    gc | base | TPFLAGS_BASE_EXC_SUBCLASS, k++);
-	image_header(image_sym("_Py_NoneStruct"), image_sym("_PyNone_Type"), image_refcnt_static());
+	image_header(image_sym("_Py_NoneStruct"), image_sym("_PyNone_Type"),
+		     image_refcnt_static());
 }
 
 // A heap type: instances have a __dict__ (managed from 3.11 if asked) and
@@ -647,7 +652,8 @@ int image_begin(unsigned minor, struct image_runtime *rt)
 
 	// Version, the way each release tells it.
 	if (minor >= 11)
-		image_w64(image_sym("Py_Version"), 0x030000f0 | minor << 16 | 1 << 8);
+		image_w64(image_sym("Py_Version"),
+			  0x030000f0 | minor << 16 | 1 << 8);
 	else
 		image_cstring("\0003.%u.1 (default, fuzz) [mkseed]");
 	char version[48];

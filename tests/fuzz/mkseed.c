@@ -140,7 +140,8 @@ static int make(const char *dir, unsigned minor, const struct damage *d)
 	uint64_t s_keys[] = { image_str("k"), image_int(7), the_tuple };
 
 	image_set(3, s_keys);
-	uint64_t cell = image_gc_new(image_sym("PyCell_Type"), L.cell_ref + 8, 1, false);
+	uint64_t cell = image_gc_new(image_sym("PyCell_Type"), L.cell_ref + 8,
+				     1, false);
 
 	image_w64(cell + L.cell_ref, the_list);
 
@@ -185,7 +186,8 @@ static int make(const char *dir, unsigned minor, const struct damage *d)
 	image_wfield(func, L.func_globals, globals);
 	image_wfield(func, L.func_name, image_str("f"));
 	image_wfield(func, L.func_qualname, image_str("f"));
-	uint64_t exc = image_gc_new(image_sym("_PyExc_BaseException"), 88, 1, false);
+	uint64_t exc = image_gc_new(image_sym("_PyExc_BaseException"), 88, 1,
+				    false);
 
 	image_wfield(exc, L.exc_args, the_tuple);
 	image_wfield(exc, L.exc_context, exc); // its own context

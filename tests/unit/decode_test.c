@@ -456,8 +456,9 @@ static void test_deque(unsigned m, bool by_name)
 	image_w64(type + L.tp_basicsize, 96);
 	image_w64(type + L.tp_flags, TPFLAGS_HAVE_GC | 1UL << 12);
 	// A stripped build names no deque_traverse: the name says it.
-	image_w64(type + L.tp_traverse, by_name ? image_sym("deque_traverse") +
-						  0x8 : image_sym("deque_traverse"));
+	uint64_t traverse = image_sym("deque_traverse") + (by_name ? 8 : 0);
+
+	image_w64(type + L.tp_traverse, traverse);
 	image_w64(type + L.tp_base, image_sym("PyBaseObject_Type"));
 	uint64_t dq = image_gc_new(type, 96, 1, false);
 	uint64_t b1 = image_alloc(L.dblock_rightlink + 8);
