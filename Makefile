@@ -15,7 +15,8 @@
 # Knobs:
 #   CC, CFLAGS, LDFLAGS   the usual; CFLAGS defaults to -g -O2 -Wall -Wextra
 #   PKG_CONFIG            pkg-config to ask for libdw, libelf and sqlite3
-#   SANITIZE=1            build with AddressSanitizer and UBSan into build/sanitize
+#   SANITIZE=1            build with AddressSanitizer and UBSan into build/sanitize;
+#                         a sanitizer report exits with status 86
 #                         (make test SANITIZE=1 runs the suite against it)
 #   V=1                   show full commands
 #   PYTHON                interpreter for the tests, with pytest and pytest-xdist
@@ -54,9 +55,11 @@ DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -pthread $(CFLAGS) $(DEP_CFLAGS) -iquote analyzer
+# A sanitizer report exits with 86 (analyzer/util/sanitize.c, which
+# GCSCOPE_SANITIZE turns on), never with a status gcscope itself uses.
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
-	-fno-omit-frame-pointer
+	-fno-omit-frame-pointer -DGCSCOPE_SANITIZE
 LDFLAGS += -fsanitize=address,undefined
 endif
 
@@ -90,7 +93,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 600
 FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
-	-fno-omit-frame-pointer
+	-fno-omit-frame-pointer -DGCSCOPE_SANITIZE
 FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -pthread -g -O1 -Wall -Wextra \
 	$(DEP_CFLAGS) -iquote analyzer -iquote tests/fuzz $(FUZZ_SAN)
 FUZZ_OBJS := $(filter-out $(FUZZ_BUILD)/obj/cli/%,\
