@@ -45,6 +45,7 @@
 enum {
 	HEADER_SIZE = 100,
 	WRITE_BUFFER = 4 << 20,   // bytes of consecutive new pages
+	FIRST_BUFFER = 256 << 10, // the same, until it first fills
 	MAX_LEVELS = 16,          // 2^32 entries need fewer than 6
 	PAGE_INTERIOR_INDEX = 2,
 	PAGE_INTERIOR_TABLE = 5,
@@ -73,9 +74,13 @@ struct btree_file {
 
 	// A thread writes full buffers while the next one is filled: the
 	// kernel's copy into the page cache costs as much as making the pages.
+	// It starts, and the buffers grow to WRITE_BUFFER, when the first
+	// buffer of FIRST_BUFFER fills: a small database is written by the
+	// caller alone, without a thread or big buffers to set up.
 	unsigned char *bufs[2];  // wbuf is one of them
 	pthread_t writer;
 	bool have_writer;
+	bool tried_writer;       // writer_start() was called
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	const unsigned char *job;  // for the writer: bytes, length, offset
@@ -227,6 +232,38 @@ static void writer_stop(struct btree_file *f)
 	f->have_writer = false;
 }
 
+// Start the writer thread with two buffers of WRITE_BUFFER; without them,
+// the pages go on being written by the caller, FIRST_BUFFER at a time.
+static void writer_start(struct btree_file *f)
+{
+	size_t cap = WRITE_BUFFER / f->page_size ? WRITE_BUFFER / f->page_size : 1;
+	unsigned char *big;
+
+	f->tried_writer = true;
+	if (f->wcount || cap <= f->wcap)
+		return;
+	big = realloc(f->bufs[0], cap * f->page_size);
+	if (!big)
+		return;
+	f->bufs[0] = f->wbuf = big;
+	f->bufs[1] = malloc(cap * f->page_size);
+	if (!f->bufs[1])
+		return;
+	if (pthread_mutex_init(&f->mu, NULL) != 0)
+		return;
+	if (pthread_cond_init(&f->cv, NULL) != 0) {
+		pthread_mutex_destroy(&f->mu);
+		return;
+	}
+	if (pthread_create(&f->writer, NULL, writer_main, f) != 0) {
+		pthread_cond_destroy(&f->cv);
+		pthread_mutex_destroy(&f->mu);
+		return;
+	}
+	f->have_writer = true;
+	f->wcap = cap;
+}
+
 struct err *btree_file_open(const char *path, struct btree_file **ret)
 {
 	unsigned char h[HEADER_SIZE];
@@ -265,24 +302,13 @@ struct err *btree_file_open(const char *path, struct btree_file **ret)
 	f->old_pages = f->npages;
 	f->small_ints = be32(h + 44) >= 4;
 	f->lock_page = lock_byte_offset / f->page_size + 1;
-	f->wcap = WRITE_BUFFER / f->page_size ? WRITE_BUFFER / f->page_size : 1;
+	f->wcap = FIRST_BUFFER / f->page_size ? FIRST_BUFFER / f->page_size : 1;
 	f->bufs[0] = malloc(f->wcap * f->page_size);
-	f->bufs[1] = malloc(f->wcap * f->page_size);
-	if (!f->bufs[0] || !f->bufs[1]) {
+	if (!f->bufs[0]) {
 		err = &err_nomem;
 		goto out;
 	}
 	f->wbuf = f->bufs[0];
-	if (pthread_mutex_init(&f->mu, NULL) == 0) {
-		if (pthread_cond_init(&f->cv, NULL) == 0) {
-			if (pthread_create(&f->writer, NULL, writer_main, f) == 0)
-				f->have_writer = true;
-			else
-				pthread_cond_destroy(&f->cv);
-		}
-		if (!f->have_writer)
-			pthread_mutex_destroy(&f->mu);
-	}
 	*ret = f;
 	return NULL;
 out:
@@ -324,8 +350,13 @@ static struct err *emit_new(struct btree_file *f, const unsigned char *page,
 		if (f->npages >= UINT32_MAX - 2)
 			return err_create(ERR_SQLITE, "database '%s' would "
 					  "exceed 2^32 pages", f->path);
-		if (f->wcount == f->wcap && (err = flush_pages(f)))
-			return err;
+		if (f->wcount == f->wcap) {
+			err = flush_pages(f);
+			if (err)
+				return err;
+			if (!f->tried_writer)
+				writer_start(f);
+		}
 		if (!f->wcount)
 			f->wfirst = f->npages + 1;
 		unsigned char *dst = f->wbuf + f->wcount++ * f->page_size;
