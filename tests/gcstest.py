@@ -692,7 +692,8 @@ def require_gcscope():
 # AddressSanitizer or UBSan reports an error, whatever status the program
 # would have had; the reports start with these on stderr.
 SANITIZER_STATUS = 86
-SANITIZER_REPORTS = (b'ERROR: AddressSanitizer', b'ERROR: LeakSanitizer', b'runtime error:')
+SANITIZER_REPORTS = (b'ERROR: AddressSanitizer', b'ERROR: LeakSanitizer', b'runtime error:',
+                     b'SUMMARY: AddressSanitizer', b'SUMMARY: UndefinedBehaviorSanitizer')
 
 
 def check_sanitizer(returncode, stderr, what):

@@ -162,7 +162,8 @@ def run_gdb(args, commands, env=None, timeout=GDB_TIMEOUT, work=None, gdbext=GDB
     (None removes); GCSCOPE is the analyzer of build/ unless env says
     otherwise.  stderr is merged into
     stdout, so errors land in their section.  Fails if a Python traceback
-    is printed or the session leaves files in its TMPDIR."""
+    is printed, a sanitizer report (gcstest.check_sanitizer) or the session
+    leaves files in its TMPDIR."""
     tmpdir = Path(tempfile.mkdtemp(prefix='gdb-tmp-', dir=str(work) if work else None))
     full_env = dict(os.environ, GCSCOPE=str(gcstest.GCSCOPE))
     full_env.update(env or {})
@@ -183,6 +184,9 @@ def run_gdb(args, commands, env=None, timeout=GDB_TIMEOUT, work=None, gdbext=GDB
     output = result.stdout.decode('utf-8', 'replace')
     session = Session(argv, output, tmpdir)
     print('  gdb session: %d commands, %.1f s' % (len(commands), time.monotonic() - started))
+    # The analyzer runs under gdb too: its sanitizer reports reach the
+    # session's output as the commands' error lines.
+    gcstest.check_sanitizer(result.returncode, result.stdout, 'gdb session')
     for phrase in TRACEBACK:
         if phrase in output:
             raise AssertionError('gdb printed a Python traceback (%r):\n%s'
