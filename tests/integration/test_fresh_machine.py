@@ -27,6 +27,7 @@ import pytest
 import gcstest
 
 TIMEOUT = 900
+KEEP_ENV = ('HOME', 'USER', 'LOGNAME', 'LANG', 'TERM', 'TMPDIR', 'PYENV_ROOT')
 
 PKG_CONFIG = '''#!/bin/sh
 # pkg-config of a machine without the packages, until apt-get "installs" them.
@@ -66,8 +67,9 @@ def run_deps_demo(work, commit):
         path = bin_dir / name
         path.write_text(text.format(marker=marker, log=log))
         path.chmod(0o755)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(('MAKE', 'MFLAGS', 'GCSCOPE', 'PYTHON'))}
+    # A new user's environment: none of make test's own (MAKEFLAGS, the
+    # variables given on its command line such as SANITIZE=1, GCSCOPE_*).
+    env = {k: v for k, v in os.environ.items() if k in KEEP_ENV or k.startswith('LC_')}
     env['PATH'] = '%s:/usr/local/bin:/usr/bin:/bin' % bin_dir
     try:
         result = subprocess.run(['make', 'deps', 'demo'], cwd=str(clone), env=env,
