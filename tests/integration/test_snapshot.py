@@ -41,15 +41,23 @@ DEBUG_OFFSETS = [Mode('debug-offsets-' + strip, strip, (), 'debug_offsets')
 FORCED_BUILTIN = Mode('builtin-strip-all', 'strip-all', ('--layout', 'builtin'), 'builtin')
 NODEBUG = Mode('nodebug', '', ('--no-default-debuginfo',), 'builtin')
 
-# (gcstest.INTERPRETERS name, mode) pairs to test.
-CONFIGS = (
-    [(name, mode)
-     for name in ('pyenv-3.6.15', 'pyenv-3.7.16', 'pyenv-3.8.18', 'pyenv-3.9.18',
-                  'pyenv-3.10.13', 'pyenv-3.11.7', 'pyenv-3.12.1')
-     for mode in [DWARF] + BUILTIN]
-    + [('pyenv-3.13.0', mode) for mode in [DWARF] + DEBUG_OFFSETS + [FORCED_BUILTIN]]
-    + [('debian-3.11', DWARF), ('debian-3.11', NODEBUG)]
-)
+def modes(spec):
+    """The modes one interpreter of gcstest.INTERPRETERS is tested in.
+
+    A pyenv build: with its DWARF, then as stripped copies, which read
+    the _Py_DebugOffsets the interpreter carries (3.13+) or else the
+    built-in table; from 3.13 the built-in table is also forced on a
+    copy without symbols. A distribution's stripped interpreter: with
+    its debug package, then without it."""
+    if not spec.pyenv:
+        return [DWARF, NODEBUG]
+    if tuple(map(int, spec.version.split('.')[:2])) >= (3, 13):
+        return [DWARF] + DEBUG_OFFSETS + [FORCED_BUILTIN]
+    return [DWARF] + BUILTIN
+
+
+# (gcstest.INTERPRETERS name, mode) pairs to test: every interpreter there.
+CONFIGS = [(spec.name, mode) for spec in gcstest.INTERPRETERS for mode in modes(spec)]
 
 SCRIPT = gcstest.CORPORA / 'leaky.py'
 
