@@ -82,6 +82,13 @@ const struct exit_status_doc exit_statuses[NSTATUSES] = {
 	"needs)"
 #define STATUS_ARGS "the command line is wrong"
 #define STATUS_SAN "a sanitizer report (SANITIZE=1 builds)"
+// The statuses every command that reads a snapshot shares; a command
+// adds its own meaning of STATUS_RESERVATION after them.
+#define REPORT_STATUSES \
+	[STATUS_OK] = STATUS_ANSWER, \
+	[STATUS_FAILED] = STATUS_DB, \
+	[STATUS_USAGE] = STATUS_ARGS, \
+	[STATUS_SANITIZER] = STATUS_SAN
 #define STATUS_NOT_OBJECT "ADDR is not an object of the snapshot"
 
 #define GDB_ADDR \
@@ -222,10 +229,7 @@ const struct command commands[] = {
 		"\n"
 		HELP_OPTIONS,
 		.status = {
-			[STATUS_OK] = STATUS_ANSWER,
-			[STATUS_FAILED] = STATUS_DB,
-			[STATUS_USAGE] = STATUS_ARGS,
-			[STATUS_SANITIZER] = STATUS_SAN,
+			REPORT_STATUSES,
 		},
 		.gdb_name = "py-types",
 		.gdb_summary = "Show how many objects and bytes of the Python "
@@ -285,10 +289,7 @@ const struct command commands[] = {
 		"                  \"objects\" (its members) and \"edges\"\n"
 		"                  (its references)\n",
 		.status = {
-			[STATUS_OK] = STATUS_ANSWER,
-			[STATUS_FAILED] = STATUS_DB,
-			[STATUS_USAGE] = STATUS_ARGS,
-			[STATUS_SANITIZER] = STATUS_SAN,
+			REPORT_STATUSES,
 		},
 		.gdb_name = "py-cycles",
 		.gdb_summary = "List the reference cycles of the Python heap, "
@@ -341,10 +342,7 @@ const struct command commands[] = {
 		HELP_OPTIONS
 		HELP_LISTS,
 		.status = {
-			[STATUS_OK] = STATUS_ANSWER,
-			[STATUS_FAILED] = STATUS_DB,
-			[STATUS_USAGE] = STATUS_ARGS,
-			[STATUS_SANITIZER] = STATUS_SAN,
+			REPORT_STATUSES,
 		},
 		.gdb_name = "py-garbage",
 		.gdb_summary = "Show gc.garbage and what the next collection of "
@@ -389,10 +387,7 @@ const struct command commands[] = {
 		HELP_OPTIONS
 		HELP_LISTS,
 		.status = {
-			[STATUS_OK] = STATUS_ANSWER,
-			[STATUS_FAILED] = STATUS_DB,
-			[STATUS_USAGE] = STATUS_ARGS,
-			[STATUS_SANITIZER] = STATUS_SAN,
+			REPORT_STATUSES,
 		},
 		.gdb_name = "py-leaks",
 		.gdb_summary = "Show the reference-count anomalies of the Python "
@@ -447,10 +442,7 @@ const struct command commands[] = {
 		"             (here an object with \"totals\", \"classes\"\n"
 		"             and \"types\"; --limit applies to types)\n",
 		.status = {
-			[STATUS_OK] = STATUS_ANSWER,
-			[STATUS_FAILED] = STATUS_DB,
-			[STATUS_USAGE] = STATUS_ARGS,
-			[STATUS_SANITIZER] = STATUS_SAN,
+			REPORT_STATUSES,
 		},
 		.gdb_name = "py-census",
 		.gdb_summary = "Show what pymalloc's arenas hold: totals, blocks "
@@ -540,11 +532,8 @@ const struct command commands[] = {
 		HELP_ADDR
 		HELP_OPTIONS,
 		.status = {
-			[STATUS_OK] = STATUS_ANSWER,
+			REPORT_STATUSES,
 			[STATUS_RESERVATION] = STATUS_NOT_OBJECT,
-			[STATUS_FAILED] = STATUS_DB,
-			[STATUS_USAGE] = STATUS_ARGS,
-			[STATUS_SANITIZER] = STATUS_SAN,
 		},
 		.gdb_name = "py-referrers",
 		.gdb_summary = "List the references to a Python object: what "
@@ -579,11 +568,8 @@ const struct command commands[] = {
 		HELP_ADDR
 		HELP_OPTIONS,
 		.status = {
-			[STATUS_OK] = STATUS_ANSWER,
+			REPORT_STATUSES,
 			[STATUS_RESERVATION] = STATUS_NOT_OBJECT,
-			[STATUS_FAILED] = STATUS_DB,
-			[STATUS_USAGE] = STATUS_ARGS,
-			[STATUS_SANITIZER] = STATUS_SAN,
 		},
 		.gdb_name = "py-referents",
 		.gdb_summary = "List the references a Python object holds.",
