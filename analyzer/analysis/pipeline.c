@@ -313,7 +313,15 @@ struct err *snapshot_take(const struct snapshot_options *o,
 	struct err *err;
 
 	memset(r, 0, sizeof(*r));
-	err = open_target(o, r, &t);
+	// A destination the database cannot go to is refused before the
+	// target is opened: a live process is not paused for nothing.
+	char *dest;
+	mode_t mode;
+
+	err = db_destination(o->db, &dest, &mode);
+	free(dest);
+	if (!err)
+		err = open_target(o, r, &t);
 	if (!err)
 		err = find_layout(o, t, &l);
 	if (!err)

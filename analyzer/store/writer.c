@@ -68,6 +68,7 @@ struct db_writer {
 	size_t label_ht_cap, nlabel;  // power of two; labels interned
 	char *path;           // the destination
 	char *tmp_path;       // written here, renamed at the end
+	mode_t mode;          // the replaced file's permissions, or -1
 	char *after_load;     // schema statements run by db_writer_finish()
 	sqlite3_stmt *meta, *type;
 	sqlite3_stmt *root, *garbage, *anomaly;
@@ -158,6 +159,93 @@ static struct err *schema_split(const char *schema, char **load_ret,
 	return NULL;
 }
 
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a regular file";
+}
+
+struct err *db_destination(const char *path, char **final_ret,
+			   mode_t *mode_ret)
+{
+	// As many links as the kernel follows in one path (MAXSYMLINKS).
+	enum { MAX_LINKS = 40 };
+	char *cur = strdup(path);
+	struct err *err = NULL;
+
+	*final_ret = NULL;
+	*mode_ret = (mode_t)-1;
+	if (!cur)
+		return &err_nomem;
+	for (int links = 0;; links++) {
+		struct stat st;
+
+		if (lstat(cur, &st) != 0) {
+			if (errno == ENOENT)
+				break;
+			err = err_errno("cannot check the database path '%s'",
+					cur);
+			goto out;
+		}
+		if (S_ISREG(st.st_mode)) {
+			*mode_ret = st.st_mode & 07777;
+			break;
+		}
+		if (!S_ISLNK(st.st_mode)) {
+			err = err_hint(err_create(ERR_INPUT,
+				"the database path '%s' is %s", cur,
+				file_kind(st.st_mode)),
+				"name a new or regular file with --db");
+			goto out;
+		}
+		if (links >= MAX_LINKS) {
+			err = err_create(ERR_INPUT,
+				"the database path '%s' has too many "
+				"symbolic links", path);
+			goto out;
+		}
+		// Follow the link: its text, relative to the link's folder.
+		char target[4096];
+		ssize_t n = readlink(cur, target, sizeof(target) - 1);
+		char *next;
+
+		if (n < 0) {
+			err = err_errno("cannot read the link '%s'", cur);
+			goto out;
+		}
+		target[n] = '\0';
+		const char *slash = strrchr(cur, '/');
+
+		if (target[0] == '/' || !slash)
+			next = strdup(target);
+		else if (asprintf(&next, "%.*s/%s", (int)(slash - cur), cur,
+				  target) < 0)
+			next = NULL;
+		if (!next) {
+			err = &err_nomem;
+			goto out;
+		}
+		free(cur);
+		cur = next;
+	}
+out:
+	if (err) {
+		free(cur);
+		return err;
+	}
+	*final_ret = cur;
+	return NULL;
+}
+
 struct err *db_writer_create(const char *path, const char *schema,
 			struct db_writer **ret)
 {
@@ -166,9 +254,11 @@ struct err *db_writer_create(const char *path, const char *schema,
 
 	if (!s)
 		return &err_nomem;
-	s->path = strdup(path);
-	if (!s->path || asprintf(&s->tmp_path, "%s.tmp-%ld", path,
-				 (long)getpid()) < 0) {
+	err = db_destination(path, &s->path, &s->mode);
+	if (err)
+		goto out;
+	if (asprintf(&s->tmp_path, "%s.tmp-%ld", s->path,
+		     (long)getpid()) < 0) {
 		s->tmp_path = NULL;
 		err = &err_nomem;
 		goto out;
@@ -1205,6 +1295,9 @@ struct err *db_writer_finish(struct db_writer *s, const struct heap_graph *g)
 	err = write_bulk(s, g, roots);
 	if (err)
 		return err;
+	// The file replaced keeps its permissions; a new one gets the umask's.
+	if (s->mode != (mode_t)-1 && chmod(s->tmp_path, s->mode) != 0)
+		return err_errno("cannot set the mode of '%s'", s->tmp_path);
 	if (rename(s->tmp_path, s->path) != 0)
 		return err_errno("cannot move database into place as '%s'",
 				 s->path);

@@ -13,6 +13,7 @@
 #ifndef GCSCOPE_WRITER_H
 #define GCSCOPE_WRITER_H
 
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +22,18 @@
 #include "walk/heap.h"
 
 struct db_writer;
+
+/**
+ * Where a database named @p path is written: @p path itself, or the file a
+ * symbolic link there leads to, so that the link stays a link. A
+ * destination that exists and is not a regular file (a FIFO, a device, a
+ * socket, a directory) is refused: renaming over it would replace it.
+ *
+ * @param[out] final_ret the file to write, malloc'ed
+ * @param[out] mode_ret its permission bits if it exists, else (mode_t)-1
+ */
+struct err *db_destination(const char *path, char **final_ret,
+			   mode_t *mode_ret);
 
 /**
  * Start a database that will become @p path.
