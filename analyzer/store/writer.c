@@ -222,6 +222,11 @@ struct err *db_destination(const char *path, char **final_ret,
 			err = err_errno("cannot read the link '%s'", cur);
 			goto out;
 		}
+		if ((size_t)n >= sizeof(target) - 1) {
+			err = err_create(ERR_INPUT, "the link '%s' is too long",
+					 cur);
+			goto out;
+		}
 		target[n] = '\0';
 		const char *slash = strrchr(cur, '/');
 
