@@ -199,6 +199,34 @@ static struct err *write_meta(struct db_writer *s, struct target *t,
 	return err;
 }
 
+// What copying a live process took.
+static struct err *write_live_meta(struct db_writer *s,
+				   const struct live_copy *c, bool no_stop)
+{
+	struct {
+		const char *key;
+		uint64_t value;
+	} rows[] = {
+		{ "stopped", !no_stop },
+		{ "threads_stopped", c->threads },
+		{ "copied_bytes", c->bytes },
+		{ "file_bytes", c->file_bytes },
+		{ "mapped_bytes", c->mapped },
+		{ "stack_bytes_skipped", c->stacks_skipped },
+		{ "pagemap", c->pagemap },
+	};
+	char buf[64];
+	struct err *err;
+
+	snprintf(buf, sizeof(buf), "%.3f", c->pause_ms);
+	err = db_writer_meta(s, "pause_ms", buf);
+	for (size_t i = 0; !err && i < sizeof(rows) / sizeof(rows[0]); i++) {
+		snprintf(buf, sizeof(buf), "%" PRIu64, rows[i].value);
+		err = db_writer_meta(s, rows[i].key, buf);
+	}
+	return err;
+}
+
 // Open the target o names; on a live process, say how long it was stopped.
 static struct err *open_target(const struct snapshot_options *o,
 			       struct snapshot_result *r, struct target **ret)
@@ -211,16 +239,29 @@ static struct err *open_target(const struct snapshot_options *o,
 	case SNAPSHOT_CORE:
 		return target_open_core(o->core, o->exe, dirs,
 					!o->no_default_debuginfo, ret);
-	case SNAPSHOT_PID:
-		err = target_open_pid(o->pid, !o->no_stop, dirs,
-				      !o->no_default_debuginfo, &r->pause_ms,
-				      ret);
-		if (!err && o->log && !o->quiet)
-			fprintf(o->log, o->no_stop ?
-				"read process %d without stopping it (%.1f ms)\n" :
-				"process %d stopped for %.1f ms while its memory "
-				"was copied\n", o->pid, r->pause_ms);
-		return err;
+	case SNAPSHOT_PID: {
+		struct live_request req = {
+			.stop = !o->no_stop,
+			.max_pause_ms = o->max_pause_ms,
+		};
+		const struct live_copy *c;
+
+		err = target_open_pid(o->pid, &req, dirs,
+				      !o->no_default_debuginfo, ret);
+		if (err)
+			return err;
+		c = target_live(*ret);
+		r->pause_ms = c->pause_ms;
+		r->copied = c->bytes;
+		if (o->log && !o->quiet)
+			fprintf(o->log, "%s %d %s %.1f ms: %u threads, %.1f MiB "
+				"copied (%.1f MiB mapped)\n",
+				o->no_stop ? "read process" : "process",
+				o->pid, o->no_stop ? "without stopping it in" :
+				"stopped for", c->pause_ms, c->threads,
+				c->bytes / 1048576.0, c->mapped / 1048576.0);
+		return NULL;
+	}
 	case SNAPSHOT_IMAGE:
 		return target_open_image(o->image, ret);
 	}
@@ -366,14 +407,8 @@ struct err *snapshot_take(const struct snapshot_options *o,
 		err = write_analyses(s, &g, as);
 	if (!err)
 		err = write_meta(s, t, &l, st, as);
-	if (!err && o->source == SNAPSHOT_PID) {
-		char buf[64];
-
-		snprintf(buf, sizeof(buf), "%.3f", r->pause_ms);
-		err = db_writer_meta(s, "pause_ms", buf);
-		if (!err)
-			err = db_writer_meta(s, "stopped", o->no_stop ? "0" : "1");
-	}
+	if (!err && o->source == SNAPSHOT_PID)
+		err = write_live_meta(s, target_live(t), o->no_stop);
 	if (!err)
 		err = db_writer_finish(s, &g);
 	r->written = !err;

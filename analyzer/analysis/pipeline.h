@@ -40,6 +40,7 @@ struct snapshot_options {
 	const char *exe;         /* SNAPSHOT_CORE: its executable, or NULL */
 	int pid;                 /* SNAPSHOT_PID: the process */
 	bool no_stop;            /* SNAPSHOT_PID: read it without stopping it */
+	double max_pause_ms;     /* SNAPSHOT_PID: > 0: stop it no longer */
 	const struct target_image *image;  /* SNAPSHOT_IMAGE */
 	const char *const *debuginfo;  /* NULL-terminated directories, or NULL */
 	bool no_default_debuginfo;     /* not /usr/lib/debug, not beside files */
@@ -72,6 +73,7 @@ struct snapshot_analyses {
 /** What a snapshot took and found. */
 struct snapshot_result {
 	double pause_ms;      /* SNAPSHOT_PID: how long the process was stopped */
+	uint64_t copied;      /* SNAPSHOT_PID: bytes copied while it was */
 	struct heap_stats walk;
 	struct snapshot_analyses analyses;
 	size_t nodes;         /* nodes of the heap graph */

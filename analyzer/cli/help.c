@@ -38,8 +38,9 @@ const struct exit_status_doc exit_statuses[NSTATUSES] = {
 	[STATUS_FAILED] = {
 		EXIT_FAILED, "failed",
 		"snapshot: nothing was written: the input is not a CPython "
-		"core, its layout is unknown, or the database could not be "
-		"written; the other commands: the database cannot be read "
+		"core, its layout is unknown, copying a --pid would have "
+		"stopped it longer than --max-pause, or the database could not "
+		"be written; the other commands: the database cannot be read "
 		"(missing, not a gcscope database, a schema version other than "
 		"1 to 3, version 1 for garbage, leaks and path, below 3 for "
 		"census), or the sql STATEMENT is not exactly one read-only "
@@ -114,10 +115,15 @@ static const char gdb_heap_note[] =
 #define SNAPSHOT_OPTIONS \
 	"  --core CORE      the core file (gcore PID, or a kernel dump)\n" \
 	"  --pid PID        a running process: all its threads are stopped\n" \
-	"                   (ptrace, invisible to the program) while its\n" \
-	"                   memory is copied, then let go; the pause is\n" \
-	"                   printed and kept in meta.pause_ms. Needs the right\n" \
-	"                   to ptrace it (same user, Yama, CAP_SYS_PTRACE)\n" \
+	"                   (ptrace, invisible to the program) while what it\n" \
+	"                   touched of its writable memory is copied, then\n" \
+	"                   let go; the pause and the bytes copied are printed\n" \
+	"                   and kept in meta (pause_ms, copied_bytes). Needs\n" \
+	"                   the right to ptrace it (same user, Yama,\n" \
+	"                   CAP_SYS_PTRACE)\n" \
+	"  --max-pause MS   with --pid: never stop it longer than MS\n" \
+	"                   milliseconds; if the copy would take longer, let\n" \
+	"                   it go at MS and write nothing (exit status 2)\n" \
 	"  --no-stop        with --pid: read without stopping; the copy may be\n" \
 	"                   inconsistent where the program was changing it\n" \
 	"  --exe EXE        the executable that made it, if the core's own\n" \
@@ -168,7 +174,8 @@ const struct command commands[] = {
 		.name = "snapshot",
 		.main = snapshot_main,
 		.usage =
-		"gcscope snapshot (--core CORE [--exe EXE] | --pid PID [--no-stop])\n"
+		"gcscope snapshot (--core CORE [--exe EXE] |\n"
+		"                  --pid PID [--no-stop | --max-pause MS])\n"
 		"                        --db OUT.db\n"
 		"                        [--layout SOURCE] [--debuginfo DIR]...\n"
 		"                        [--no-default-debuginfo] [--quiet]",
@@ -181,8 +188,9 @@ const struct command commands[] = {
 			"says where",
 			[STATUS_FAILED] =
 			"nothing was written: the input is not a CPython core, "
-			"its layout is unknown, or the database could not be "
-			"written",
+			"its layout is unknown, copying a --pid would have "
+			"stopped it longer than --max-pause, or the database could "
+			"not be written",
 			[STATUS_USAGE] = STATUS_ARGS,
 			[STATUS_SANITIZER] = STATUS_SAN,
 		},

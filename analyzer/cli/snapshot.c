@@ -194,17 +194,20 @@ static int rerun(const struct command *c, int argc, char **argv, int skip,
 	return status;
 }
 
-// gcscope snapshot (--core CORE [--exe EXE] | --pid PID [--no-stop]) ...
+// gcscope snapshot (--core CORE [--exe EXE] | --pid PID [--no-stop]
+//                   [--max-pause MS]) ...
 int snapshot_main(const struct command *c, int argc, char **argv)
 {
 	enum {
 		OPT_CORE = 256, OPT_EXE, OPT_DB, OPT_DEBUGINFO, OPT_QUIET,
 		OPT_LAYOUT, OPT_NO_DEFAULT_DEBUGINFO, OPT_PID, OPT_NO_STOP,
+		OPT_MAX_PAUSE,
 	};
 	static const struct option long_options[] = {
 		{ "core", required_argument, NULL, OPT_CORE },
 		{ "pid", required_argument, NULL, OPT_PID },
 		{ "no-stop", no_argument, NULL, OPT_NO_STOP },
+		{ "max-pause", required_argument, NULL, OPT_MAX_PAUSE },
 		{ "exe", required_argument, NULL, OPT_EXE },
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "debuginfo", required_argument, NULL, OPT_DEBUGINFO },
@@ -242,6 +245,16 @@ int snapshot_main(const struct command *c, int argc, char **argv)
 		case OPT_NO_STOP:
 			o.no_stop = true;
 			break;
+		case OPT_MAX_PAUSE: {
+			char *end;
+			double ms = strtod(optarg, &end);
+
+			if (*end || end == optarg || !(ms > 0) || ms > 3.6e6)
+				return usage_error(c, "--max-pause needs a time in "
+						   "milliseconds, not '%s'", optarg);
+			o.max_pause_ms = ms;
+			break;
+		}
 		case OPT_EXE:
 			o.exe = optarg;
 			break;
@@ -288,6 +301,9 @@ int snapshot_main(const struct command *c, int argc, char **argv)
 		return usage_error(c, "--exe goes with --core");
 	if (o.no_stop && !o.pid)
 		return usage_error(c, "--no-stop goes with --pid");
+	if (o.max_pause_ms && (!o.pid || o.no_stop))
+		return usage_error(c, "--max-pause goes with --pid, without "
+				   "--no-stop");
 	if (!o.db)
 		return usage_error(c, "snapshot needs --db OUT.db");
 	debuginfo[ndebuginfo] = NULL;

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/user.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -21,7 +23,11 @@ enum {
 	MAX_THREADS = 1 << 16,
 	SEIZE_ROUNDS = 64,         // passes over /proc/PID/task
 	MAX_FILE = 64 << 20,       // bytes of a /proc file read
-	CHUNK = 4 << 20,           // bytes per process_vm_readv
+	CHUNK = 2 << 20,           // bytes per process_vm_readv
+	IOV_BATCH = 1024,          // ranges per process_vm_readv (IOV_MAX)
+	PAGEMAP_BATCH = 4096,      // pagemap entries per read
+	RED_ZONE = 128,            // bytes below a stack pointer still live
+	MAX_SPS = 4096,            // stack pointers kept
 };
 
 struct stopped {
@@ -207,92 +213,410 @@ static struct err *stop_all(pid_t pid, struct stopped *th, unsigned *n)
 	return NULL;
 }
 
-static bool copy_mapping(pid_t pid, uint64_t start, uint64_t end,
-			 struct live_copy *c, size_t *cap)
+/* A range of addresses, [start, end). */
+struct range {
+	uint64_t start, end;
+};
+
+struct ranges {
+	struct range *r;
+	size_t n, cap;
+};
+
+static bool ranges_add(struct ranges *rs, uint64_t start, uint64_t end)
 {
-	size_t len = end - start;
-	unsigned char *data = mmap(NULL, len, PROT_READ | PROT_WRITE,
-				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-				   -1, 0);
-	size_t done = 0;
-
-	if (data == MAP_FAILED)
-		return false;
-	while (done < len) {
-		size_t n = len - done < CHUNK ? len - done : CHUNK;
-		struct iovec local = { data + done, n };
-		struct iovec remote = { (void *)(uintptr_t)(start + done), n };
-		ssize_t got = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-
-		if (got <= 0)
-			break;
-		done += got;
+	if (rs->n && rs->r[rs->n - 1].end == start) {
+		rs->r[rs->n - 1].end = end;
+		return true;
 	}
-	if (done == 0) {
-		munmap(data, len);
-		return true; // unreadable mapping: nothing to keep
-	}
-	if (c->nsegs == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 256;
-		struct live_segment *p = realloc(c->segs, ncap * sizeof(*p));
+	if (rs->n == rs->cap) {
+		size_t ncap = rs->cap ? rs->cap * 2 : 16;
+		struct range *p = realloc(rs->r, ncap * sizeof(*p));
 
-		if (!p) {
-			munmap(data, len);
+		if (!p)
 			return false;
-		}
-		c->segs = p;
-		*cap = ncap;
+		rs->r = p;
+		rs->cap = ncap;
 	}
-	// Keep the mapping's full length for munmap; only done bytes count.
-	c->segs[c->nsegs++] = (struct live_segment){
-		.start = start,
-		.end = start + done,
-		.data = data,
-		.mapped = len,
-	};
-	c->bytes += done;
-	if (done < len)
-		madvise(data + ((done + 4095) & ~4095UL),
-			len - ((done + 4095) & ~4095UL), MADV_DONTNEED);
+	rs->r[rs->n++] = (struct range){ start, end };
+	return true;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* One mapping to copy, from its lowest useful address up. */
+struct region {
+	uint64_t start, end;   // what is copied: the mapping, or a stack
+			       // from its pointer up
+	uint64_t offset;       // file offset of start (file mappings)
+	unsigned long inode;
+	unsigned dev_major, dev_minor;
+	char *path;            // the mapped file, or NULL
+	bool shared;           // MAP_SHARED: untouched pages are not zeros
+	unsigned char *buf;    // start…end
+	struct ranges absent;  // pages never touched: not copied
+	struct ranges holes;   // what could not be read
+};
+
+struct copier {
+	pid_t pid;
+	struct live_copy *c;
+	double t0, max_ms;     // the pause so far, and its limit (0: none)
+	long page;
+	int pagemap;           // /proc/PID/pagemap, or -1
+	struct iovec local[IOV_BATCH], remote[IOV_BATCH];
+	struct region *owner[IOV_BATCH];
+	int n;
+	size_t pending;        // bytes in the batch
+	uint64_t entries[PAGEMAP_BATCH];
+};
+
+static bool over_time(struct copier *k)
+{
+	return k->max_ms > 0 && now_ms() - k->t0 > k->max_ms;
+}
+
+/*
+ * Read the batched ranges; what cannot be read becomes a hole of its
+ * region. process_vm_readv stops at the first range it cannot read, so
+ * go on after it.
+ */
+static bool flush(struct copier *k)
+{
+	int i = 0;
+
+	while (i < k->n) {
+		ssize_t got = process_vm_readv(k->pid, k->local + i, k->n - i,
+					       k->remote + i, k->n - i, 0);
+		size_t left = got > 0 ? (size_t)got : 0;
+
+		while (i < k->n && left >= k->remote[i].iov_len) {
+			left -= k->remote[i].iov_len;
+			k->c->bytes += k->remote[i].iov_len;
+			i++;
+		}
+		if (i == k->n)
+			break;
+		// remote[i] was read in part (left bytes) or not at all.
+		uint64_t a = (uintptr_t)k->remote[i].iov_base;
+
+		k->c->bytes += left;
+		if (!ranges_add(&k->owner[i]->holes, a + left,
+				a + k->remote[i].iov_len))
+			return false;
+		i++;
+	}
+	k->n = 0;
+	k->pending = 0;
+	return true;
+}
+
+static bool queue(struct copier *k, struct region *r, uint64_t start,
+		  uint64_t end)
+{
+	if (k->n && k->owner[k->n - 1] == r &&
+	    (uintptr_t)k->remote[k->n - 1].iov_base +
+	    k->remote[k->n - 1].iov_len == start) {
+		k->remote[k->n - 1].iov_len += end - start;
+		k->local[k->n - 1].iov_len += end - start;
+	} else {
+		k->remote[k->n] = (struct iovec){ (void *)(uintptr_t)start,
+						  end - start };
+		k->local[k->n] = (struct iovec){ r->buf + (start - r->start),
+						 end - start };
+		k->owner[k->n++] = r;
+	}
+	k->pending += end - start;
+	if (k->n == IOV_BATCH || k->pending >= CHUNK)
+		return flush(k);
 	return true;
 }
 
 /*
- * Copy what the walk may read that the mapped files do not have: every
- * writable or anonymous mapping. Read-only file mappings (.text,
- * .rodata) are read from the files later, as for cores.
+ * Queue the pages of @p r that the process has touched: present in
+ * memory or swapped out, as pagemap says. Without pagemap, all of them.
  */
-static struct err *copy_memory(pid_t pid, struct live_copy *c)
+static bool copy_region(struct copier *k, struct region *r)
 {
-	size_t cap = 0;
+	uint64_t *entries = k->entries;
+	uint64_t addr = r->start;
+
+	if (k->pagemap < 0)
+		return queue(k, r, r->start, r->end);
+	while (addr < r->end) {
+		uint64_t pages = (r->end - addr) / k->page;
+		size_t want = pages < PAGEMAP_BATCH ? pages : PAGEMAP_BATCH;
+		ssize_t got = pread(k->pagemap, entries, want * 8,
+				    (off_t)(addr / k->page * 8));
+
+		if (got < 8) {
+			// Not readable after all: copy the rest as it is.
+			if (!queue(k, r, addr, r->end))
+				return false;
+			break;
+		}
+		for (size_t i = 0; i < (size_t)got / 8; i++, addr += k->page) {
+			bool touched = entries[i] & (3ULL << 62);
+
+			if (touched ? !queue(k, r, addr, addr + k->page) :
+			    !ranges_add(&r->absent, addr, addr + k->page))
+				return false;
+		}
+		if (over_time(k))
+			return true;
+	}
+	return true;
+}
+
+/* Parse one line of /proc/PID/maps. */
+static bool parse_map(const char *line, struct region *r, char *perms,
+		      char *path, size_t pathlen)
+{
+	unsigned long start, end, offset, inode;
+	int off = 0;
+
+	path[0] = 0;
+	if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu %n", &start, &end, perms,
+		   &offset, &r->dev_major, &r->dev_minor, &inode, &off) < 7)
+		return false;
+	if (off > 0)
+		snprintf(path, pathlen, "%s", line + off);
+	r->start = start;
+	r->end = end;
+	r->offset = offset;
+	r->inode = inode;
+	return end > start;
+}
+
+/*
+ * The lowest stack pointer of a thread inside [start, end), less the red
+ * zone the ABI lets a function use below it; or 0.
+ */
+static uint64_t lowest_sp(const uint64_t *sps, size_t n, uint64_t start,
+			  uint64_t end)
+{
+	uint64_t low = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (sps[i] >= start && sps[i] < end && (!low || sps[i] < low))
+			low = sps[i];
+	}
+	if (!low)
+		return 0;
+	return low - RED_ZONE > start ? low - RED_ZONE : start;
+}
+
+/*
+ * The mappings the walk may read that the mapped files do not have:
+ * every writable or anonymous one. Read-only file mappings (.text,
+ * .rodata) are read from the files later, as for cores. A thread's stack
+ * (the process's [stack], or an anonymous mapping with a guard page
+ * just below it, as threads' stacks are made) is taken from its lowest
+ * stack pointer up: below it there is nothing live.
+ */
+static struct err *find_regions(struct live_copy *c, const uint64_t *sps,
+				size_t nsps, long page, struct region **ret,
+				size_t *nret)
+{
+	struct region *regs = NULL, r;
+	size_t n = 0, cap = 0;
 	char *line = c->maps, *next;
+	uint64_t prev_end = 0;
+	bool prev_guard = false;
 
 	for (; line && *line; line = next) {
-		unsigned long start, end, inode;
-		char perms[8], path[512] = "";
-		int off = 0;
+		char perms[8], path[512];
+		bool ok;
 
 		next = strchr(line, '\n');
 		if (next)
 			*next = 0;
-		if (sscanf(line, "%lx-%lx %7s %*x %*x:%*x %lu %n", &start, &end,
-			   perms, &inode, &off) < 4) {
-			if (next)
-				*next++ = '\n';
-			continue;
-		}
-		if (off > 0)
-			snprintf(path, sizeof(path), "%s", line + off);
+		memset(&r, 0, sizeof(r));
+		ok = parse_map(line, &r, perms, path, sizeof(path));
 		if (next)
 			*next++ = '\n';
-		if (perms[0] != 'r' || end <= start ||
-		    !strcmp(path, "[vvar]") || !strcmp(path, "[vsyscall]"))
+		if (!ok)
 			continue;
-		if (perms[1] != 'w' && inode != 0)
+		bool guard_below = prev_guard && prev_end == r.start;
+
+		prev_guard = !strncmp(perms, "---", 3);
+		prev_end = r.end;
+		if (perms[0] != 'r' || !strcmp(path, "[vvar]") ||
+		    !strcmp(path, "[vsyscall]") || !strcmp(path, "[vvar_vclock]"))
 			continue;
-		if (!copy_mapping(pid, start, end, c, &cap))
-			return &err_nomem;
+		if (perms[1] != 'w' && r.inode != 0)
+			continue;
+		c->mapped += r.end - r.start;
+		r.shared = perms[3] == 's';
+		if (r.inode == 0 && !r.shared &&
+		    (guard_below || !strcmp(path, "[stack]"))) {
+			uint64_t low = lowest_sp(sps, nsps, r.start, r.end);
+
+			if (low) {
+				low &= ~(uint64_t)(page - 1);
+				c->stacks_skipped += low - r.start;
+				r.start = low;
+			}
+		}
+		if (r.inode != 0 && path[0] == '/' && !(r.path = strdup(path)))
+			goto nomem;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct region *p = realloc(regs, ncap * sizeof(*p));
+
+			if (!p)
+				goto nomem;
+			regs = p;
+			cap = ncap;
+		}
+		regs[n++] = r;
 	}
+	*ret = regs;
+	*nret = n;
+	return NULL;
+nomem:
+	free(r.path);
+	for (size_t i = 0; i < n; i++)
+		free(regs[i].path);
+	free(regs);
+	return &err_nomem;
+}
+
+static void regions_free(struct region *regs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(regs[i].path);
+		free(regs[i].absent.r);
+		free(regs[i].holes.r);
+	}
+	free(regs);
+}
+
+/*
+ * After the threads run again, the pages the process never touched: in a
+ * private anonymous mapping they are zeros, as the buffer is; in a
+ * private file mapping they hold what the file holds: read them from the
+ * file, if it is still the one mapped. Else (a shared mapping, whose
+ * pages other processes may have written; a file gone or replaced) they
+ * are holes.
+ */
+static bool fill_from_file(struct live_copy *c, struct region *r)
+{
+	struct stat st;
+	int fd = -1;
+
+	if (!r->absent.n || (r->inode == 0 && !r->shared))
+		return true;
+	if (!r->shared && r->path)
+		fd = open(r->path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_ino != r->inode ||
+			major(st.st_dev) != r->dev_major ||
+			minor(st.st_dev) != r->dev_minor)) {
+		close(fd);
+		fd = -1;
+	}
+	for (size_t i = 0; i < r->absent.n; i++) {
+		const struct range *a = &r->absent.r[i];
+		size_t done = 0, len = a->end - a->start;
+		bool failed = fd < 0;
+
+		while (!failed && done < len) {
+			ssize_t got = pread(fd, r->buf + (a->start - r->start) + done,
+					    len - done,
+					    (off_t)(r->offset + (a->start - r->start) +
+						    done));
+
+			if (got < 0 && errno == EINTR)
+				continue;
+			failed = got < 0;
+			if (got <= 0)
+				break; // past the end of the file: zeros
+			done += got;
+		}
+		c->file_bytes += done;
+		if (failed && !ranges_add(&r->holes, a->start + done, a->end)) {
+			if (fd >= 0)
+				close(fd);
+			return false;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return true;
+}
+
+static bool add_segment(struct live_copy *c, size_t *cap, struct region *r,
+			uint64_t start, uint64_t end)
+{
+	if (start >= end)
+		return true;
+	if (c->nsegs == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256;
+		struct live_segment *p = realloc(c->segs, ncap * sizeof(*p));
+
+		if (!p)
+			return false;
+		c->segs = p;
+		*cap = ncap;
+	}
+	c->segs[c->nsegs++] = (struct live_segment){
+		.start = start,
+		.end = end,
+		.data = r->buf + (start - r->start),
+	};
+	return true;
+}
+
+/* The segments of a region: all of it but its holes. */
+static bool region_segments(struct live_copy *c, size_t *cap, struct region *r)
+{
+	uint64_t at = r->start;
+
+	if (r->holes.n > 1)
+		qsort(r->holes.r, r->holes.n, sizeof(*r->holes.r), range_cmp);
+	for (size_t i = 0; i < r->holes.n; i++) {
+		if (!add_segment(c, cap, r, at, r->holes.r[i].start))
+			return false;
+		if (r->holes.r[i].end > at)
+			at = r->holes.r[i].end;
+	}
+	return add_segment(c, cap, r, at, r->end);
+}
+
+/*
+ * Give every region a buffer (zeros until copied, and costing nothing
+ * until then) and queue what the process touched of it; read it all.
+ */
+static struct err *copy_regions(struct copier *k, struct region *regs,
+				size_t n)
+{
+	struct live_copy *c = k->c;
+
+	c->bufs = calloc(n ? n : 1, sizeof(*c->bufs));
+	if (!c->bufs)
+		return &err_nomem;
+	for (size_t i = 0; i < n; i++) {
+		struct region *r = &regs[i];
+		size_t len = r->end - r->start;
+		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		if (p == MAP_FAILED)
+			return &err_nomem;
+		r->buf = p;
+		c->bufs[c->nbufs++] = (struct live_buffer){ p, len };
+		if (!copy_region(k, r))
+			return &err_nomem;
+		if (over_time(k))
+			return NULL;
+	}
+	if (!flush(k))
+		return &err_nomem;
 	return NULL;
 }
 
@@ -330,7 +654,7 @@ static void blocked_stack_pointers(pid_t pid, struct live_copy *c)
 	dir = opendir(path);
 	if (!dir)
 		return;
-	while ((d = readdir(dir)) && c->nsps < 64) {
+	while ((d = readdir(dir)) && c->nsps < MAX_SPS) {
 		char name[300], *text, *sp;
 
 		if (atoi(d->d_name) <= 0)
@@ -357,13 +681,69 @@ static void blocked_stack_pointers(pid_t pid, struct live_copy *c)
 	closedir(dir);
 }
 
-struct err *live_copy(pid_t pid, bool stop, struct live_copy *c)
+/*
+ * While the threads are stopped: their stack pointers, the maps, and the
+ * touched pages of the regions; then the executable's entry point.
+ */
+static struct err *copy_stopped(struct copier *k, struct stopped *th,
+				unsigned nth, struct region **regs,
+				size_t *nregs)
+{
+	struct live_copy *c = k->c;
+	struct err *err;
+	char path[64];
+
+	c->maps = read_proc(k->pid, "maps", NULL);
+	if (!c->maps)
+		return err_create(ERR_INPUT, "process %d is gone", (int)k->pid);
+	for (unsigned i = 0; i < nth && c->nsps < MAX_SPS; i++) {
+		struct user_regs_struct regs;
+
+		if (ptrace(PTRACE_GETREGS, th[i].tid, 0, &regs) == 0)
+			c->sps[c->nsps++] = regs.rsp;
+	}
+	if (!c->stopped)
+		blocked_stack_pointers(k->pid, c);
+	err = find_regions(c, c->sps, c->nsps, k->page, regs, nregs);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)k->pid);
+	k->pagemap = open(path, O_RDONLY | O_CLOEXEC);
+	c->pagemap = k->pagemap >= 0;
+	err = copy_regions(k, *regs, *nregs);
+	if (k->pagemap >= 0)
+		close(k->pagemap);
+	if (err)
+		return err;
+	c->entry = auxv_entry(k->pid);
+	return NULL;
+}
+
+static struct err *err_max_pause(pid_t pid, const struct copier *k,
+				 double paused)
+{
+	struct err *err = err_create(ERR_INPUT,
+				     "copying process %d would stop it longer "
+				     "than --max-pause %g ms: it was let go "
+				     "after %.1f ms, %.1f MiB copied; nothing "
+				     "was written", (int)pid, k->max_ms, paused,
+				     k->c->bytes / 1048576.0);
+
+	return err_hint(err, "raise --max-pause, or pass --no-stop to read "
+			     "it without stopping it (the copy may be torn)");
+}
+
+struct err *live_copy(pid_t pid, const struct live_request *req,
+		      struct live_copy *c)
 {
 	struct stopped *th = NULL;
 	unsigned nth = 0;
 	sigset_t block, saved;
 	struct err *err = NULL;
-	double t0;
+	struct region *regs = NULL;
+	size_t nregs = 0, cap = 0;
+	struct copier *k;
+	bool stop = req->stop;
 
 	memset(c, 0, sizeof(*c));
 	if (kill(pid, 0) != 0 && errno == ESRCH)
@@ -378,11 +758,23 @@ struct err *live_copy(pid_t pid, bool stop, struct live_copy *c)
 				     "gcscope's py-* commands read the process "
 				     "for you), or pass --no-stop");
 	}
-	if (stop) {
+	k = calloc(1, sizeof(*k));
+	c->sps = calloc(MAX_SPS, sizeof(*c->sps));
+	if (stop)
 		th = calloc(MAX_THREADS, sizeof(*th));
-		if (!th)
-			return &err_nomem;
+	if (!k || !c->sps || (stop && !th)) {
+		free(k);
+		free(th);
+		free(c->sps);
+		c->sps = NULL;
+		return &err_nomem;
 	}
+	k->pid = pid;
+	k->c = c;
+	k->page = sysconf(_SC_PAGESIZE);
+	k->max_ms = stop ? req->max_pause_ms : 0;
+	k->pagemap = -1;
+	c->stopped = stop;
 	// No signal of ours may leave the target stopped: hold them until
 	// every thread is let go; they are delivered then.
 	sigemptyset(&block);
@@ -393,35 +785,28 @@ struct err *live_copy(pid_t pid, bool stop, struct live_copy *c)
 	sigaddset(&block, SIGPIPE);
 	sigaddset(&block, SIGTSTP);
 	sigprocmask(SIG_BLOCK, &block, &saved);
-	t0 = now_ms();
+	k->t0 = now_ms();
 	if (stop)
 		err = stop_all(pid, th, &nth);
-	if (!err) {
-		c->maps = read_proc(pid, "maps", NULL);
-		if (!c->maps)
-			err = err_create(ERR_INPUT, "process %d is gone",
-					 (int)pid);
-	}
 	if (!err)
-		err = copy_memory(pid, c);
-	for (unsigned i = 0; !err && i < nth && c->nsps < 64; i++) {
-		struct user_regs_struct regs;
-
-		if (ptrace(PTRACE_GETREGS, th[i].tid, 0, &regs) == 0)
-			c->sps[c->nsps++] = regs.rsp;
-	}
-	if (!err)
-		c->entry = auxv_entry(pid);
+		err = copy_stopped(k, th, nth, &regs, &nregs);
 	if (stop)
 		detach_all(th, nth);
-	if (!err && !stop)
-		blocked_stack_pointers(pid, c);
-	c->pause_ms = now_ms() - t0;
+	c->pause_ms = now_ms() - k->t0;
 	sigprocmask(SIG_SETMASK, &saved, NULL);
+	if (!err && over_time(k))
+		err = err_max_pause(pid, k, c->pause_ms);
 	free(th);
 	c->threads = nth;
-	c->stopped = stop;
-	if (!err && c->nsegs == 0)
+	// The process runs again: fill in from the files, make segments.
+	for (size_t i = 0; !err && i < nregs; i++) {
+		if (!fill_from_file(c, &regs[i]) ||
+		    !region_segments(c, &cap, &regs[i]))
+			err = &err_nomem;
+	}
+	regions_free(regs, nregs);
+	free(k);
+	if (!err && c->bytes == 0)
 		err = err_create(ERR_INPUT, "nothing of process %d could be "
 				 "read", (int)pid);
 	if (err)
@@ -431,9 +816,11 @@ struct err *live_copy(pid_t pid, bool stop, struct live_copy *c)
 
 void live_copy_deinit(struct live_copy *c)
 {
-	for (size_t i = 0; i < c->nsegs; i++)
-		munmap(c->segs[i].data, c->segs[i].mapped);
+	for (size_t i = 0; i < c->nbufs; i++)
+		munmap(c->bufs[i].data, c->bufs[i].len);
+	free(c->bufs);
 	free(c->segs);
 	free(c->maps);
+	free(c->sps);
 	memset(c, 0, sizeof(*c));
 }

@@ -644,10 +644,9 @@ out:
 	return err;
 }
 
-struct err *target_open_pid(int pid, bool stop,
+struct err *target_open_pid(int pid, const struct live_request *req,
 			    const char *const *debuginfo_dirs,
-			    bool default_debuginfo, double *pause_ms_ret,
-			    struct target **ret)
+			    bool default_debuginfo, struct target **ret)
 {
 	struct err *err;
 	size_t cap = 0;
@@ -663,10 +662,9 @@ struct err *target_open_pid(int pid, bool stop,
 		err = &err_nomem;
 		goto out;
 	}
-	err = live_copy(pid, stop, &t->live);
+	err = live_copy(pid, req, &t->live);
 	if (err)
 		goto out;
-	*pause_ms_ret = t->live.pause_ms;
 	t->entry = t->live.entry;
 	for (size_t i = 0; i < t->live.nsegs; i++) {
 		const struct live_segment *ls = &t->live.segs[i];
@@ -1027,6 +1025,11 @@ bool target_truncated(struct target *t, uint64_t *have_ret,
 	*have_ret = t->map_size;
 	*want_ret = t->want_size;
 	return t->want_size > t->map_size;
+}
+
+const struct live_copy *target_live(const struct target *t)
+{
+	return t->live.maps ? &t->live : NULL;
 }
 
 size_t target_stack_pointers(struct target *t, const uint64_t **ret)

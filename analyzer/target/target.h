@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "target/live.h"
 #include "util/err.h"
 
 struct Dwarf;
@@ -48,17 +49,19 @@ struct err *target_open_core(const char *core_path, const char *exe_path,
 			     bool default_debuginfo, struct target **ret);
 
 /**
- * Read a live process: its writable memory is copied with its threads
- * stopped for as short a time as that takes (see live.h), then it runs on.
+ * Read a live process: what it touched of its writable memory is copied
+ * with its threads stopped for as short a time as that takes (see
+ * live.h), then it runs on.
  *
- * @param stop stop the threads while copying (false: --no-stop).
- * @param pause_ms_ret how long the process was stopped.
- * @return NULL on success.
+ * @param req whether to stop it, and for how long at most.
+ * @return NULL on success; target_live() tells what the copy took.
  */
-struct err *target_open_pid(int pid, bool stop,
+struct err *target_open_pid(int pid, const struct live_request *req,
 			    const char *const *debuginfo_dirs,
-			    bool default_debuginfo, double *pause_ms_ret,
-			    struct target **ret);
+			    bool default_debuginfo, struct target **ret);
+
+/** The copy of a live process @p t was made from, or NULL. */
+const struct live_copy *target_live(const struct target *t);
 
 /** A run of bytes of a memory image (target_open_image()). */
 struct target_image_segment {
