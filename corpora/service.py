@@ -2,6 +2,7 @@
 ordinary objects, nothing running.
 
 Usage: service.py READY_PATH TRUTH_DIR [--threads N] [--objects N]
+                  [--untouched MIB]
 
 Starts N worker threads (default 40) that each build a little state of
 their own (a dict of settings, a list of recent requests, a small class
@@ -9,7 +10,9 @@ instance) and then block on one threading.Event; the main thread builds
 about --objects (default 20,000) more objects of common types — dicts,
 lists, tuples, strs, ints, floats, instances, sets, bytes, closures,
 a few reference cycles — and then sleeps in a loop on time.sleep, so the
-process is idle the way a service waiting for requests is.
+process is idle the way a service waiting for requests is.  It also holds
+an anonymous mmap of --untouched MiB (default 64) that it never touches,
+as services hold buffers reserved and not yet used.
 
 Before it says it is ready it records, in TRUTH_DIR:
 
@@ -24,6 +27,7 @@ show the process still runs after a snapshot.
 """
 
 import gc
+import mmap
 import os
 import signal
 import sys
@@ -113,18 +117,15 @@ def build(count):
 
 def parse_args(argv):
     ready, truth = argv[0], argv[1]
-    threads, objects = 40, 20000
+    options = {'--threads': 40, '--objects': 20000, '--untouched': 64}
     rest = argv[2:]
     while rest:
-        flag, value = rest[0], int(rest[1])
-        if flag == '--threads':
-            threads = value
-        elif flag == '--objects':
-            objects = value
-        else:
-            raise SystemExit('service.py: unknown option ' + flag)
+        if rest[0] not in options:
+            raise SystemExit('service.py: unknown option ' + rest[0])
+        options[rest[0]] = int(rest[1])
         rest = rest[2:]
-    return ready, truth, threads, objects
+    return (ready, truth, options['--threads'], options['--objects'],
+            options['--untouched'])
 
 
 def answer_ping(signum, frame):
@@ -153,17 +154,18 @@ def record(truth_dir):
 
 def main():
     global PONG_PATH
-    ready, truth_dir, threads, objects = parse_args(sys.argv[1:])
+    ready, truth_dir, threads, objects, untouched = parse_args(sys.argv[1:])
     PONG_PATH = ready + '.pong'
     signal.signal(signal.SIGUSR1, answer_ping)
     start_workers(threads)
     heap = build(objects)
+    reserved = mmap.mmap(-1, untouched << 20) if untouched else None
     gc.collect()
     record(truth_dir)
     with open(ready + '.tmp', 'w') as f:
         f.write('ready %d\n' % os.getpid())
     os.rename(ready + '.tmp', ready)
-    while heap:
+    while heap and reserved is not False:
         time.sleep(3600)
 
 

@@ -33,6 +33,7 @@ enum {
 struct stopped {
 	pid_t tid;     // a seized thread
 	int signal;    // a signal it stopped for, to deliver on detach
+	bool waited;   // its stop was waited for (or cannot be)
 };
 
 static double now_ms(void)
@@ -141,17 +142,43 @@ static void detach_all(struct stopped *th, unsigned n)
 }
 
 /*
- * Seize and interrupt every thread, passing over /proc/PID/task until a
- * pass finds no new one (threads may start while we work).
+ * Wait for a seized thread's interrupt stop; a signal that arrived first
+ * is remembered and delivered on detach.
  */
-static struct err *stop_all(pid_t pid, struct stopped *th, unsigned *n)
+static void wait_stopped(struct stopped *th)
+{
+	int status;
+
+	for (int k = 0; k < 16; k++) {
+		if (waitpid(th->tid, &status, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		if (!WIFSTOPPED(status) || (status >> 16) == PTRACE_EVENT_STOP)
+			return;
+		th->signal = WSTOPSIG(status);
+		ptrace(PTRACE_INTERRUPT, th->tid, 0, 0);
+		ptrace(PTRACE_CONT, th->tid, 0, 0);
+	}
+}
+
+/*
+ * Seize and interrupt every thread, passing over /proc/PID/task until a
+ * pass finds no new one (threads may start while we work). The threads
+ * of a pass are all interrupted before any is waited for, so that they
+ * stop together rather than one after the other. @p over_time says when
+ * the pause has lasted too long: then stop there.
+ */
+static struct err *stop_all(pid_t pid, struct stopped *th, unsigned *n,
+			    bool (*over_time)(void *), void *arg)
 {
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	for (int round = 0; round < SEIZE_ROUNDS; round++) {
 		DIR *dir = opendir(path);
-		bool found_new = false;
+		unsigned first = *n;
 		struct dirent *d;
 
 		if (!dir)
@@ -160,7 +187,6 @@ static struct err *stop_all(pid_t pid, struct stopped *th, unsigned *n)
 		while ((d = readdir(dir))) {
 			pid_t tid = atoi(d->d_name);
 			bool known = false;
-			int status;
 
 			if (tid <= 0)
 				continue;
@@ -185,29 +211,16 @@ static struct err *stop_all(pid_t pid, struct stopped *th, unsigned *n)
 			}
 			th[*n].tid = tid;
 			th[*n].signal = 0;
+			th[*n].waited = ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0;
 			(*n)++;
-			found_new = true;
-			if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
-				continue;
-			// Wait for the interrupt stop; a signal that arrived
-			// first is remembered and delivered on detach.
-			for (int k = 0; k < 16; k++) {
-				if (waitpid(tid, &status, __WALL) < 0) {
-					if (errno == EINTR)
-						continue;
-					break;
-				}
-				if (!WIFSTOPPED(status))
-					break;
-				if ((status >> 16) == PTRACE_EVENT_STOP)
-					break;
-				th[*n - 1].signal = WSTOPSIG(status);
-				ptrace(PTRACE_INTERRUPT, tid, 0, 0);
-				ptrace(PTRACE_CONT, tid, 0, 0);
-			}
 		}
 		closedir(dir);
-		if (!found_new)
+		for (unsigned i = first; i < *n; i++) {
+			if (!th[i].waited)
+				wait_stopped(&th[i]);
+			th[i].waited = true;
+		}
+		if (*n == first || over_time(arg))
 			return NULL;
 	}
 	return NULL;
@@ -279,6 +292,11 @@ struct copier {
 static bool over_time(struct copier *k)
 {
 	return k->max_ms > 0 && now_ms() - k->t0 > k->max_ms;
+}
+
+static bool copier_over_time(void *k)
+{
+	return over_time(k);
 }
 
 /*
@@ -787,8 +805,8 @@ struct err *live_copy(pid_t pid, const struct live_request *req,
 	sigprocmask(SIG_BLOCK, &block, &saved);
 	k->t0 = now_ms();
 	if (stop)
-		err = stop_all(pid, th, &nth);
-	if (!err)
+		err = stop_all(pid, th, &nth, copier_over_time, k);
+	if (!err && !over_time(k))
 		err = copy_stopped(k, th, nth, &regs, &nregs);
 	if (stop)
 		detach_all(th, nth);
