@@ -266,6 +266,7 @@ static int range_cmp(const void *a, const void *b)
 struct region {
 	uint64_t start, end;   // what is copied: the mapping, or a stack
 			       // from its pointer up
+	uint64_t map_start;    // where the mapping starts
 	uint64_t offset;       // file offset of start (file mappings)
 	unsigned long inode;
 	unsigned dev_major, dev_minor;
@@ -286,6 +287,8 @@ struct copier {
 	struct region *owner[IOV_BATCH];
 	int n;
 	size_t pending;        // bytes in the batch
+	struct region *pre;    // the regions as they were before the stop,
+	size_t npre;           // with buffers made ready for their pages
 	uint64_t entries[PAGEMAP_BATCH];
 };
 
@@ -437,13 +440,13 @@ static uint64_t lowest_sp(const uint64_t *sps, size_t n, uint64_t start,
  * just below it, as threads' stacks are made) is taken from its lowest
  * stack pointer up: below it there is nothing live.
  */
-static struct err *find_regions(struct live_copy *c, const uint64_t *sps,
-				size_t nsps, long page, struct region **ret,
-				size_t *nret)
+static struct err *find_regions(struct live_copy *c, char *maps,
+				const uint64_t *sps, size_t nsps, long page,
+				struct region **ret, size_t *nret)
 {
 	struct region *regs = NULL, r;
 	size_t n = 0, cap = 0;
-	char *line = c->maps, *next;
+	char *line = maps, *next;
 	uint64_t prev_end = 0;
 	bool prev_guard = false;
 
@@ -470,6 +473,7 @@ static struct err *find_regions(struct live_copy *c, const uint64_t *sps,
 		if (perms[1] != 'w' && r.inode != 0)
 			continue;
 		c->mapped += r.end - r.start;
+		r.map_start = r.start;
 		r.shared = perms[3] == 's';
 		if (r.inode == 0 && !r.shared &&
 		    (guard_below || !strcmp(path, "[stack]"))) {
@@ -607,6 +611,75 @@ static bool region_segments(struct live_copy *c, size_t *cap, struct region *r)
 }
 
 /*
+ * Before the threads are stopped: a buffer for each region, with the
+ * pages the process has touched so far already ours (populated), so
+ * that the pause is spent copying, not faulting our own memory in. The
+ * copy made while stopped uses them where the mapping is still there.
+ */
+static void prepare(struct copier *k)
+{
+	char *maps = read_proc(k->pid, "maps", NULL);
+	char path[64];
+	struct live_copy scratch = { 0 };
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)k->pid);
+	k->pagemap = open(path, O_RDONLY | O_CLOEXEC);
+	if (!maps || k->pagemap < 0 ||
+	    find_regions(&scratch, maps, NULL, 0, k->page, &k->pre, &k->npre)) {
+		k->npre = 0;
+		goto out;
+	}
+	for (size_t i = 0; i < k->npre; i++) {
+		struct region *r = &k->pre[i];
+		size_t len = r->end - r->start;
+		uint64_t addr = r->start;
+		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		if (p == MAP_FAILED)
+			continue;
+		r->buf = p;
+		while (addr < r->end) {
+			uint64_t pages = (r->end - addr) / k->page;
+			size_t want = pages < PAGEMAP_BATCH ? pages : PAGEMAP_BATCH;
+			ssize_t got = pread(k->pagemap, k->entries, want * 8,
+					    (off_t)(addr / k->page * 8));
+
+			if (got < 8)
+				break;
+			for (size_t e = 0; e < (size_t)got / 8;) {
+				size_t run = 0;
+
+				while (e + run < (size_t)got / 8 &&
+				       (k->entries[e + run] & (3ULL << 62)))
+					run++;
+				if (run)
+					madvise(r->buf + (addr + e * k->page - r->start),
+						run * k->page, MADV_POPULATE_WRITE);
+				e += run ? run : 1;
+			}
+			addr += (uint64_t)got / 8 * k->page;
+		}
+	}
+out:
+	if (k->pagemap >= 0)
+		close(k->pagemap);
+	k->pagemap = -1;
+	free(maps);
+}
+
+static void prepared_free(struct copier *k)
+{
+	for (size_t i = 0; i < k->npre; i++) {
+		if (k->pre[i].buf)
+			munmap(k->pre[i].buf, k->pre[i].end - k->pre[i].start);
+	}
+	regions_free(k->pre, k->npre);
+	k->pre = NULL;
+	k->npre = 0;
+}
+
+/*
  * Give every region a buffer (zeros until copied, and costing nothing
  * until then) and queue what the process touched of it; read it all.
  */
@@ -615,19 +688,35 @@ static struct err *copy_regions(struct copier *k, struct region *regs,
 {
 	struct live_copy *c = k->c;
 
-	c->bufs = calloc(n ? n : 1, sizeof(*c->bufs));
+	size_t j = 0;
+
+	c->bufs = calloc(n + k->npre + 1, sizeof(*c->bufs));
 	if (!c->bufs)
 		return &err_nomem;
 	for (size_t i = 0; i < n; i++) {
 		struct region *r = &regs[i];
 		size_t len = r->end - r->start;
-		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
-		if (p == MAP_FAILED)
-			return &err_nomem;
-		r->buf = p;
-		c->bufs[c->nbufs++] = (struct live_buffer){ p, len };
+		// The buffer made ready for the same mapping, if it is there.
+		while (j < k->npre && k->pre[j].map_start < r->map_start)
+			j++;
+		if (j < k->npre && k->pre[j].map_start == r->map_start &&
+		    k->pre[j].end == r->end && k->pre[j].buf) {
+			r->buf = k->pre[j].buf + (r->start - r->map_start);
+			c->bufs[c->nbufs++] = (struct live_buffer){
+				k->pre[j].buf, k->pre[j].end - k->pre[j].map_start
+			};
+			k->pre[j].buf = NULL;
+		} else {
+			void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS |
+				       MAP_NORESERVE, -1, 0);
+
+			if (p == MAP_FAILED)
+				return &err_nomem;
+			r->buf = p;
+			c->bufs[c->nbufs++] = (struct live_buffer){ p, len };
+		}
 		if (!copy_region(k, r))
 			return &err_nomem;
 		if (over_time(k))
@@ -722,7 +811,8 @@ static struct err *copy_stopped(struct copier *k, struct stopped *th,
 	}
 	if (!c->stopped)
 		blocked_stack_pointers(k->pid, c);
-	err = find_regions(c, c->sps, c->nsps, k->page, regs, nregs);
+	c->mapped = c->stacks_skipped = 0;
+	err = find_regions(c, c->maps, c->sps, c->nsps, k->page, regs, nregs);
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)k->pid);
@@ -802,6 +892,7 @@ struct err *live_copy(pid_t pid, const struct live_request *req,
 	sigaddset(&block, SIGQUIT);
 	sigaddset(&block, SIGPIPE);
 	sigaddset(&block, SIGTSTP);
+	prepare(k);
 	sigprocmask(SIG_BLOCK, &block, &saved);
 	k->t0 = now_ms();
 	if (stop)
@@ -823,6 +914,7 @@ struct err *live_copy(pid_t pid, const struct live_request *req,
 			err = &err_nomem;
 	}
 	regions_free(regs, nregs);
+	prepared_free(k);
 	free(k);
 	if (!err && c->bytes == 0)
 		err = err_create(ERR_INPUT, "nothing of process %d could be "
