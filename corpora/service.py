@@ -2,7 +2,7 @@
 ordinary objects, nothing running.
 
 Usage: service.py READY_PATH TRUTH_DIR [--threads N] [--objects N]
-                  [--untouched MIB]
+                  [--untouched MIB] [--reserved GIB]
 
 Starts N worker threads (default 40) that each build a little state of
 their own (a dict of settings, a list of recent requests, a small class
@@ -12,7 +12,10 @@ lists, tuples, strs, ints, floats, instances, sets, bytes, closures,
 a few reference cycles — and then sleeps in a loop on time.sleep, so the
 process is idle the way a service waiting for requests is.  It also holds
 an anonymous mmap of --untouched MiB (default 64) that it never touches,
-as services hold buffers reserved and not yet used.
+as services hold buffers reserved and not yet used; with --reserved, also
+a private anonymous mapping of that many GiB, mapped without reserving
+swap (as allocators and runtimes reserve address space), of which it
+writes one page in the middle.
 
 Before it says it is ready it records, in TRUTH_DIR:
 
@@ -117,7 +120,7 @@ def build(count):
 
 def parse_args(argv):
     ready, truth = argv[0], argv[1]
-    options = {'--threads': 40, '--objects': 20000, '--untouched': 64}
+    options = {'--threads': 40, '--objects': 20000, '--untouched': 64, '--reserved': 0}
     rest = argv[2:]
     while rest:
         if rest[0] not in options:
@@ -125,7 +128,24 @@ def parse_args(argv):
         options[rest[0]] = int(rest[1])
         rest = rest[2:]
     return (ready, truth, options['--threads'], options['--objects'],
-            options['--untouched'])
+            options['--untouched'], options['--reserved'])
+
+
+def reserve(gib):
+    """A private anonymous mapping of gib GiB, MAP_NORESERVE, one page of
+    it written; its address, or None."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    size = gib << 30
+    addr = libc.mmap(None, size, mmap.PROT_READ | mmap.PROT_WRITE,
+                     mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x4000, -1, 0)
+    if addr in (None, ctypes.c_void_p(-1).value):
+        raise SystemExit('service.py: cannot reserve %d GiB' % gib)
+    ctypes.memset(addr + size // 2, 0x5a, mmap.PAGESIZE)
+    return addr
 
 
 def answer_ping(signum, frame):
@@ -154,12 +174,14 @@ def record(truth_dir):
 
 def main():
     global PONG_PATH
-    ready, truth_dir, threads, objects, untouched = parse_args(sys.argv[1:])
+    ready, truth_dir, threads, objects, untouched, reserved_gib = parse_args(sys.argv[1:])
     PONG_PATH = ready + '.pong'
     signal.signal(signal.SIGUSR1, answer_ping)
     start_workers(threads)
     heap = build(objects)
     reserved = mmap.mmap(-1, untouched << 20) if untouched else None
+    if reserved_gib:
+        reserve(reserved_gib)
     gc.collect()
     record(truth_dir)
     with open(ready + '.tmp', 'w') as f:

@@ -213,13 +213,14 @@ static struct err *write_live_meta(struct db_writer *s,
 		{ "file_bytes", c->file_bytes },
 		{ "mapped_bytes", c->mapped },
 		{ "stack_bytes_skipped", c->stacks_skipped },
-		{ "pagemap", c->pagemap },
 	};
 	char buf[64];
 	struct err *err;
 
 	snprintf(buf, sizeof(buf), "%.3f", c->pause_ms);
 	err = db_writer_meta(s, "pause_ms", buf);
+	if (!err)
+		err = db_writer_meta(s, "pagemap", c->pagemap);
 	for (size_t i = 0; !err && i < sizeof(rows) / sizeof(rows[0]); i++) {
 		snprintf(buf, sizeof(buf), "%" PRIu64, rows[i].value);
 		err = db_writer_meta(s, rows[i].key, buf);

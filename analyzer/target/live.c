@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -26,6 +27,7 @@ enum {
 	CHUNK = 2 << 20,           // bytes per process_vm_readv
 	IOV_BATCH = 1024,          // ranges per process_vm_readv (IOV_MAX)
 	PAGEMAP_BATCH = 4096,      // pagemap entries per read
+	PM_BATCH = 1024,           // runs per PAGEMAP_SCAN
 	RED_ZONE = 128,            // bytes below a stack pointer still live
 	MAX_SPS = 4096,            // stack pointers kept
 };
@@ -277,6 +279,27 @@ struct region {
 	struct ranges holes;   // what could not be read
 };
 
+/*
+ * The PAGEMAP_SCAN ioctl of /proc/PID/pagemap (Linux 6.7): the runs of
+ * pages in a range with the properties asked for, walking only the page
+ * tables there are, so that a huge mapping the process barely touched
+ * (a reserved heap, a sanitizer's shadow) costs next to nothing.
+ */
+struct pm_region {
+	uint64_t start, end, categories;
+};
+
+struct pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask;
+	uint64_t return_mask;
+};
+
+#define PM_SCAN _IOWR('f', 16, struct pm_scan_arg)
+#define PM_PRESENT (1ULL << 3)
+#define PM_SWAPPED (1ULL << 4)
+#define PM_PFNZERO (1ULL << 5)
+
 struct copier {
 	pid_t pid;
 	struct live_copy *c;
@@ -289,8 +312,19 @@ struct copier {
 	size_t pending;        // bytes in the batch
 	struct region *pre;    // the regions as they were before the stop,
 	size_t npre;           // with buffers made ready for their pages
+	bool scan;             // PAGEMAP_SCAN works here
+	bool no_pagemap;       // do without pagemap (tests)
 	uint64_t entries[PAGEMAP_BATCH];
+	struct pm_region pm[PM_BATCH];
 };
+
+// GCSCOPE_PAGEMAP=read or none: the fallbacks, for the tests.
+static bool getenv_is(const char *name, const char *value)
+{
+	const char *v = getenv(name);
+
+	return v && !strcmp(v, value);
+}
 
 static bool over_time(struct copier *k)
 {
@@ -359,39 +393,97 @@ static bool queue(struct copier *k, struct region *r, uint64_t start,
 }
 
 /*
- * Queue the pages of @p r that the process has touched: present in
- * memory or swapped out, as pagemap says. Without pagemap, all of them.
+ * Append to @p out the runs of pages of [start, end) the process has
+ * touched: present in memory (other than the shared zero page a read of
+ * an untouched page maps) or swapped out.
+ *
+ * @return 0; 1 if pagemap cannot tell (then assume all are); -1 if out
+ * of memory.
+ */
+static int touched_runs(struct copier *k, uint64_t start, uint64_t end,
+			struct ranges *out)
+{
+	uint64_t addr = start;
+
+	if (k->pagemap < 0)
+		return 1;
+	while (k->scan && addr < end) {
+		struct pm_scan_arg arg = {
+			.size = sizeof(arg),
+			.start = addr,
+			.end = end,
+			.vec = (uintptr_t)k->pm,
+			.vec_len = PM_BATCH,
+			.category_inverted = PM_PFNZERO,
+			.category_mask = PM_PFNZERO,
+			.category_anyof_mask = PM_PRESENT | PM_SWAPPED,
+			.return_mask = PM_PRESENT | PM_SWAPPED,
+		};
+		int n = ioctl(k->pagemap, PM_SCAN, &arg);
+
+		if (n < 0 && addr == start) {
+			k->scan = false; // an older kernel: read the entries
+			break;
+		}
+		if (n < 0 || arg.walk_end <= addr || arg.walk_end > end)
+			return 1;
+		for (int i = 0; i < n && i < PM_BATCH; i++) {
+			if (k->pm[i].start < k->pm[i].end &&
+			    !ranges_add(out, k->pm[i].start, k->pm[i].end))
+				return -1;
+		}
+		addr = arg.walk_end;
+	}
+	while (addr < end) {
+		uint64_t pages = (end - addr) / k->page;
+		size_t want = pages < PAGEMAP_BATCH ? pages : PAGEMAP_BATCH;
+		ssize_t got = pread(k->pagemap, k->entries, want * 8,
+				    (off_t)(addr / k->page * 8));
+
+		if (got < 8)
+			return 1;
+		for (size_t i = 0; i < (size_t)got / 8; i++, addr += k->page) {
+			if ((k->entries[i] & (3ULL << 62)) &&
+			    !ranges_add(out, addr, addr + k->page))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Queue the pages of @p r that the process has touched; the others are
+ * left out (r->absent). Without pagemap, all of them.
  */
 static bool copy_region(struct copier *k, struct region *r)
 {
-	uint64_t *entries = k->entries;
-	uint64_t addr = r->start;
+	struct ranges runs = { 0 };
+	uint64_t at = r->start;
+	bool ok = true;
+	int rc = touched_runs(k, r->start, r->end, &runs);
 
-	if (k->pagemap < 0)
-		return queue(k, r, r->start, r->end);
-	while (addr < r->end) {
-		uint64_t pages = (r->end - addr) / k->page;
-		size_t want = pages < PAGEMAP_BATCH ? pages : PAGEMAP_BATCH;
-		ssize_t got = pread(k->pagemap, entries, want * 8,
-				    (off_t)(addr / k->page * 8));
-
-		if (got < 8) {
-			// Not readable after all: copy the rest as it is.
-			if (!queue(k, r, addr, r->end))
-				return false;
-			break;
-		}
-		for (size_t i = 0; i < (size_t)got / 8; i++, addr += k->page) {
-			bool touched = entries[i] & (3ULL << 62);
-
-			if (touched ? !queue(k, r, addr, addr + k->page) :
-			    !ranges_add(&r->absent, addr, addr + k->page))
-				return false;
-		}
-		if (over_time(k))
-			return true;
+	if (rc < 0) {
+		free(runs.r);
+		return false;
 	}
-	return true;
+	if (rc > 0) {
+		runs.n = 0;
+		ok = ranges_add(&runs, r->start, r->end);
+	}
+	for (size_t i = 0; ok && i < runs.n && !over_time(k); i++) {
+		const struct range *run = &runs.r[i];
+
+		if (run->start > at)
+			ok = ranges_add(&r->absent, at, run->start);
+		for (uint64_t a = run->start; ok && a < run->end; a += CHUNK)
+			ok = queue(k, r, a, run->end - a > CHUNK ? a + CHUNK :
+					    run->end);
+		at = run->end;
+	}
+	if (ok && at < r->end && !over_time(k))
+		ok = ranges_add(&r->absent, at, r->end);
+	free(runs.r);
+	return ok;
 }
 
 /* Parse one line of /proc/PID/maps. */
@@ -623,7 +715,7 @@ static void prepare(struct copier *k)
 	struct live_copy scratch = { 0 };
 
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)k->pid);
-	k->pagemap = open(path, O_RDONLY | O_CLOEXEC);
+	k->pagemap = k->no_pagemap ? -1 : open(path, O_RDONLY | O_CLOEXEC);
 	if (!maps || k->pagemap < 0 ||
 	    find_regions(&scratch, maps, NULL, 0, k->page, &k->pre, &k->npre)) {
 		k->npre = 0;
@@ -631,35 +723,20 @@ static void prepare(struct copier *k)
 	}
 	for (size_t i = 0; i < k->npre; i++) {
 		struct region *r = &k->pre[i];
-		size_t len = r->end - r->start;
-		uint64_t addr = r->start;
-		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		struct ranges runs = { 0 };
+		void *p = mmap(NULL, r->end - r->start, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 		if (p == MAP_FAILED)
 			continue;
 		r->buf = p;
-		while (addr < r->end) {
-			uint64_t pages = (r->end - addr) / k->page;
-			size_t want = pages < PAGEMAP_BATCH ? pages : PAGEMAP_BATCH;
-			ssize_t got = pread(k->pagemap, k->entries, want * 8,
-					    (off_t)(addr / k->page * 8));
-
-			if (got < 8)
-				break;
-			for (size_t e = 0; e < (size_t)got / 8;) {
-				size_t run = 0;
-
-				while (e + run < (size_t)got / 8 &&
-				       (k->entries[e + run] & (3ULL << 62)))
-					run++;
-				if (run)
-					madvise(r->buf + (addr + e * k->page - r->start),
-						run * k->page, MADV_POPULATE_WRITE);
-				e += run ? run : 1;
-			}
-			addr += (uint64_t)got / 8 * k->page;
+		if (touched_runs(k, r->start, r->end, &runs) == 0) {
+			for (size_t j = 0; j < runs.n; j++)
+				madvise(r->buf + (runs.r[j].start - r->start),
+					runs.r[j].end - runs.r[j].start,
+					MADV_POPULATE_WRITE);
 		}
+		free(runs.r);
 	}
 out:
 	if (k->pagemap >= 0)
@@ -816,9 +893,9 @@ static struct err *copy_stopped(struct copier *k, struct stopped *th,
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)k->pid);
-	k->pagemap = open(path, O_RDONLY | O_CLOEXEC);
-	c->pagemap = k->pagemap >= 0;
+	k->pagemap = k->no_pagemap ? -1 : open(path, O_RDONLY | O_CLOEXEC);
 	err = copy_regions(k, *regs, *nregs);
+	c->pagemap = k->pagemap < 0 ? "none" : k->scan ? "scan" : "read";
 	if (k->pagemap >= 0)
 		close(k->pagemap);
 	if (err)
@@ -882,6 +959,8 @@ struct err *live_copy(pid_t pid, const struct live_request *req,
 	k->page = sysconf(_SC_PAGESIZE);
 	k->max_ms = stop ? req->max_pause_ms : 0;
 	k->pagemap = -1;
+	k->scan = !getenv_is("GCSCOPE_PAGEMAP", "read");
+	k->no_pagemap = getenv_is("GCSCOPE_PAGEMAP", "none");
 	c->stopped = stop;
 	// No signal of ours may leave the target stopped: hold them until
 	// every thread is let go; they are delivered then.

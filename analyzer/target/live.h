@@ -58,7 +58,10 @@ struct live_copy {
 	uint64_t file_bytes;        /* bytes read from mapped files after */
 	uint64_t mapped;            /* bytes of the mappings considered */
 	uint64_t stacks_skipped;    /* bytes of stacks below the pointers */
-	bool pagemap;               /* only touched pages were copied */
+	const char *pagemap;        /* how the touched pages were told:
+				       "scan" (PAGEMAP_SCAN), "read" (the
+				       pagemap entries) or "none" (all of
+				       each mapping was copied) */
 	bool stopped;               /* false for --no-stop */
 	uint64_t *sps;              /* stack pointers of the threads: read
 				       while stopped, or with --no-stop of
