@@ -238,7 +238,7 @@ static struct err *open_target(const struct snapshot_options *o,
 
 	switch (o->source) {
 	case SNAPSHOT_CORE:
-		return target_open_core(o->core, o->exe, dirs,
+		return target_open_core(o->core, o->exe, o->sysroot, dirs,
 					!o->no_default_debuginfo, ret);
 	case SNAPSHOT_PID: {
 		struct live_request req = {
@@ -280,6 +280,17 @@ static struct err *find_layout(const struct snapshot_options *o,
 		fprintf(o->log, "warning: core '%s' is truncated: %" PRIu64
 			" of %" PRIu64 " bytes\n", o->core, have, want);
 	err = layout_init(l, t, o->layout);
+	// Files of another build, not used (the error names one it needed).
+	for (size_t i = 0; !err && o->log && i < target_num_modules(t); i++) {
+		const struct target_module *m = target_module(t, i);
+
+		if (m->rejected)
+			fprintf(o->log, "warning: '%s' is not the file the "
+				"core maps as '%s': its build-id is %s, the "
+				"core's %s; not used\n", m->rejected, m->name,
+				m->rejected_build_id,
+				m->build_id ? m->build_id : "?");
+	}
 	if (err && err->code == ERR_LAYOUT && target_truncated(t, &have, &want))
 		err_hint(err, "the core is truncated (%" PRIu64 " of %" PRIu64
 			      " bytes): take a complete one", have, want);

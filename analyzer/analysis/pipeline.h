@@ -38,6 +38,7 @@ struct snapshot_options {
 	enum snapshot_source source;
 	const char *core;        /* SNAPSHOT_CORE: the core file */
 	const char *exe;         /* SNAPSHOT_CORE: its executable, or NULL */
+	const char *sysroot;     /* SNAPSHOT_CORE: its files under here first */
 	int pid;                 /* SNAPSHOT_PID: the process */
 	bool no_stop;            /* SNAPSHOT_PID: read it without stopping it */
 	double max_pause_ms;     /* SNAPSHOT_PID: > 0: stop it no longer */

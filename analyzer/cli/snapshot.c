@@ -83,6 +83,13 @@ static char *cache_path(const char *core)
 static int rerun(const struct command *c, int argc, char **argv, int skip,
 		 const char *db);
 
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /*
  * COMMAND --pid PID ...: a fresh snapshot of the process each time (it
  * changes), kept in the cache directory as pid-PID.db.
@@ -124,21 +131,40 @@ static int report_on_pid(const struct command *c, int argc, char **argv)
 }
 
 /*
- * COMMAND --core CORE [--exe EXE] ...: snapshot the core into its cache,
- * unless a snapshot newer than the core is there, and answer from that.
+ * COMMAND --core CORE [--exe EXE] [--sysroot DIR] [--debuginfo DIR]... ...:
+ * snapshot the core into its cache, unless a snapshot newer than the core
+ * is there, and answer from that.
  */
 int report_on_target(const struct command *c, int argc, char **argv)
 {
-	const char *core = argv[3], *exe = NULL;
-	int skip = 2;
+	const char *core = argv[3], *exe = NULL, *sysroot = NULL;
+	const char *debuginfo[17];
+	int skip = 2, ndebuginfo = 0;
 	struct stat core_st, db_st;
 
 	if (!strcmp(argv[2], "--pid"))
 		return report_on_pid(c, argc, argv);
-	if (argc > 5 && !strcmp(argv[4], "--exe")) {
-		exe = argv[5];
-		skip = 4;
+	// The snapshot's own options, right after CORE.
+	while (2 + skip + 1 < argc) {
+		const char *opt = argv[2 + skip], *arg = argv[3 + skip];
+
+		if (!strcmp(opt, "--exe")) {
+			exe = arg;
+		} else if (!strcmp(opt, "--sysroot")) {
+			if (!is_dir(arg))
+				return usage_error(c, "--sysroot '%s' is not a "
+						   "directory", arg);
+			sysroot = arg;
+		} else if (!strcmp(opt, "--debuginfo")) {
+			if (ndebuginfo == 16)
+				return usage_error(c, "too many --debuginfo");
+			debuginfo[ndebuginfo++] = arg;
+		} else {
+			break;
+		}
+		skip += 2;
 	}
+	debuginfo[ndebuginfo] = NULL;
 	if (stat(core, &core_st) != 0) {
 		fprintf(stderr, "error: cannot open core '%s': %s\n", core,
 			strerror(errno));
@@ -156,6 +182,8 @@ int report_on_target(const struct command *c, int argc, char **argv)
 			.source = SNAPSHOT_CORE,
 			.core = core,
 			.exe = exe,
+			.sysroot = sysroot,
+			.debuginfo = debuginfo,
 			.db = db,
 			.quiet = 1,
 		};
@@ -201,7 +229,7 @@ int snapshot_main(const struct command *c, int argc, char **argv)
 	enum {
 		OPT_CORE = 256, OPT_EXE, OPT_DB, OPT_DEBUGINFO, OPT_QUIET,
 		OPT_LAYOUT, OPT_NO_DEFAULT_DEBUGINFO, OPT_PID, OPT_NO_STOP,
-		OPT_MAX_PAUSE,
+		OPT_MAX_PAUSE, OPT_SYSROOT,
 	};
 	static const struct option long_options[] = {
 		{ "core", required_argument, NULL, OPT_CORE },
@@ -209,6 +237,7 @@ int snapshot_main(const struct command *c, int argc, char **argv)
 		{ "no-stop", no_argument, NULL, OPT_NO_STOP },
 		{ "max-pause", required_argument, NULL, OPT_MAX_PAUSE },
 		{ "exe", required_argument, NULL, OPT_EXE },
+		{ "sysroot", required_argument, NULL, OPT_SYSROOT },
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "debuginfo", required_argument, NULL, OPT_DEBUGINFO },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
@@ -258,6 +287,9 @@ int snapshot_main(const struct command *c, int argc, char **argv)
 		case OPT_EXE:
 			o.exe = optarg;
 			break;
+		case OPT_SYSROOT:
+			o.sysroot = optarg;
+			break;
 		case OPT_DB:
 			o.db = optarg;
 			break;
@@ -299,6 +331,11 @@ int snapshot_main(const struct command *c, int argc, char **argv)
 		return usage_error(c, "snapshot needs --core CORE or --pid PID");
 	if (o.pid && o.exe)
 		return usage_error(c, "--exe goes with --core");
+	if (o.pid && o.sysroot)
+		return usage_error(c, "--sysroot goes with --core");
+	if (o.sysroot && !is_dir(o.sysroot))
+		return usage_error(c, "--sysroot '%s' is not a directory",
+				   o.sysroot);
 	if (o.no_stop && !o.pid)
 		return usage_error(c, "--no-stop goes with --pid");
 	if (o.max_pause_ms && (!o.pid || o.no_stop))

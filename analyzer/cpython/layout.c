@@ -90,6 +90,36 @@ static unsigned version_from_memory(struct target *t,
 	return 0;
 }
 
+// A file the core names, needed and not found: where it was looked for.
+static struct err *missing_file(struct target *t,
+				const struct target_module *m)
+{
+	const char *sysroot = target_sysroot(t);
+	struct err *err;
+
+	if (m->rejected)
+		err = err_create(ERR_INPUT,
+				 "the core names '%s', and '%s' on this "
+				 "machine is another build of it (build-id "
+				 "%s, the core's %s)", m->name, m->rejected,
+				 m->rejected_build_id,
+				 m->build_id ? m->build_id : "?");
+	else if (sysroot)
+		err = err_create(ERR_INPUT,
+				 "the core names '%s', which is not on this "
+				 "machine: neither under --sysroot '%s' nor "
+				 "at that path", m->name, sysroot);
+	else
+		err = err_create(ERR_INPUT,
+				 "the core names '%s', which is not on this "
+				 "machine", m->name);
+	return err_hint(err, "copy the files of the machine that made the "
+			     "core under a directory, at their paths, and "
+			     "pass --sysroot DIR, or pass --debuginfo DIR "
+			     "holding DIR/.build-id/xx/rest (the executable "
+			     "may also be given with --exe)");
+}
+
 // The module holding the runtime, and its anchors.
 static struct err *find_runtime(struct layout *l, struct target *t)
 {
@@ -145,12 +175,7 @@ static struct err *find_runtime(struct layout *l, struct target *t)
 						     "missing; take a complete "
 						     "core");
 			}
-			err = err_create(ERR_INPUT,
-					 "the core maps '%s', which is not on "
-					 "this machine", m->name);
-			return err_hint(err, "copy it here at that path "
-					     "(the executable may be given "
-					     "with --exe)");
+			return missing_file(t, m);
 		}
 	}
 	return err_create(ERR_NOTPYTHON,

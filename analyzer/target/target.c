@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "target/files.h"
 #include "target/live.h"
 #include "target/target.h"
 
@@ -51,6 +52,9 @@ struct module_state {
 	bool dwarf_tried;         /* target_module_dwarf() ran for it */
 	Dwarf *dwarf;             /* its DWARF, or NULL */
 	const char *debug_path;   /* file the DWARF came from */
+	char *rejected;           /* pub.rejected, owned */
+	char *rejected_id;        /* pub.rejected_build_id, owned */
+	char *build_id;           /* pub.build_id, owned */
 };
 
 struct target {
@@ -62,6 +66,9 @@ struct target {
 	Dwfl *dwfl;               /* modules and debug info */
 	Dwfl_Callbacks callbacks; /* must outlive dwfl */
 	char *debuginfo_path;     /* libdwfl's search path string */
+	char *sysroot;            /* --sysroot, or NULL */
+	char **id_dirs;           /* .build-id roots, NULL-terminated */
+	const char *exe_path;     /* --exe while the core is opened, or NULL */
 	struct segment *core;     /* core segments, sorted */
 	size_t ncore;
 	struct segment *files;    /* segments of the mapped files, sorted */
@@ -326,7 +333,8 @@ static struct err *target_load_core(struct target *t)
  * memory. A truncated core may have lost those pages but still lists the
  * mapped files in its NT_FILE note ({count, page size, count × {start,
  * end, file offset in pages}, count names}): report the files mapped from
- * their first page that libdwfl did not, where they are.
+ * their first page that libdwfl did not, where they are (under the
+ * sysroot first).
  */
 static void report_files_from_note(struct target *t)
 {
@@ -351,30 +359,95 @@ static void report_files_from_note(struct target *t)
 		memcpy(&ofs, d + 16 + 24 * i + 16, 8);
 		if (name + len == end)
 			break;
-		// Only regular files: opening a FIFO a hostile core names
-		// would block, a device may never end.
-		struct stat st;
+		// Only regular files (core_file_find): opening a FIFO a
+		// hostile core names would block, a device may never end.
+		struct core_file_search s = {
+			.sysroot = t->sysroot,
+		};
+		struct core_file_found f;
 
 		if (ofs == 0 && name[0] == '/' &&
-		    !dwfl_addrmodule(t->dwfl, start) && stat(name, &st) == 0 &&
-		    S_ISREG(st.st_mode) && access(name, R_OK) == 0) {
+		    !dwfl_addrmodule(t->dwfl, start) &&
+		    core_file_find(&s, name, NULL, 0, &f)) {
 			const char *base = strrchr(name, '/') + 1;
 
 			// A file that is not ELF is refused here: harmless.
-			dwfl_report_elf(t->dwfl, base, name, -1, start, false);
+			if (f.path)
+				dwfl_report_elf(t->dwfl, base, f.path, -1, start,
+						false);
+			core_file_found_release(&f);
 		}
 		name += len + 1;
 	}
 	(void)page;
 }
 
+static struct module_state *module_state_of(struct target *t,
+					    Dwfl_Module *mod)
+{
+	for (size_t i = 0; i < t->nmods; i++) {
+		if (t->mods[i].mod == mod)
+			return &t->mods[i];
+	}
+	return NULL;
+}
+
+/*
+ * libdwfl's find_elf for a core: called for a module whose file libdwfl
+ * did not open itself at the path the core names (missing there, or
+ * another build). Looks under the sysroot, at the path, then by build-id
+ * (core_file_find); keeps the first file of another build met, for the
+ * warning and the error that name it.
+ */
+static int core_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
+			 Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	struct target *t = *userdata;
+	struct module_state *m = t ? module_state_of(t, mod) : NULL;
+	Dwarf_Addr start, end;
+	const unsigned char *id;
+	GElf_Addr vaddr;
+
+	dwfl_module_info(mod, NULL, &start, &end, NULL, NULL, NULL, NULL);
+	// --exe names the executable: libdwfl's own callback opens it.
+	if (!m || (t->exe_path && t->entry >= start && t->entry < end))
+		return dwfl_build_id_find_elf(mod, userdata, name, base,
+					      file_name, elfp);
+	int id_len = dwfl_module_build_id(mod, &id, &vaddr);
+	struct core_file_search s = {
+		.sysroot = t->sysroot,
+		.dirs = (const char *const *)t->id_dirs,
+	};
+	struct core_file_found f;
+
+	*elfp = NULL;
+	if (!core_file_find(&s, name, id, id_len > 0 ? id_len : 0, &f))
+		return -1;
+	int fd = f.fd;
+
+	if (f.path) {
+		free(*file_name);
+		*file_name = f.path;
+		f.path = NULL;
+		f.fd = -1;
+	} else if (f.rejected && !m->rejected) {
+		m->rejected = f.rejected;
+		m->rejected_id = f.rejected_id;
+		f.rejected = f.rejected_id = NULL;
+	}
+	core_file_found_release(&f);
+	return fd;
+}
+
 static int collect_module(Dwfl_Module *mod, void **userdata, const char *name,
 			  Dwarf_Addr start, void *arg)
 {
-	(void)userdata;
 	(void)name;
 	(void)start;
 	struct target *t = arg;
+
+	// For core_find_elf, which libdwfl hands the module's userdata.
+	*userdata = t;
 	struct module_state *p = realloc(t->mods,
 					 (t->nmods + 1) * sizeof(*p));
 
@@ -391,6 +464,31 @@ static int module_cmp(const void *a, const void *b)
 	const struct module_state *x = a, *y = b;
 
 	return x->pub.start < y->pub.start ? -1 : x->pub.start > y->pub.start;
+}
+
+// The build-id the core records for m, and the file of another build met.
+static struct err *module_ids(struct module_state *m)
+{
+	const unsigned char *id;
+	GElf_Addr vaddr;
+	int len = dwfl_module_build_id(m->mod, &id, &vaddr);
+
+	if (len > 0) {
+		m->build_id = malloc(2 * (size_t)len + 1);
+		if (!m->build_id)
+			return &err_nomem;
+		build_id_hex(m->build_id, id, len);
+	}
+	m->pub.build_id = m->build_id;
+	if (m->pub.path) {
+		// Found after all: the file of another build does not matter.
+		free(m->rejected);
+		free(m->rejected_id);
+		m->rejected = m->rejected_id = NULL;
+	}
+	m->pub.rejected = m->rejected;
+	m->pub.rejected_build_id = m->rejected_id;
+	return NULL;
 }
 
 // Modules and the file-backed segments that fill the core's gaps.
@@ -420,6 +518,9 @@ static struct err *target_load_modules(struct target *t)
 		m->pub.start = start;
 		m->pub.end = end;
 		m->pub.bias = elf ? bias : 0;
+		err = module_ids(m);
+		if (err)
+			return err;
 		if (!elf)
 			continue;
 		size_t rawsize;
@@ -554,7 +655,46 @@ static struct err *target_start_dwfl(struct target *t,
 	return NULL;
 }
 
+/*
+ * Where a core's files are looked for beyond their paths: the sysroot, and
+ * the .build-id trees of the debug directories (libdwfl's search path for
+ * separate debug info gets the same directories). With the defaults, the
+ * sysroot's /usr/lib/debug comes before this machine's.
+ */
+static struct err *core_search_init(struct target *t, const char *sysroot,
+				    const char *const *dirs, bool defaults)
+{
+	size_t n = 0, k = 0;
+
+	if (sysroot && *sysroot) {
+		size_t len = strlen(sysroot);
+
+		while (len > 1 && sysroot[len - 1] == '/')
+			len--;
+		// "/" is no sysroot at all.
+		if ((len > 1 || sysroot[0] != '/') &&
+		    !(t->sysroot = strndup(sysroot, len)))
+			return &err_nomem;
+	}
+	while (dirs && dirs[n])
+		n++;
+	t->id_dirs = calloc(n + 3, sizeof(*t->id_dirs));
+	if (!t->id_dirs)
+		return &err_nomem;
+	for (size_t i = 0; i < n; i++) {
+		if (!(t->id_dirs[k++] = strdup(dirs[i])))
+			return &err_nomem;
+	}
+	if (defaults && t->sysroot &&
+	    asprintf(&t->id_dirs[k++], "%s/usr/lib/debug", t->sysroot) < 0) {
+		t->id_dirs[k - 1] = NULL;
+		return &err_nomem;
+	}
+	return NULL;
+}
+
 struct err *target_open_core(const char *core_path, const char *exe_path,
+			     const char *sysroot,
 			     const char *const *debuginfo_dirs,
 			     bool default_debuginfo, struct target **ret)
 {
@@ -608,12 +748,27 @@ struct err *target_open_core(const char *core_path, const char *exe_path,
 	if (err)
 		goto out;
 
-	// Modules of a core are found by build-id, and by the paths in its
-	// notes.
-	err = target_start_dwfl(t, debuginfo_dirs, default_debuginfo,
-				dwfl_build_id_find_elf);
+	// Modules of a core are found by the paths in its notes (under the
+	// sysroot first), and by build-id.
+	err = core_search_init(t, sysroot, debuginfo_dirs, default_debuginfo);
 	if (err)
 		goto out;
+	err = target_start_dwfl(t, (const char *const *)t->id_dirs,
+				default_debuginfo, core_find_elf);
+	if (err)
+		goto out;
+	if (default_debuginfo) {
+		size_t k = 0;
+
+		while (t->id_dirs[k])
+			k++;
+		t->id_dirs[k] = strdup("/usr/lib/debug");
+		if (!t->id_dirs[k]) {
+			err = &err_nomem;
+			goto out;
+		}
+	}
+	t->exe_path = exe_path;
 	dwfl_report_begin(t->dwfl);
 	int n = dwfl_core_file_report(t->dwfl, t->elf, exe_path);
 
@@ -625,6 +780,7 @@ struct err *target_open_core(const char *core_path, const char *exe_path,
 		goto out;
 	}
 	err = target_load_modules(t);
+	t->exe_path = NULL;
 	if (err)
 		goto out;
 	if (exe_path) {
@@ -782,6 +938,15 @@ void target_destroy(struct target *t)
 		free(t->names);
 		t->names = next;
 	}
+	for (size_t i = 0; i < t->nmods; i++) {
+		free(t->mods[i].rejected);
+		free(t->mods[i].rejected_id);
+		free(t->mods[i].build_id);
+	}
+	for (size_t i = 0; t->id_dirs && t->id_dirs[i]; i++)
+		free(t->id_dirs[i]);
+	free(t->id_dirs);
+	free(t->sysroot);
 	free(t->mods);
 	free(t->core);
 	free(t->files);
@@ -1045,4 +1210,9 @@ size_t target_stack_pointers(struct target *t, const uint64_t **ret)
 const char *target_source(struct target *t)
 {
 	return t->source;
+}
+
+const char *target_sysroot(struct target *t)
+{
+	return t->sysroot;
 }

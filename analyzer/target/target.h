@@ -29,6 +29,11 @@ struct target_module {
 	uint64_t start;          /* lowest mapped address */
 	uint64_t end;            /* one past the highest mapped address */
 	uint64_t bias;           /* load bias: runtime address - link address */
+	const char *build_id;    /* the core's record of its build-id, in hex,
+				    or NULL */
+	const char *rejected;    /* without path: a file found for it that is
+				    another build (not used), or NULL */
+	const char *rejected_build_id; /* that file's build-id, hex, or "none" */
 };
 
 /**
@@ -37,14 +42,19 @@ struct target_module {
  * @param core_path the core.
  * @param exe_path the executable that made it, or NULL to take it from the
  * core's notes.
+ * @param sysroot where the files the core names are looked for first, as
+ * SYSROOT/their path (a copy of the machine that made it), or NULL.
  * @param debuginfo_dirs NULL-terminated extra directories searched for
- * separate debug info (by build-id and debuglink), or NULL.
+ * separate debug info (by build-id and debuglink), and for the files the
+ * core names by build-id (DIR/.build-id/xx/rest), or NULL.
  * @param default_debuginfo also search the usual places: beside each file,
- * its .debug directory, and /usr/lib/debug.
+ * its .debug directory, the sysroot's /usr/lib/debug and /usr/lib/debug.
  * @param ret the target.
- * @return NULL on success.
+ * @return NULL on success. A file the core names that is not found leaves
+ * its module without path; one of another build is never used.
  */
 struct err *target_open_core(const char *core_path, const char *exe_path,
+			     const char *sysroot,
 			     const char *const *debuginfo_dirs,
 			     bool default_debuginfo, struct target **ret);
 
@@ -221,5 +231,8 @@ size_t target_stack_pointers(struct target *t, const uint64_t **ret);
 
 /** Describe the source, e.g. "core:/tmp/core.123", for the database. */
 const char *target_source(struct target *t);
+
+/** The sysroot a core's files were looked for under, or NULL. */
+const char *target_sysroot(struct target *t);
 
 #endif /* GCSCOPE_TARGET_H */

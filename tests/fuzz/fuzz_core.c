@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	err = target_open_core(path, NULL, NULL, false, &t);
+	err = target_open_core(path, NULL, NULL, NULL, false, &t);
 	if (!err) {
 		uint64_t have, want, start = 0, len, addr;
 		const unsigned char *p;
