@@ -280,7 +280,8 @@ static struct err *find_layout(const struct snapshot_options *o,
 		fprintf(o->log, "warning: core '%s' is truncated: %" PRIu64
 			" of %" PRIu64 " bytes\n", o->core, have, want);
 	err = layout_init(l, t, o->layout);
-	// Files of another build, not used (the error names one it needed).
+	// Files not found or of another build, not used (the error names
+	// one it needed).
 	for (size_t i = 0; !err && o->log && i < target_num_modules(t); i++) {
 		const struct target_module *m = target_module(t, i);
 
@@ -290,6 +291,11 @@ static struct err *find_layout(const struct snapshot_options *o,
 				"core's %s; not used\n", m->rejected, m->name,
 				m->rejected_build_id,
 				m->build_id ? m->build_id : "?");
+		else if (!m->path && m->name[0] == '/' &&
+			 o->source == SNAPSHOT_CORE)
+			fprintf(o->log, "warning: the core names '%s', which "
+				"is not on this machine: what the core lacks of "
+				"it cannot be read (see --sysroot)\n", m->name);
 	}
 	if (err && err->code == ERR_LAYOUT && target_truncated(t, &have, &want))
 		err_hint(err, "the core is truncated (%" PRIu64 " of %" PRIu64

@@ -128,9 +128,18 @@ static const char gdb_heap_note[] =
 	"                   inconsistent where the program was changing it\n" \
 	"  --exe EXE        the executable that made it, if the core's own\n" \
 	"                   record of it is wrong or the file has moved\n" \
+	"  --sysroot DIR    a core from another machine: each file it names\n" \
+	"                   (executable, shared libraries) is looked for as\n" \
+	"                   DIR/its path first, then at its path, then by\n" \
+	"                   build-id (DIR/.build-id/xx/rest under each\n" \
+	"                   --debuginfo DIR, DIR/usr/lib/debug and\n" \
+	"                   /usr/lib/debug); a file whose build-id is not\n" \
+	"                   the core's is not used (a warning names it)\n" \
 	"  --db OUT.db      the database to write; replaced if it exists\n" \
 	"  --debuginfo DIR  also look for separate debug info in DIR\n" \
-	"                   (by build-id: DIR/.build-id/xx/rest.debug)\n" \
+	"                   (by build-id: DIR/.build-id/xx/rest.debug), and\n" \
+	"                   for a file the core names that is missing or\n" \
+	"                   another build (DIR/.build-id/xx/rest)\n" \
 	"  --no-default-debuginfo\n" \
 	"                   look for separate debug info only in the\n" \
 	"                   --debuginfo directories, not in /usr/lib/debug\n" \
@@ -161,11 +170,13 @@ static const char analysis_options[] =
 	"garbage, leaks and path need schema version 2, which has the\n"
 	"analyses; census needs version 3. gcscope COMMAND --help says more about each command.\n"
 	"\n"
-	"Every analysis command also takes --core CORE [--exe EXE] in place\n"
-	"of DB: the core is snapshotted first, into CORE.gcscope.db when its\n"
-	"directory is writable, else into $XDG_CACHE_HOME/gcscope (default\n"
-	"~/.cache/gcscope), and the snapshot is reused while it is newer\n"
-	"than the core: gcscope cycles --core core.1234 --type Node. And\n"
+	"Every analysis command also takes --core CORE [--exe EXE]\n"
+	"[--sysroot DIR] [--debuginfo DIR]... in place of DB, these options\n"
+	"right after CORE: the core is snapshotted first, into\n"
+	"CORE.gcscope.db when its directory is writable, else into\n"
+	"$XDG_CACHE_HOME/gcscope (default ~/.cache/gcscope), and the\n"
+	"snapshot is reused while it is newer than the core: gcscope\n"
+	"cycles --core core.1234 --type Node. And\n"
 	"--pid PID: a new snapshot of the running process every time, kept\n"
 	"in that cache directory as pid-PID.db.\n";
 
@@ -174,7 +185,7 @@ const struct command commands[] = {
 		.name = "snapshot",
 		.main = snapshot_main,
 		.usage =
-		"gcscope snapshot (--core CORE [--exe EXE] |\n"
+		"gcscope snapshot (--core CORE [--exe EXE] [--sysroot DIR] |\n"
 		"                  --pid PID [--no-stop | --max-pause MS])\n"
 		"                        --db OUT.db\n"
 		"                        [--layout SOURCE] [--debuginfo DIR]...\n"
