@@ -130,11 +130,13 @@ static const char gdb_heap_note[] =
 	"                   record of it is wrong or the file has moved\n" \
 	"  --sysroot DIR    a core from another machine: each file it names\n" \
 	"                   (executable, shared libraries) is looked for as\n" \
-	"                   DIR/its path first, then at its path, then by\n" \
-	"                   build-id (DIR/.build-id/xx/rest under each\n" \
-	"                   --debuginfo DIR, DIR/usr/lib/debug and\n" \
-	"                   /usr/lib/debug); a file whose build-id is not\n" \
-	"                   the core's is not used (a warning names it)\n" \
+	"                   DIR/its path, then at its path, then by build-id\n" \
+	"                   (DIR/.build-id/xx/rest under each --debuginfo\n" \
+	"                   DIR, DIR/usr/lib/debug and /usr/lib/debug); the\n" \
+	"                   file at its own path comes first if it has the\n" \
+	"                   build-id the core records (it is the same file)\n" \
+	"                   or the core records none; a file whose build-id\n" \
+	"                   is not the core's is not used (a warning names it)\n" \
 	"  --db OUT.db      the database to write; replaced if it exists\n" \
 	"  --debuginfo DIR  also look for separate debug info in DIR\n" \
 	"                   (by build-id: DIR/.build-id/xx/rest.debug), and\n" \
