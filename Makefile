@@ -268,7 +268,9 @@ bench: all
 	@$(PYTHON) tests/bench.py $(BENCH_SIZES)
 
 # The tests run under pytest (tests/conftest.py), in TEST_JOBS pytest-xdist
-# workers; TEST_ARGS adds options, e.g. make test TEST_ARGS='-k snapshot'.
+# workers; TEST_ARGS adds options, e.g. make test TEST_ARGS='-k snapshot',
+# or names the tests to run in place of all of them:
+# make test TEST_ARGS=tests/integration/test_live.py.
 TEST_JOBS ?= 2
 TEST_ARGS ?=
 # The libFuzzer targets are built where clang is installed, asked when the
@@ -277,7 +279,8 @@ test: all $(UNIT_TESTS) $(CHECKS) $(REPLAY_BINS)
 	$(Q)if command -v $(FUZZ_CC) >/dev/null 2>&1; then \
 		$(MAKE) --no-print-directory $(FUZZ_BINS); fi
 	@GCSCOPE_BUILD=$(abspath $(BUILD)) GCSCOPE_FUZZ_BUILD=$(abspath $(FUZZ_BUILD)) FUZZ_CC=$(FUZZ_CC) \
-		$(PYTHON) -m pytest -n $(TEST_JOBS) --dist loadgroup $(TEST_ARGS) tests
+		$(PYTHON) -m pytest -n $(TEST_JOBS) --dist loadgroup $(TEST_ARGS) \
+		$(if $(filter tests/%,$(TEST_ARGS)),,tests)
 
 clean:
 	rm -rf $(BUILD)
