@@ -187,11 +187,31 @@ def _fail(target, result, how):
     raise error
 
 
+def _file_options():
+    """gdb's own answers to where a core's files are: 'set sysroot DIR'
+    as --sysroot, 'set debug-file-directory' as --debuginfo."""
+    args = []
+    try:
+        sysroot = gdb.parameter('sysroot')
+    except (gdb.error, RuntimeError):
+        sysroot = None
+    if sysroot and not sysroot.startswith('target:') and sysroot != '/':
+        args += ['--sysroot', sysroot]
+    try:
+        dirs = gdb.parameter('debug-file-directory') or ''
+    except (gdb.error, RuntimeError):
+        dirs = ''
+    for d in dirs.split(os.pathsep):
+        if d and d != '/usr/lib/debug' and os.path.isdir(d):
+            args += ['--debuginfo', d]
+    return args
+
+
 def _take_core(target, db):
     args = ['--core', target.core]
     if target.exe:
         args += ['--exe', target.exe]
-    return _run_snapshot(target, args, db)
+    return _run_snapshot(target, args + _file_options(), db)
 
 
 def _take_pid(target, db):

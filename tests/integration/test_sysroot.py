@@ -45,7 +45,7 @@ import gcstest
 # that the library's path, not only the executable's, is what is looked for.
 INTERPRETERS = ['pyenv-3.11.7', 'pyenv-3.12.1']
 
-CASES = ['missing', 'sysroot', 'wrong-sysroot', 'build-id', 'other-build']
+CASES = ['missing', 'sysroot', 'wrong-sysroot', 'build-id', 'other-build', 'gdb']
 
 FATAL = 2
 
@@ -330,6 +330,28 @@ def case_other_build(moved):
         raise AssertionError('status %d; expected one warning naming %s:\n%s'
                              % (result.returncode, extension, gcstest.tail(stderr)))
     print('  %s' % warnings[0])
+
+
+def case_gdb(moved):
+    """In gdb, 'set sysroot DIR' is what the py- commands pass on: the
+    core is refused without it, naming --sysroot, and read with it."""
+    import test_gdb
+    exe = moved.under_sysroot(moved.executable)
+    count = ('count', 'py-sql SELECT count(*) AS n FROM objects')
+    without = test_gdb.run_gdb([exe, moved.core], [count], work=moved.work)
+    if 'sysroot' not in '\n'.join(without['count']):
+        raise AssertionError('without set sysroot, py-sql says:\n%s' % without.show('count'))
+    with_it = test_gdb.run_gdb([exe, moved.core],
+                               [('sysroot', 'set sysroot %s' % moved.sysroot), count],
+                               work=moved.work)
+    db = moved.work / 'gdb-check.db'
+    snap = expect_truth(moved, snapshot(moved.core, db, '--sysroot', moved.sysroot), db)
+    rows = with_it.records('count')
+    if str(len(snap.objects)) not in ' '.join(rows):
+        raise AssertionError('with set sysroot, py-sql says %s; the snapshot has %d objects'
+                             % (rows, len(snap.objects)))
+    print('  gdb: without set sysroot: %s' % without['count'][-1].strip())
+    print('  gdb: with set sysroot %s: %s' % (moved.sysroot, ' '.join(rows)))
 
 
 @pytest.mark.weight(2)
