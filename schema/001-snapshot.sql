@@ -24,7 +24,13 @@
 -- objects, tracked, edges, types, corrupt (objects with status 'corrupt' or
 -- 'unreadable'), debuginfo (the file the DWARF came from), walk_problem
 -- (why the walk was cut short, if it was); for a live process pause_ms (how
--- long it was stopped) and stopped (0 with --no-stop); the analyses'
+-- long it was stopped) and stopped (0 with --no-stop); for a core
+-- core_truncated (1 if the file is shorter than its headers say: the
+-- snapshot holds what it has), and then core_file_bytes,
+-- core_file_wanted_bytes, memory_bytes (memory its segments hold),
+-- memory_missing_bytes (of which the file lacks), memory_missing_from (the
+-- lowest address missing, '0x...'), notes_missing (1 if its notes are cut);
+-- unreadable (objects with status 'unreadable'); the analyses'
 -- counts cycles, reachable, unreachable, gc_garbage, anomalies; and the
 -- time each part took in milliseconds: time_walk_ms, time_cycles_ms,
 -- time_reach_ms, time_garbage_ms, time_anomalies_ms.

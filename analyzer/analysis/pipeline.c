@@ -165,6 +165,7 @@ static struct err *write_meta(struct db_writer *s, struct target *t,
 	META_U64("edges", st->edges);
 	META_U64("types", st->types);
 	META_U64("corrupt", st->corrupt);
+	META_U64("unreadable", st->unreadable);
 	META_U64("cycles", as->cycles);
 	META_U64("reachable", as->reachable);
 	META_U64("unreachable", as->unreachable);
@@ -269,16 +270,85 @@ static struct err *open_target(const struct snapshot_options *o,
 	return err_create(ERR_USAGE, "no target to read");
 }
 
+// n bytes in KiB, rounded up, with thousands separators: "12,345".
+static const char *kib(char *buf, uint64_t n)
+{
+	char digits[24];
+	int len = snprintf(digits, sizeof(digits), "%" PRIu64,
+			   n / 1024 + (n % 1024 != 0));
+	char *out = buf;
+
+	for (int i = 0; i < len; i++) {
+		if (i && (len - i) % 3 == 0)
+			*out++ = ',';
+		*out++ = digits[i];
+	}
+	*out = 0;
+	return buf;
+}
+
+// What a truncated core lacks, for a warning or an error.
+static void describe_truncation(const struct target_truncation *c,
+				char *buf, size_t size)
+{
+	char missing[32], memory[32];
+
+	if (c->missing)
+		snprintf(buf, size, "%s of %s KiB of memory are not in the "
+			 "file (from 0x%" PRIx64 " on)%s",
+			 kib(missing, c->missing), kib(memory, c->memory),
+			 c->missing_from, c->notes_cut ?
+			 ", nor are its notes" : "");
+	else if (c->notes_cut)
+		snprintf(buf, size, "its notes are not all in the file (all "
+			 "of its memory is)");
+	else
+		snprintf(buf, size, "%" PRIu64 " of %" PRIu64 " bytes of the "
+			 "file are missing", c->file_want - c->file_have,
+			 c->file_want);
+}
+
+// Whether every page of [addr, addr + size) is in the snapshot.
+static bool all_readable(struct target *t, uint64_t addr, uint64_t size)
+{
+	for (uint64_t off = 0; off < size; off += 4096) {
+		if (!target_contains(t, addr + off))
+			return false;
+	}
+	return target_contains(t, addr + size - 1);
+}
+
+/*
+ * A layout that failed on a truncated core: the runtime's memory is not
+ * in it, which is the one thing to say; or else whatever failed, with
+ * what is missing.
+ */
+static struct err *truncated_error(struct target *t, struct err *err,
+				   const struct target_truncation *cut)
+{
+	char what[200];
+	uint64_t addr, size;
+
+	describe_truncation(cut, what, sizeof(what));
+	if (target_symbol(t, "_PyRuntime", &addr, &size, NULL) && size &&
+	    size < (1u << 24) && !all_readable(t, addr, size)) {
+		err_destroy(err);
+		err = err_create(ERR_INPUT, "the core is truncated: the "
+				 "interpreter's runtime (_PyRuntime, 0x%"
+				 PRIx64 ") is not all in it; %s", addr, what);
+		return err_hint(err, "take a complete core");
+	}
+	return err_hint(err, "the core is truncated: %s; take a complete one",
+			what);
+}
+
 // The layout of t, or an error with a hint at what to do.
 static struct err *find_layout(const struct snapshot_options *o,
 			       struct target *t, struct layout *l)
 {
-	uint64_t have, want;
+	struct target_truncation cut;
 	struct err *err;
 
-	if (target_truncated(t, &have, &want) && o->log)
-		fprintf(o->log, "warning: core '%s' is truncated: %" PRIu64
-			" of %" PRIu64 " bytes\n", o->core, have, want);
 	err = layout_init(l, t, o->layout);
 	// Files not found or of another build, not used (the error names
 	// one it needed).
@@ -297,15 +367,12 @@ static struct err *find_layout(const struct snapshot_options *o,
 				"is not on this machine: what the core lacks of "
 				"it cannot be read (see --sysroot)\n", m->name);
 	}
-	if (err && err->code == ERR_LAYOUT && target_truncated(t, &have, &want))
-		err_hint(err, "the core is truncated (%" PRIu64 " of %" PRIu64
-			      " bytes): take a complete one", have, want);
+	if (err && target_truncation(t, &cut))
+		return truncated_error(t, err, &cut);
 	if (err && err->code == ERR_NOTPYTHON && !err->hint) {
 		long exe = target_executable(t);
 
-		if (target_truncated(t, &have, &want))
-			err_hint(err, "the core is truncated; take a complete one");
-		else if (exe >= 0)
+		if (exe >= 0)
 			err_hint(err, "'%s' is not a CPython interpreter",
 				 target_module(t, exe)->name);
 	}
@@ -322,15 +389,53 @@ static struct err *find_layout(const struct snapshot_options *o,
 	return NULL;
 }
 
+// What a snapshot of a truncated core says in meta.
+static struct err *write_truncation(struct db_writer *s, struct target *t)
+{
+	struct target_truncation c;
+	bool truncated = target_truncation(t, &c);
+	struct err *err = db_writer_meta(s, "core_truncated",
+					 truncated ? "1" : "0");
+	char buf[32];
+
+#define META_U64(key, value)                                                 \
+	do {                                                                 \
+		snprintf(buf, sizeof(buf), "%" PRIu64, (uint64_t)(value));   \
+		if (!err)                                                    \
+			err = db_writer_meta(s, key, buf);                   \
+	} while (0)
+	if (!truncated)
+		return err;
+	META_U64("core_file_bytes", c.file_have);
+	META_U64("core_file_wanted_bytes", c.file_want);
+	META_U64("memory_bytes", c.memory);
+	META_U64("memory_missing_bytes", c.missing);
+	META_U64("notes_missing", c.notes_cut);
+#undef META_U64
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, c.missing_from);
+	if (!err && c.missing)
+		err = db_writer_meta(s, "memory_missing_from", buf);
+	return err;
+}
+
 // What the log says after a snapshot was written.
 static void print_summary(const struct snapshot_options *o,
-			  const struct layout *l,
+			  struct target *t, const struct layout *l,
 			  const struct snapshot_result *r)
 {
 	const struct heap_stats *st = &r->walk;
 	const struct snapshot_analyses *as = &r->analyses;
+	struct target_truncation cut;
+	bool truncated = target_truncation(t, &cut);
 	FILE *f = o->log;
 
+	if (truncated) {
+		char what[200];
+
+		describe_truncation(&cut, what, sizeof(what));
+		fprintf(f, "warning: the core is truncated: %s; %" PRIu64
+			" objects could not be read\n", what, st->unreadable);
+	}
 	if (st->truncated)
 		fprintf(f, "warning: the walk was cut short: %s\n",
 			st->first_problem);
@@ -383,6 +488,11 @@ struct err *snapshot_take(const struct snapshot_options *o,
 		err = open_target(o, r, &t);
 	if (!err)
 		err = find_layout(o, t, &l);
+	if (!err) {
+		struct target_truncation cut;
+
+		r->partial = target_truncation(t, &cut);
+	}
 	if (!err)
 		err = db_writer_create(o->db, gcscope_schema, &s);
 	if (err)
@@ -427,6 +537,8 @@ struct err *snapshot_take(const struct snapshot_options *o,
 		err = write_meta(s, t, &l, st, as);
 	if (!err && o->source == SNAPSHOT_PID)
 		err = write_live_meta(s, target_live(t), o->no_stop);
+	if (!err && o->source == SNAPSHOT_CORE)
+		err = write_truncation(s, t);
 	if (!err)
 		err = db_writer_finish(s, &g);
 	r->written = !err;
@@ -434,7 +546,7 @@ out:
 	if (progress.shown)
 		fprintf(o->log, "\r\033[K");
 	if (!err && o->log)
-		print_summary(o, &l, r);
+		print_summary(o, t, &l, r);
 	graph_cycles_deinit(&cycles);
 	heap_graph_deinit(&g);
 	db_writer_destroy(s);

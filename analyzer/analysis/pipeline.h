@@ -78,6 +78,8 @@ struct snapshot_result {
 	struct heap_stats walk;
 	struct snapshot_analyses analyses;
 	size_t nodes;         /* nodes of the heap graph */
+	bool partial;         /* the core is truncated: the snapshot holds
+				 what its file has */
 	bool written;         /* the database is in place */
 };
 

@@ -29,9 +29,10 @@ const struct exit_status_doc exit_statuses[NSTATUSES] = {
 	[STATUS_RESERVATION] = {
 		EXIT_RESERVATION, "reservation",
 		"snapshot: the snapshot was written, but the walk was cut "
-		"short (a broken collector list, a limit reached); a warning "
-		"says where; path, referrers, referents: ADDR is not an object "
-		"of the snapshot; path: no root reaches ADDR (it says so, and "
+		"short (a broken collector list, a limit reached) or the core "
+		"is truncated; a warning says where; path, referrers, "
+		"referents: ADDR is not an object of the snapshot; path: no "
+		"root reaches ADDR (it says so, and "
 		"whether ADDR is garbage); layout --check: an entry differs "
 		"from the built-in table",
 	},
@@ -197,7 +198,8 @@ const struct command commands[] = {
 			[STATUS_OK] = "the snapshot was written",
 			[STATUS_RESERVATION] =
 			"the snapshot was written, but the walk was cut short "
-			"(a broken collector list, a limit reached); a warning "
+			"(a broken collector list, a limit reached) or the core "
+			"is truncated (what its file holds is read); a warning "
 			"says where",
 			[STATUS_FAILED] =
 			"nothing was written: the input is not a CPython core, "

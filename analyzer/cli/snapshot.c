@@ -27,7 +27,7 @@ static int snapshot(struct snapshot_options *o, double *pause_ms_ret)
 		*pause_ms_ret = r.pause_ms;
 	if (err)
 		return fail(err);
-	return r.walk.truncated ? EXIT_RESERVATION : EXIT_OK;
+	return r.walk.truncated || r.partial ? EXIT_RESERVATION : EXIT_OK;
 }
 
 /*

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "target/elfscan.h"
 #include "target/files.h"
 #include "target/live.h"
 #include "target/target.h"
@@ -77,6 +78,7 @@ struct target {
 	size_t nmods;
 	uint64_t entry;           /* AT_ENTRY from the core's auxv, or 0 */
 	uint64_t want_size;       /* file size the program headers need */
+	struct target_truncation cut; /* what of the memory the file lacks */
 	uint64_t sps[64];         /* each thread's stack pointer */
 	size_t nsps;
 	const unsigned char *files_note; /* NT_FILE's descriptor, or NULL */
@@ -254,6 +256,13 @@ static struct err *target_load_core(struct target *t)
 	if (elf_getphdrnum(t->elf, &phnum) != 0)
 		return err_create(ERR_INPUT, "cannot read program headers: %s",
 				  elf_errmsg(-1));
+	GElf_Ehdr eh;
+
+	// A file cut inside its program headers is truncated too.
+	if (gelf_getehdr(t->elf, &eh))
+		t->want_size = eh.e_phoff +
+			       (uint64_t)(eh.e_phnum < PN_XNUM ? eh.e_phnum :
+					  phnum) * eh.e_phentsize;
 	for (size_t i = 0; i < phnum; i++) {
 		GElf_Phdr mem, *ph = gelf_getphdr(t->elf, i, &mem);
 
@@ -261,17 +270,25 @@ static struct err *target_load_core(struct target *t)
 			continue;
 		if (ph->p_offset + ph->p_filesz > t->want_size)
 			t->want_size = ph->p_offset + ph->p_filesz;
+		if (ph->p_type == PT_NOTE &&
+		    ph->p_offset + ph->p_filesz > t->map_size)
+			t->cut.notes_cut = true;
 		if (ph->p_type != PT_LOAD || ph->p_filesz == 0)
 			continue;
 		// A truncated core keeps what is there.
-		if (ph->p_offset >= t->map_size)
-			continue;
-		uint64_t filesz = ph->p_filesz;
+		uint64_t want = ph->p_filesz < ph->p_memsz ? ph->p_filesz :
+							     ph->p_memsz;
+		uint64_t filesz = ph->p_offset >= t->map_size ? 0 : want;
 
 		if (filesz > t->map_size - ph->p_offset)
 			filesz = t->map_size - ph->p_offset;
-		if (filesz > ph->p_memsz)
-			filesz = ph->p_memsz;
+		t->cut.memory += want;
+		t->cut.missing += want - filesz;
+		if (filesz < want && (!t->cut.missing_from ||
+				      ph->p_vaddr + filesz < t->cut.missing_from))
+			t->cut.missing_from = ph->p_vaddr + filesz;
+		if (!filesz)
+			continue;
 		if (ph->p_vaddr + filesz < ph->p_vaddr)
 			continue;
 		err = segments_append(&t->core, &t->ncore, &cap,
@@ -291,9 +308,12 @@ static struct err *target_load_core(struct target *t)
 
 		if (!ph || ph->p_type != PT_NOTE)
 			continue;
-		Elf_Data *data = elf_getdata_rawchunk(t->elf, ph->p_offset,
-						      ph->p_filesz,
-						      ELF_T_NHDR);
+		// The notes before the end of a truncated core are read.
+		uint64_t size = ph->p_offset >= t->map_size ? 0 :
+				t->map_size - ph->p_offset;
+		Elf_Data *data = elf_getdata_rawchunk(
+			t->elf, ph->p_offset,
+			ph->p_filesz < size ? ph->p_filesz : size, ELF_T_NHDR);
 		if (!data)
 			continue;
 		size_t off = 0, name_off, desc_off;
@@ -770,11 +790,28 @@ struct err *target_open_core(const char *core_path, const char *exe_path,
 	}
 	t->exe_path = exe_path;
 	dwfl_report_begin(t->dwfl);
-	int n = dwfl_core_file_report(t->dwfl, t->elf, exe_path);
+	int n = 0;
 
-	if (n >= 0)
-		report_files_from_note(t);
+	if (t->files_note && !t->cut.notes_cut) {
+		n = dwfl_core_file_report(t->dwfl, t->elf, exe_path);
+		if (n >= 0)
+			report_files_from_note(t);
+	} else {
+		// No file notes, or notes cut short (libdwfl reads none of
+		// them then): the files come from the ELF headers in its
+		// memory.
+		struct elfscan_result scan;
 
+		err = elfscan_report(t, t->dwfl, t->files_note,
+				     t->files_note_size, exe_path, t->sysroot,
+				     (const char *const *)t->id_dirs, &scan);
+		if (err) {
+			dwfl_report_end(t->dwfl, NULL, NULL);
+			goto out;
+		}
+		if (!t->entry)
+			t->entry = scan.entry;
+	}
 	if (dwfl_report_end(t->dwfl, NULL, NULL) != 0 || n < 0) {
 		err = err_dwfl("cannot read the modules of the core");
 		goto out;
@@ -1195,6 +1232,14 @@ bool target_truncated(struct target *t, uint64_t *have_ret,
 const struct live_copy *target_live(const struct target *t)
 {
 	return t->live.maps ? &t->live : NULL;
+}
+
+bool target_truncation(struct target *t, struct target_truncation *ret)
+{
+	*ret = t->cut;
+	ret->file_have = t->map_size;
+	ret->file_want = t->want_size;
+	return t->want_size > t->map_size;
 }
 
 size_t target_stack_pointers(struct target *t, const uint64_t **ret)

@@ -220,6 +220,23 @@ bool target_section(struct target *t, size_t module, const char *name,
 bool target_truncated(struct target *t, uint64_t *have_ret,
 		      uint64_t *want_ret);
 
+/** What a truncated core lacks (target_truncation()). */
+struct target_truncation {
+	uint64_t file_have;     /* bytes of the core file */
+	uint64_t file_want;     /* bytes its program headers need */
+	uint64_t memory;        /* bytes of memory its PT_LOADs hold */
+	uint64_t missing;       /* of which are not in the file */
+	uint64_t missing_from;  /* the lowest address missing, 0 if none */
+	bool notes_cut;         /* a PT_NOTE is not all in the file */
+};
+
+/**
+ * What of the core's memory and notes the file lacks.
+ *
+ * @return true if the core is truncated.
+ */
+bool target_truncation(struct target *t, struct target_truncation *ret);
+
 /**
  * The stack pointer of each thread when the snapshot was taken: from a
  * core's NT_PRSTATUS notes, or read while a live process was stopped

@@ -160,6 +160,8 @@ out:
 		w->nodes[idx].flags |= HEAP_NODE_BAD;
 	if (o.status != HEAP_OK)
 		w->st->corrupt++;
+	if (o.status == HEAP_UNREADABLE)
+		w->st->unreadable++;
 	w->st->objects++;
 	w->err = w->c->object(w->c->arg, &o);
 }

@@ -157,6 +157,7 @@ struct heap_stats {
 	uint64_t edges;         /* all references reported */
 	uint64_t types;         /* types reported */
 	uint64_t corrupt;       /* objects not HEAP_OK */
+	uint64_t unreadable;    /* of which HEAP_UNREADABLE */
 	uint64_t gc_debug;      /* gc.get_debug() of the main interpreter */
 	bool gc_collecting;     /* a collection was running */
 	bool truncated;         /* a cap cut the walk short */
