@@ -12,7 +12,9 @@
  * It also writes the core fuzz target's seeds: small ELF cores with the
  * notes gcscope reads (NT_PRSTATUS, NT_PRPSINFO, NT_AUXV, NT_FILE naming
  * libc, python3.11 or a FIFO) and two memory segments, whole, without
- * NT_FILE, and truncated.
+ * NT_FILE, and truncated; and one without file notes whose memory holds
+ * the ELF images of a program and a library, the program's .dynamic
+ * leading to the dynamic linker's list, which names libc.
  *
  *	mkseed DIR
  *
@@ -329,6 +331,121 @@ static int write_core(const char *dir, const char *name, bool file_note,
 	return fclose(f) ? -1 : 0;
 }
 
+/* ---- a core whose files are found from its memory -------------------- */
+
+#define EXE_BASE 0x555555554000ULL
+#define LIB_BASE 0x7f0000000000ULL
+
+static void w64(unsigned char *seg, size_t off, uint64_t v)
+{
+	memcpy(seg + off, &v, 8);
+}
+
+/*
+ * An ELF image at the start of @p seg (loaded at @p base): its header,
+ * a PT_LOAD of the page, PT_DYNAMIC at 0x300, and PT_INTERP at 0x200
+ * for the program.
+ */
+static void elf_image(unsigned char *seg, uint64_t base, bool program)
+{
+	Elf64_Ehdr eh = {
+		.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64,
+			     ELFDATA2LSB, EV_CURRENT, ELFOSABI_NONE },
+		.e_type = ET_DYN,
+		.e_machine = EM_X86_64,
+		.e_version = EV_CURRENT,
+		.e_entry = 0x100,
+		.e_phoff = sizeof(Elf64_Ehdr),
+		.e_ehsize = sizeof(Elf64_Ehdr),
+		.e_phentsize = sizeof(Elf64_Phdr),
+		.e_phnum = program ? 3 : 2,
+	};
+	Elf64_Phdr ph[3] = {
+		{ .p_type = PT_LOAD, .p_flags = PF_R | PF_W, .p_filesz = 0x1000,
+		  .p_memsz = 0x1000, .p_align = 0x1000 },
+		{ .p_type = PT_DYNAMIC, .p_flags = PF_R | PF_W, .p_vaddr = 0x300,
+		  .p_filesz = 0x60, .p_memsz = 0x60, .p_align = 8 },
+		{ .p_type = PT_INTERP, .p_flags = PF_R, .p_vaddr = 0x200,
+		  .p_filesz = 28, .p_memsz = 28, .p_align = 1 },
+	};
+	static const char strtab[] = "\0libc.so.6\0/usr/lib/x86_64-linux-gnu";
+
+	memcpy(seg, &eh, sizeof(eh));
+	memcpy(seg + sizeof(eh), ph, eh.e_phnum * sizeof(ph[0]));
+	memcpy(seg + 0x200, "/lib64/ld-linux-x86-64.so.2", 28);
+	memcpy(seg + 0x400, strtab, sizeof(strtab));
+	// .dynamic, relocated as the dynamic linker leaves it.
+	const uint64_t dyn[][2] = {
+		{ DT_STRTAB, base + 0x400 },
+		{ DT_STRSZ, sizeof(strtab) },
+		{ program ? DT_NEEDED : DT_SONAME, 1 },
+		{ program ? DT_RUNPATH : DT_NULL, 11 },
+		{ program ? DT_DEBUG : DT_NULL, base + 0x500 },
+		{ DT_NULL, 0 },
+	};
+	memcpy(seg + 0x300, dyn, sizeof(dyn));
+	if (!program)
+		return;
+	// r_debug {r_version, r_map}; link_map {l_addr, l_name, l_ld, l_next}.
+	w64(seg, 0x500, 1);
+	w64(seg, 0x508, base + 0x600);
+	w64(seg, 0x600, LIB_BASE);
+	w64(seg, 0x608, base + 0x700);
+	w64(seg, 0x610, LIB_BASE + 0x300);
+	w64(seg, 0x618, 0);
+	strcpy((char *)seg + 0x700, "/usr/lib/x86_64-linux-gnu/libc.so.6");
+}
+
+static int write_elf_core(const char *dir, const char *name)
+{
+	static unsigned char exe[0x1000], lib[0x1000];
+	struct buf notes = { .len = 0 };
+	unsigned char prstatus[336] = { 0 };
+
+	note(&notes, NT_PRSTATUS, prstatus, sizeof(prstatus));
+	elf_image(exe, EXE_BASE, true);
+	elf_image(lib, LIB_BASE, false);
+	Elf64_Ehdr eh = {
+		.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64,
+			     ELFDATA2LSB, EV_CURRENT, ELFOSABI_NONE },
+		.e_type = ET_CORE,
+		.e_machine = EM_X86_64,
+		.e_version = EV_CURRENT,
+		.e_phoff = sizeof(Elf64_Ehdr),
+		.e_ehsize = sizeof(Elf64_Ehdr),
+		.e_phentsize = sizeof(Elf64_Phdr),
+		.e_phnum = 3,
+	};
+	uint64_t off = sizeof(eh) + 3 * sizeof(Elf64_Phdr);
+	Elf64_Phdr ph[3] = {
+		{ .p_type = PT_NOTE, .p_offset = off, .p_filesz = notes.len,
+		  .p_align = 4 },
+		{ .p_type = PT_LOAD, .p_flags = PF_R | PF_W,
+		  .p_offset = off + notes.len, .p_vaddr = EXE_BASE,
+		  .p_filesz = sizeof(exe), .p_memsz = sizeof(exe),
+		  .p_align = 4096 },
+		{ .p_type = PT_LOAD, .p_flags = PF_R | PF_W,
+		  .p_offset = off + notes.len + sizeof(exe),
+		  .p_vaddr = LIB_BASE, .p_filesz = sizeof(lib),
+		  .p_memsz = sizeof(lib), .p_align = 4096 },
+	};
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/core/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f) {
+		fprintf(stderr, "mkseed: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	fwrite(&eh, sizeof(eh), 1, f);
+	fwrite(ph, sizeof(ph), 1, f);
+	fwrite(notes.data, notes.len, 1, f);
+	fwrite(exe, sizeof(exe), 1, f);
+	fwrite(lib, sizeof(lib), 1, f);
+	return fclose(f) ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -353,7 +470,8 @@ int main(int argc, char **argv)
 	    write_core(argv[1], "no-file-note.core", false, 0, libc) ||
 	    write_core(argv[1], "truncated.core", true, 700, libc) ||
 	    write_core(argv[1], "python.core", true, 0, "/usr/bin/python3.11") ||
-	    write_core(argv[1], "fifo.core", true, 0, FIFO_PATH))
+	    write_core(argv[1], "fifo.core", true, 0, FIFO_PATH) ||
+	    write_elf_core(argv[1], "elf-headers.core"))
 		return 1;
 	return 0;
 }

@@ -5,7 +5,8 @@ analyses with memory images (tests/fuzz/image.h); tests/fuzz/fuzz_core
 feeds the core reader with ELF files. The replay builds run every
 committed seed and every input that once failed (tests/fuzz/regress) in
 this build, sanitized or not: each must end, in under 10 seconds (also
-the core whose file notes name a FIFO, which the test makes). The
+the core whose file notes name a FIFO, which the test makes), and a core
+without file notes must find libc from the ELF headers in its memory. The
 heap seeds must still give the walk mkseed made them for — all 27 objects
 of the youngest list found (also when a link halfway is wild: the rest
 is found walking back from the head), none corrupt in the sound images,
@@ -134,6 +135,12 @@ def replay_core():
     python = results.get('python.core') or ''
     if Path('/usr/bin/python3.11').exists() and '3.11' not in python:
         raise AssertionError('python.core: python3.11 not identified: %s' % python)
+    # No file notes: libc found from the ELF headers in memory, through
+    # the program's link map.
+    headers = results.get('elf-headers.core') or ''
+    if Path('/usr/lib/x86_64-linux-gnu/libc.so.6').exists() and \
+       not headers.startswith('core: 1 modules'):
+        raise AssertionError('elf-headers.core: libc not found from the link map: %s' % headers)
 
 
 def libfuzzer(name):
