@@ -160,6 +160,17 @@ static struct err *write_meta(struct db_writer *s, struct target *t,
 	META_U64("interpreters", st->interpreters);
 	META_U64("gc_debug", st->gc_debug);
 	META_U64("gc_collecting", st->gc_collecting);
+	if (st->gc_enabled >= 0)
+		META_U64("gc_enabled", st->gc_enabled);
+	if (st->gc_generations) {
+		snprintf(buf, sizeof(buf), "%" PRId32 ",%" PRId32 ",%" PRId32,
+			 st->gc_threshold[0], st->gc_threshold[1],
+			 st->gc_threshold[2]);
+		META("gc_thresholds", buf);
+		snprintf(buf, sizeof(buf), "%" PRId32 ",%" PRId32 ",%" PRId32,
+			 st->gc_count[0], st->gc_count[1], st->gc_count[2]);
+		META("gc_counts", buf);
+	}
 	META_U64("objects", st->objects);
 	META_U64("tracked", st->tracked);
 	META_U64("edges", st->edges);
@@ -418,6 +429,26 @@ static struct err *write_truncation(struct db_writer *s, struct target *t)
 	return err;
 }
 
+// The collector's state: whether it collects by itself, and when it would.
+static void print_collector(FILE *f, const struct heap_stats *st)
+{
+	if (st->gc_enabled < 0 && !st->gc_generations)
+		return;
+	fprintf(f, "collector: %s", st->gc_enabled == 1 ? "enabled" :
+		    st->gc_enabled == 0 ? "disabled (gc.disable())" :
+		    "enabled or not (unknown)");
+	if (st->gc_generations)
+		fprintf(f, ", thresholds %" PRId32 ",%" PRId32 ",%" PRId32
+			   ", counts %" PRId32 ",%" PRId32 ",%" PRId32,
+			st->gc_threshold[0], st->gc_threshold[1],
+			st->gc_threshold[2], st->gc_count[0], st->gc_count[1],
+			st->gc_count[2]);
+	if (st->gc_enabled == 1 && st->gc_generations &&
+	    st->gc_threshold[0] == 0)
+		fputs(" (threshold 0: no automatic collection)", f);
+	putc('\n', f);
+}
+
 // What the log says after a snapshot was written.
 static void print_summary(const struct snapshot_options *o,
 			  struct target *t, const struct layout *l,
@@ -451,6 +482,8 @@ static void print_summary(const struct snapshot_options *o,
 	else if (st->census_problem[0])
 		fprintf(f, "warning: pymalloc's arenas: %s\n",
 			st->census_problem);
+	if (!o->quiet)
+		print_collector(f, st);
 	if (!o->quiet)
 		fprintf(f,
 			"Python %s (%s layout): %" PRIu64 " objects, %" PRIu64

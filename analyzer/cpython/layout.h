@@ -79,6 +79,7 @@ struct cpython_version;
 	X(errstack_exc_traceback, "_PyErr_StackItem", "exc_traceback")        \
 	X(errstack_previous, "_PyErr_StackItem", "previous_item")             \
 	/* the collector */                                                   \
+	X(gc_enabled, "struct _gc_runtime_state", "enabled")                  \
 	X(gc_debug, "struct _gc_runtime_state", "debug")                      \
 	X(gc_generations, "struct _gc_runtime_state", "generations")          \
 	X(gc_permanent, "struct _gc_runtime_state", "permanent_generation")   \
@@ -86,6 +87,8 @@ struct cpython_version;
 	X(gc_garbage, "struct _gc_runtime_state", "garbage")                  \
 	X(gc_callbacks, "struct _gc_runtime_state", "callbacks")              \
 	X(gen_head, "struct gc_generation", "head")                           \
+	X(gen_threshold, "struct gc_generation", "threshold")                 \
+	X(gen_count, "struct gc_generation", "count")                         \
 	X(gchead_next, "PyGC_Head", "_gc_next|gc.gc_next")                    \
 	X(gchead_prev, "PyGC_Head", "_gc_prev|gc.gc_prev")                    \
 	X(gchead_refs, "PyGC_Head", "gc.gc_refs")                             \

@@ -149,23 +149,85 @@ static void walk_gc_state(struct walk *w, uint64_t gc, bool main)
 		walk_list(w, gc + l->gc_permanent + l->gen_head, 3);
 }
 
+/*
+ * Whether automatic collection is on, and each generation's threshold and
+ * count (struct gc_generation), from the generations array at @p gens and
+ * the int "enabled" at @p enabled (0 where unknown).
+ */
+static void read_gc_settings(struct walk *w, uint64_t gens, uint64_t enabled)
+{
+	const struct layout *l = w->l;
+	int32_t v, threshold[3], count[3];
+	bool ok = l->gen_threshold >= 0 && l->gen_count >= 0;
+
+	w->st->gc_enabled = -1;
+	if (enabled && target_read_ok(w->t, &v, enabled, 4) &&
+	    (v == 0 || v == 1))
+		w->st->gc_enabled = v;
+	for (int g = 0; ok && g < 3; g++) {
+		uint64_t gen = gens + g * l->sizeof_gc_generation;
+
+		ok = target_read_ok(w->t, &threshold[g], gen + l->gen_threshold,
+				    4) &&
+		     target_read_ok(w->t, &count[g], gen + l->gen_count, 4);
+	}
+	w->st->gc_generations = ok;
+	if (ok) {
+		memcpy(w->st->gc_threshold, threshold, sizeof(threshold));
+		memcpy(w->st->gc_count, count, sizeof(count));
+	}
+}
+
+// 3.6: "enabled" is a static of Modules/gcmodule.c, named in .symtab only.
+static uint64_t gc_enabled_static(struct walk *w)
+{
+	uint64_t addr, size;
+	size_t module;
+
+	if (target_symbol(w->t, "enabled", &addr, &size, &module) &&
+	    (long)module == w->l->module && size == 4)
+		return addr;
+	return 0;
+}
+
+// The same, from a struct _gc_runtime_state at @p gc (3.7+).
+static void read_gc_state_settings(struct walk *w, uint64_t gc)
+{
+	const struct layout *l = w->l;
+
+	if (l->gc_generations < 0) {
+		w->st->gc_enabled = -1;
+		w->st->gc_generations = false;
+		return;
+	}
+	read_gc_settings(w, gc + l->gc_generations,
+			 l->gc_enabled >= 0 ? gc + l->gc_enabled : 0);
+}
+
 void walk_interpreters(struct walk *w)
 {
 	const struct layout *l = w->l;
-	uint64_t interp;
+	uint64_t interp, next;
 
+	w->st->gc_enabled = -1;
 	if (l->gc_statics) {
 		// 3.6: one set of statics for the process (Modules/gcmodule.c
 		// generations[], no permanent generation).
 		w->st->interpreters = 1;
+		read_gc_settings(w, l->gc_statics - l->gen_head,
+				 gc_enabled_static(w));
 		for (int g = 0; g < 3; g++)
 			walk_list(w, l->gc_statics + g * l->sizeof_gc_generation +
 					     l->gen_head,
 				  g);
 		return;
 	}
-	if (l->rt_gc >= 0)
-		walk_gc_state(w, l->runtime_addr + l->rt_gc, true);
+	if (l->rt_gc >= 0) {
+		uint64_t gc = l->runtime_addr + l->rt_gc;
+
+		read_gc_state_settings(w, gc);
+		walk_gc_state(w, gc, true);
+	}
 	if (!target_read_u64(w->t, l->runtime_addr + l->rt_interpreters_head,
 			     &interp)) {
 		walk_problem(w, "_PyRuntime at 0x%" PRIx64 " is unreadable",
@@ -173,11 +235,18 @@ void walk_interpreters(struct walk *w)
 		return;
 	}
 	for (int i = 0; interp && i < MAX_INTERPRETERS && !w->err; i++) {
+		bool linked = target_read_u64(w->t, interp + l->interp_next,
+					      &next);
+
 		w->st->interpreters++;
+		// The main interpreter is the first made, the last listed.
+		if (l->interp_gc >= 0 && linked && !next)
+			read_gc_state_settings(w, interp + l->interp_gc);
 		if (l->interp_gc >= 0)
 			walk_gc_state(w, interp + l->interp_gc, i == 0);
-		if (!target_read_u64(w->t, interp + l->interp_next, &interp))
+		if (!linked)
 			break;
+		interp = next;
 	}
 }
 

@@ -160,6 +160,12 @@ struct heap_stats {
 	uint64_t unreadable;    /* of which HEAP_UNREADABLE */
 	uint64_t gc_debug;      /* gc.get_debug() of the main interpreter */
 	bool gc_collecting;     /* a collection was running */
+	/* the collector's state in the main interpreter: gc.isenabled(),
+	   gc.get_threshold(), gc.get_count() */
+	int gc_enabled;         /* 1, 0, or -1 if it could not be read */
+	bool gc_generations;    /* gc_threshold and gc_count were read */
+	int32_t gc_threshold[3];
+	int32_t gc_count[3];
 	bool truncated;         /* a cap cut the walk short */
 	char first_problem[160]; /* the first list or cap problem, or "" */
 

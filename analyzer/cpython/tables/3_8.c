@@ -58,6 +58,7 @@ const struct layout_table layout_table_3_8 = {
 		[LAYOUT_errstack_exc_value] = 8,
 		[LAYOUT_errstack_exc_traceback] = 16,
 		[LAYOUT_errstack_previous] = 24,
+		[LAYOUT_gc_enabled] = 12,
 		[LAYOUT_gc_debug] = 16,
 		[LAYOUT_gc_generations] = 24,
 		[LAYOUT_gc_permanent] = 104,
@@ -65,6 +66,8 @@ const struct layout_table layout_table_3_8 = {
 		[LAYOUT_gc_garbage] = 208,
 		[LAYOUT_gc_callbacks] = 216,
 		[LAYOUT_gen_head] = 0,
+		[LAYOUT_gen_threshold] = 16,
+		[LAYOUT_gen_count] = 20,
 		[LAYOUT_gchead_next] = 0,
 		[LAYOUT_gchead_prev] = 8,
 		[LAYOUT_gchead_refs] = -1,
@@ -283,7 +286,7 @@ const struct layout_table layout_table_3_8 = {
 
 /* Every field of layout.h, no fewer: a field missing here would read as 0. */
 #ifndef LAYOUT_TABLES_UNCHECKED
-_Static_assert(LAYOUT_NFIELDS == 263,
+_Static_assert(LAYOUT_NFIELDS == 266,
 	       "the layout table of Python 3.8 lacks fields of layout.h: "
 	       "run make layout-tables");
 #endif
