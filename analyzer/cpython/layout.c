@@ -38,25 +38,55 @@ static bool version_from_name(const char *name, unsigned *major,
 }
 
 /*
+ * "3.X.Y" and a release tag ("", "a1", "b2", "rc1", "+") then " (" at
+ * @p p: Py_GetVersion()'s text. @p tag gets the tag.
+ *
+ * @return Y, or -1 if @p p is not such a text.
+ */
+static int version_text(const unsigned char *p, const unsigned char *end,
+			size_t plen, char *tag, size_t tag_size)
+{
+	const unsigned char *q = p + plen, *t;
+	int micro = 0, digits = 0;
+
+	while (q < end && *q >= '0' && *q <= '9' && digits < 3) {
+		micro = micro * 10 + (*q++ - '0');
+		digits++;
+	}
+	for (t = q; q < end && q < t + 8 &&
+		    ((*q >= '0' && *q <= '9') || *q == 'a' || *q == 'b' ||
+		     *q == 'r' || *q == 'c' || *q == '+');)
+		q++;
+	if (!digits || q + 1 >= end || q[0] != ' ' || q[1] != '(' ||
+	    (size_t)(q - t) >= tag_size)
+		return -1;
+	memcpy(tag, t, q - t);
+	tag[q - t] = 0;
+	return micro;
+}
+
+/*
  * Before 3.11 the micro version is only in memory: Py_GetVersion() fills
  * a static buffer with "3.X.Y (build info) [compiler]" at start-up
- * (Python/getversion.c). Find it in the module's writable data.
+ * (Python/getversion.c). Find it in the module's writable data, which
+ * goes on past the file's mappings: .bss is an anonymous mapping right
+ * after them.
  *
- * @return Y, or 0 if not found.
+ * @return Y, or -1 if not found; @p tag gets the release tag.
  */
-static unsigned version_from_memory(struct target *t,
-				    const struct target_module *m,
-				    unsigned minor)
+static int version_from_memory(struct target *t,
+			       const struct target_module *m, unsigned minor,
+			       char *tag, size_t tag_size)
 {
 	char prefix[16];
 	int plen = snprintf(prefix, sizeof(prefix), "3.%u.", minor);
-	uint64_t addr = m->start, start, len;
+	uint64_t addr = m->start, end = m->end, start, len;
 	const unsigned char *p;
 	uint64_t scanned = 0;
 
 	while (scanned < (64u << 20) &&
 	       target_next_segment(t, addr, &start, &len, &p) &&
-	       start < m->end) {
+	       start < end) {
 		for (uint64_t i = 0; i + plen + 4 < len; i++) {
 			const unsigned char *hit = memmem(p + i, len - i,
 							  prefix, plen);
@@ -67,27 +97,19 @@ static unsigned version_from_memory(struct target *t,
 			if (i + plen + 4 >= len ||
 			    (i && p[i - 1] >= ' ' && p[i - 1] < 0x7f))
 				continue;
-			// "3.X.Y" then a release tag and " (".
-			const unsigned char *q = p + i + plen, *end = p + len;
-			unsigned micro = 0;
-			int digits = 0;
+			int micro = version_text(p + i, p + len, plen, tag,
+						 tag_size);
 
-			while (q < end && *q >= '0' && *q <= '9' && digits < 3) {
-				micro = micro * 10 + (*q++ - '0');
-				digits++;
-			}
-			while (q < end && q < p + i + plen + 12 &&
-			       ((*q >= '0' && *q <= '9') || *q == 'a' ||
-				*q == 'b' || *q == 'r' || *q == 'c' ||
-				*q == '+'))
-				q++;
-			if (digits && q + 1 < end && q[0] == ' ' && q[1] == '(')
+			if (micro >= 0)
 				return micro;
 		}
 		scanned += len;
 		addr = start + len;
+		// A mapping that starts where the file's last one ends.
+		if (addr >= m->end && end == m->end)
+			end = addr + 1;
 	}
-	return 0;
+	return -1;
 }
 
 // A file the core names, needed and not found: where it was looked for.
@@ -189,12 +211,24 @@ static struct err *find_version(struct layout *l, struct target *t)
 	const struct target_module *m = target_module(t, l->module);
 	uint64_t addr, hex;
 
-	// 3.11+: const unsigned long Py_Version = PY_VERSION_HEX.
+	char tag[8] = "";
+	int micro = -1;
+
+	// 3.11+: const unsigned long Py_Version = PY_VERSION_HEX, and the
+	// release level and serial in its low byte.
 	if (target_symbol(t, "Py_Version", &addr, NULL, NULL) &&
 	    target_read_u64(t, addr, &hex) && (hex >> 24) == 3) {
+		static const char *const levels[16] = {
+			[0xa] = "a", [0xb] = "b", [0xc] = "rc", [0xf] = "",
+		};
+		const char *level = levels[(hex >> 4) & 0xf];
+
 		l->major = 3;
 		l->minor = (hex >> 16) & 0xff;
-		l->micro = (hex >> 8) & 0xff;
+		micro = (hex >> 8) & 0xff;
+		if (level && *level)
+			snprintf(tag, sizeof(tag), "%s%u", level,
+				 (unsigned)(hex & 0xf));
 	} else if (!version_from_name(m->name, &l->major, &l->minor) &&
 		   !(m->path &&
 		     version_from_name(m->path, &l->major, &l->minor))) {
@@ -202,17 +236,18 @@ static struct err *find_version(struct layout *l, struct target *t)
 				  "cannot tell the Python version of '%s'",
 				  m->name);
 	}
-	if (!l->micro)
-		l->micro = version_from_memory(t, m, l->minor);
+	if (micro < 0)
+		micro = version_from_memory(t, m, l->minor, tag, sizeof(tag));
+	l->micro = micro > 0 ? micro : 0;
 	// Supported: the default (GIL) builds of the versions in the
 	// registry (version.c); free-threaded builds (libpython3.13t) have
 	// another object header.
 	const char *base = strrchr(m->name, '/');
-	char tag[32], range[32];
+	char ft[32], range[32];
 
 	base = base ? base + 1 : m->name;
-	snprintf(tag, sizeof(tag), "python%u.%ut", l->major, l->minor);
-	if (strstr(base, tag))
+	snprintf(ft, sizeof(ft), "python%u.%ut", l->major, l->minor);
+	if (strstr(base, ft))
 		return err_create(ERR_LAYOUT,
 				  "'%s' is a free-threaded build of Python "
 				  "%u.%u, which gcscope does not support",
@@ -225,8 +260,13 @@ static struct err *find_version(struct layout *l, struct target *t)
 				  l->major, l->minor, m->name,
 				  cpython_supported(range, sizeof(range)));
 	}
-	snprintf(l->version, sizeof(l->version), "%u.%u.%u", l->major,
-		 l->minor, l->micro);
+	// Without the micro version, none rather than a made-up one.
+	if (micro >= 0)
+		snprintf(l->version, sizeof(l->version), "%u.%u.%u%s", l->major,
+			 l->minor, l->micro, tag);
+	else
+		snprintf(l->version, sizeof(l->version), "%u.%u", l->major,
+			 l->minor);
 	return NULL;
 }
 
