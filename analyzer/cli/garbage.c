@@ -12,6 +12,32 @@
 
 /* garbage */
 
+/*
+ * Why the collector frees nothing by itself, from meta: gc.disable(), or
+ * a threshold of 0 for generation 0 (gc.set_threshold(0)); NULL if it
+ * collects (or the snapshot does not say).
+ */
+static struct err *collector_off(struct report *rp, const char **why_ret)
+{
+	int64_t enabled, threshold;
+	struct err *err;
+
+	*why_ret = NULL;
+	err = query_int(rp, "SELECT CAST(value AS INTEGER) FROM meta "
+			    "WHERE key = 'gc_enabled'", NULL, &enabled);
+	if (!err)
+		err = query_int(rp, "SELECT CAST(value AS INTEGER) FROM meta "
+				    "WHERE key = 'gc_thresholds'", NULL,
+				&threshold);
+	if (err)
+		return err;
+	if (enabled == 0)
+		*why_ret = "the collector is disabled (gc.disable())";
+	else if (threshold == 0)
+		*why_ret = "automatic collection is off (gc.set_threshold(0))";
+	return NULL;
+}
+
 struct err *report_garbage(struct report *rp, bool *found_ret)
 {
 	(void)found_ret;
@@ -31,9 +57,12 @@ struct err *report_garbage(struct report *rp, bool *found_ret)
 		"reason", "objects", "bytes", "finalizers",
 	};
 	struct table totals, types = { 0 }, objects = { 0 };
+	const char *off;
 	struct err *err;
 
 	err = need_version(rp, 2, "garbage table");
+	if (!err)
+		err = collector_off(rp, &off);
 	if (err)
 		return err;
 	err = query_table(rp, &totals,
@@ -63,18 +92,30 @@ struct err *report_garbage(struct report *rp, bool *found_ret)
 	if (err)
 		goto out;
 	// In text, a line per reason first: what it comes to.
-	for (size_t r = 0; !rp->o->json && r < totals.nrows; r++) {
-		const struct cell *c = &totals.cells[r * 4];
-		bool unreachable = c[0].kind == CELL_TEXT &&
-				   !strcmp(c[0].text, "unreachable");
+	int64_t unreachable = 0;
 
+	for (size_t r = 0; r < totals.nrows; r++) {
+		const struct cell *c = &totals.cells[r * 4];
+		bool u = c[0].kind == CELL_TEXT &&
+			 !strcmp(c[0].text, "unreachable");
+
+		if (u)
+			unreachable = c[1].i;
+		if (rp->o->json)
+			continue;
 		fprintf(rp->out, "%s: %" PRId64 " objects, %.0f bytes, %"
 			PRId64 " with a finalizer%s\n",
 			c[0].kind == CELL_TEXT ? c[0].text : "-", c[1].i,
 			c[2].kind == CELL_REAL ? c[2].real : 0.0, c[3].i,
-			unreachable ? " (the next collection would free them)" :
-			"");
+			!u ? "" : off ? " (gc.collect() would free them)" :
+			" (the next collection would free them)");
 	}
+	// Unreachable objects the collector will not free by itself.
+	if (off && unreachable)
+		fprintf(rp->o->json ? rp->notes : rp->out,
+			"%s%s: nothing is collected automatically; these %"
+			PRId64 " objects stay until gc.collect() is called\n",
+			rp->o->json ? "note: " : "", off, unreachable);
 	if (!rp->o->json && totals.nrows)
 		putc('\n', rp->out);
 	err = print_two_lists(rp, &types, &objects,

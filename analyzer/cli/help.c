@@ -360,7 +360,10 @@ const struct command commands[] = {
 		"reason with objects, bytes and how many have a finalizer\n"
 		"(__del__, which runs first and may resurrect them), then\n"
 		"the objects grouped by reason and type, then the objects\n"
-		"themselves. Needs schema version 2.\n"
+		"themselves. When the collector does not run by itself\n"
+		"(gc.disable(), or gc.set_threshold(0)) a line says so:\n"
+		"what is unreachable then stays until gc.collect().\n"
+		"Needs schema version 2.\n"
 		"\n"
 		HELP_OPTIONS
 		HELP_LISTS,
@@ -378,6 +381,10 @@ const struct command commands[] = {
 		"have a finalizer (__del__, which runs first and may resurrect them):\n"
 		"\n"
 		"  unreachable: 39 objects, 4296 bytes, 1 with a finalizer (the next collection would free them)\n"
+		"\n"
+		"When the process had switched automatic collection off, a line says so:\n"
+		"\n"
+		"  the collector is disabled (gc.disable()): nothing is collected automatically; these 39 objects stay until gc.collect() is called\n"
 		"\n"
 		"then the objects grouped by reason and type, most first ('reason type\n"
 		"objects bytes finalizers type_addr'), then the objects themselves\n"
