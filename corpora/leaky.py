@@ -1183,6 +1183,8 @@ def record_truth(truth_dir, objs, raw, bufs, counted, frozen, peek):
         ('pid', str(os.getppid())),
         ('freeze_count', str(frozen)),
         ('gc_debug', str(gc.get_debug())),
+        ('gc_enabled', str(int(gc.isenabled()))),
+        ('gc_thresholds', ','.join(map(str, gc.get_threshold()))),
         ('objects', str(len(objs))),
         ('objects_before_fork', str(counted + frozen)),
         ('generations', ' '.join('%s:%d' % (g, gen_counts[g])

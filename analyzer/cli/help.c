@@ -180,8 +180,9 @@ static const char analysis_options[] =
 	"$XDG_CACHE_HOME/gcscope (default ~/.cache/gcscope), and the\n"
 	"snapshot is reused while it is newer than the core: gcscope\n"
 	"cycles --core core.1234 --type Node. And\n"
-	"--pid PID: a new snapshot of the running process every time, kept\n"
-	"in that cache directory as pid-PID.db.\n";
+	"--pid PID: a new snapshot of the running process every time, in\n"
+	"that cache directory while the command runs and removed after it;\n"
+	"gcscope snapshot --pid PID --db FILE keeps one to ask again.\n";
 
 const struct command commands[] = {
 	{

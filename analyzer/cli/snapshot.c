@@ -92,7 +92,9 @@ static bool is_dir(const char *path)
 
 /*
  * COMMAND --pid PID ...: a fresh snapshot of the process each time (it
- * changes), kept in the cache directory as pid-PID.db.
+ * changes), in the cache directory as pid-PID-GCSCOPEPID.db while the
+ * command runs, removed after it: gcscope snapshot --pid PID --db FILE
+ * keeps one.
  */
 static int report_on_pid(const struct command *c, int argc, char **argv)
 {
@@ -103,7 +105,7 @@ static int report_on_pid(const struct command *c, int argc, char **argv)
 		return usage_error(c, "--pid needs a process id, not '%s'", argv[3]);
 	char name[64];
 
-	snprintf(name, sizeof(name), "/pid-%ld", pid);
+	snprintf(name, sizeof(name), "/pid-%ld-%ld", pid, (long)getpid());
 	db = cache_path(name);
 	if (!db) {
 		fprintf(stderr, "error: no place to cache a snapshot of process "
@@ -123,9 +125,13 @@ static int report_on_pid(const struct command *c, int argc, char **argv)
 		free(db);
 		return status;
 	}
-	fprintf(stderr, "process %ld stopped for %.1f ms; snapshot in %s\n", pid,
-		pause_ms, db);
+	fprintf(stderr, "process %ld stopped for %.1f ms (gcscope snapshot "
+			"--pid %ld --db FILE keeps a snapshot)\n", pid, pause_ms,
+		pid);
 	status = rerun(c, argc, argv, 2, db);
+	if (unlink(db) != 0 && errno != ENOENT)
+		fprintf(stderr, "warning: cannot remove '%s': %s\n", db,
+			strerror(errno));
 	free(db);
 	return status;
 }

@@ -468,7 +468,17 @@ def garbage():
     types = f.dicts(GARBAGE_TYPES)
     objects = f.dicts(GARBAGE_OBJECTS)
     value, notes = as_json('garbage', f.db, '--limit', '0')
-    expect(notes, [], 'garbage --json --limit 0: notes')
+    meta = dict(f.rows('SELECT key, value FROM meta'))
+    unreachable = sum(1 for o in objects if o['reason'] == 'unreachable')
+    off = None
+    if meta.get('gc_enabled') == '0':
+        off = 'the collector is disabled (gc.disable())'
+    elif meta.get('gc_thresholds', '').split(',')[0] == '0':
+        off = 'automatic collection is off (gc.set_threshold(0))'
+    # The one note: that the collector does not run by itself, if so.
+    want = ['note: %s: nothing is collected automatically; these %d objects stay until'
+            ' gc.collect() is called' % (off, unreachable)] if off and unreachable else []
+    expect(notes, want, 'garbage --json --limit 0: notes')
     key = lambda t: (t['reason'], t['type_addr'] or 0)
     expect(sorted(value['types'], key=key), sorted(types, key=key), 'garbage --json types')
     expect(value['objects'], objects, 'garbage --json objects')
@@ -486,6 +496,8 @@ def garbage():
                                                                    finalizers)
         if not any(l.startswith(line) for l in lines):
             raise AssertionError('garbage lacks the line %r' % line)
+    if want and want[0][len('note: '):] not in lines:
+        raise AssertionError('garbage lacks the line %r' % want[0][len('note: '):])
     header = [i for i, l in enumerate(lines) if l.split()[:3] == ['reason', 'addr', 'type']]
     if len(header) != 1:
         raise AssertionError('garbage: no objects header')

@@ -126,25 +126,34 @@ def no_stop():
 
 
 def analysis_on_pid():
-    """COMMAND --pid PID: snapshots the process and answers from it."""
+    """COMMAND --pid PID: snapshots the process, answers from it and
+    removes the snapshot."""
     interpreter = gcstest.find_interpreter('pyenv-3.12.1')
     with gcstest.scratch_dir('live-analysis') as work:
         with gcstest.Workload(interpreter, SCRIPT, work) as workload:
-            env = dict(os.environ, XDG_CACHE_HOME=str(work / 'cache'))
+            before = set(work.rglob('*'))
+            env = dict(os.environ, XDG_CACHE_HOME=str(work / 'cache'), HOME=str(work))
             result = subprocess.run([str(gcstest.GCSCOPE), 'referrers', '--pid',
                                      str(workload.pid), hex(gcstest.Truth(
                                          workload.truth_dir).labels['owner'])],
-                                    capture_output=True, env=env, timeout=120)
+                                    capture_output=True, env=env, timeout=120,
+                                    cwd=str(work))
             gcstest.check_sanitizer(result.returncode, result.stderr, 'referrers --pid')
             check_running_and_answering(workload)
         out = result.stdout.decode()
         if result.returncode != 0 or "['OWNER']" not in out:
             raise AssertionError('referrers --pid: status %d\n%s\n%s'
                                  % (result.returncode, out, result.stderr.decode()))
-        db = work / 'cache' / 'gcscope' / ('pid-%d.db' % workload.pid)
-        if not db.exists():
-            raise AssertionError('no snapshot at %s' % db)
-        print('  referrers --pid found the module dict holding OWNER; cached in %s' % db.name)
+        # The snapshot was the command's own: no file is left behind, in
+        # the cache directory (which it was made in), the home directory
+        # or the working directory.
+        if not (work / 'cache' / 'gcscope').is_dir():
+            raise AssertionError('referrers --pid made no cache directory')
+        left = sorted(str(p.relative_to(work)) for p in set(work.rglob('*')) - before
+                      if p.is_file() and not p.name.endswith('.pong'))
+        if left:
+            raise AssertionError('referrers --pid left %s behind' % ', '.join(left))
+        print('  referrers --pid found the module dict holding OWNER; left no file behind')
 
 
 def refused(args, *phrases):

@@ -117,9 +117,22 @@ def check_labels(truth, snap):
     return misses
 
 
-def check_meta(interpreter, mode, snap):
-    """meta says where the layout came from, and which libpython was read."""
+def check_meta(interpreter, mode, snap, truth):
+    """meta says where the layout came from, which libpython was read,
+    the interpreter's full version, and the collector's settings as the
+    process had them (leaky.py runs with gc.disable())."""
     failures = []
+    for key in ('python_version', 'gc_enabled', 'gc_thresholds'):
+        want = truth.meta.get(key)
+        if key == 'gc_enabled' and truth.version[:2] == (3, 6) and mode.strip == 'strip-all':
+            # 3.6 keeps it in a static of gcmodule.c that only .symtab names.
+            want = None
+        if snap.meta.get(key) != want:
+            failures.append('meta.%s %r, the process had %r' % (key, snap.meta.get(key), want))
+    keys = ('python_version', 'gc_enabled', 'gc_thresholds')
+    print('  meta: Python %s, gc_enabled %s, gc_thresholds %s (process: %s, %s, %s)'
+          % (tuple(snap.meta.get(k, '-') for k in keys)
+             + tuple(truth.meta.get(k, '-') for k in keys)))
     source = snap.meta.get('layout_source')
     if source != mode.layout_source:
         failures.append('layout_source %r, expected %r' % (source, mode.layout_source))
@@ -158,7 +171,7 @@ def test_snapshot(name, mode, corpus_core, corpus_snapshot):
           % (len(LABELS) - len(label_misses), len(LABELS)))
     for line in label_misses:
         print('    ' + line)
-    failures = check_meta(interpreter, mode, snap)
+    failures = check_meta(interpreter, mode, snap, truth)
     failures += result.failures() if not result.ok else []
     if label_misses:
         failures.append('%d labelled references missing' % len(label_misses))
