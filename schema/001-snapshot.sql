@@ -17,10 +17,20 @@
 -- What the snapshot was taken from and how it was read.
 -- Keys: schema_version, gcscope_version, created_at (UTC, ISO 8601),
 -- source ('core:PATH' or 'pid:N'), executable, libpython (path of the module
--- that holds the runtime), python_version ('3.12.1'), layout_source
+-- that holds the runtime), python_version (platform.python_version() of the
+-- interpreter: '3.12.1', '3.13.0rc2'; only '3.9' where the micro version
+-- could not be read), layout_source
 -- ('dwarf', 'debug_offsets' or 'builtin'), interpreters, gc_debug (the
 -- gc.set_debug() flags of the main interpreter), gc_collecting (1 if a
 -- collection was running when the snapshot was taken: lists may be partial),
+-- the main interpreter's collector as gc.isenabled(), gc.get_threshold() and
+-- gc.get_count() would give it: gc_enabled ('1', or '0' after gc.disable();
+-- absent where it cannot be read: 3.6 without .symtab), gc_thresholds and
+-- gc_counts (the three generations' values joined by commas, '700,10,10',
+-- '412,3,0'; a threshold of 0 for generation 0 also stops automatic
+-- collection; a count is allocations minus deallocations of tracked
+-- objects for generation 0, collections of the generation below since the
+-- last of its own for the others),
 -- objects, tracked, edges, types, corrupt (objects with status 'corrupt' or
 -- 'unreadable'), debuginfo (the file the DWARF came from), walk_problem
 -- (why the walk was cut short, if it was); for a live process pause_ms (how
