@@ -628,6 +628,7 @@ class Workload:
         while time.monotonic() < deadline:
             if self._ready():
                 try:
+                    wait_asleep(self.pid, deadline)
                     check_mapped(self.interpreter, self.pid)
                 except BaseException:
                     self.stop()
@@ -2034,6 +2035,31 @@ class CoreFile:
 
 # ---------------------------------------------------------------------------
 # Live workloads
+
+# The system calls time.sleep() blocks in (x86-64): select (3.6-3.10),
+# clock_nanosleep (3.11+), nanosleep, poll, pselect6.
+SLEEP_SYSCALLS = {'23', '230', '35', '7', '270'}
+
+
+def wait_asleep(pid, deadline):
+    """Wait until the main thread of pid blocks in time.sleep(), the last
+    thing every corpus program does after writing "ready": until then it
+    still runs (closing the file, entering the call), and a core taken in
+    between may differ from what it recorded."""
+    last = '?'
+    while True:
+        try:
+            with open('/proc/%d/syscall' % pid) as f:
+                last = f.read().strip()
+        except OSError:
+            return                      # gone: the caller finds out
+        if last.split(' ', 1)[0] in SLEEP_SYSCALLS:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError('process %d wrote "ready" but does not sleep'
+                                 ' (/proc/%d/syscall: %s)' % (pid, pid, last))
+        time.sleep(0.01)
+
 
 def process_state(pid):
     """The state letter of /proc/PID/stat ('S', 'R', 'T', 't', ...)."""
