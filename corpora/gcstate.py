@@ -7,6 +7,11 @@ MODE sets the collector:
   disabled    gc.disable()
   threshold0  gc.set_threshold(0): enabled, but no automatic collection
   custom      gc.set_threshold(500, 7, 3), enabled
+  subinterpreter
+              custom, gc.set_debug(gc.DEBUG_STATS), and a sub-interpreter
+              made after (3.8+): the main interpreter is then the last of
+              the runtime's list, and the sub-interpreter's collector has
+              its own settings (3.9+), which are not the ones to report
 
 Then the program allocates enough tracked objects for the collector (when
 it runs by itself) to collect generation 0 and 1 a few times, collects
@@ -16,7 +21,7 @@ reference cycles nothing else refers to: garbage for gcscope garbage.
 TRUTH_DIR/gcstate.tsv gets, one "key<TAB>value" a line, what the
 interpreter itself says: python_version (platform.python_version()),
 version_info (sys.version_info, dotted), enabled (gc.isenabled(), 0 or
-1), thresholds and counts (gc.get_threshold(), gc.get_count(), joined
+1), debug (gc.get_debug()), interpreters (how many), thresholds and counts (gc.get_threshold(), gc.get_count(), joined
 with commas), pairs.  gc.get_count() is read last, at module level (no
 Python frame is made after it): what runs after it changes no count (see
 the comment there), so the counts in the core are the ones recorded.
@@ -58,8 +63,9 @@ def churn(n):
     return len(keep)
 
 
-if len(sys.argv) != 4 or sys.argv[3] not in ('disabled', 'threshold0', 'custom'):
-    sys.stderr.write('usage: gcstate.py READY_PATH TRUTH_DIR disabled|threshold0|custom\n')
+MODES = ('disabled', 'threshold0', 'custom', 'subinterpreter')
+if len(sys.argv) != 4 or sys.argv[3] not in MODES:
+    sys.stderr.write('usage: gcstate.py READY_PATH TRUTH_DIR %s\n' % '|'.join(MODES))
     sys.exit(2)
 READY = os.fsencode(sys.argv[1])
 TRUTH_DIR = sys.argv[2]
@@ -74,12 +80,22 @@ elif MODE == 'threshold0':
     gc.set_threshold(0)
 else:
     gc.set_threshold(500, 7, 3)
+INTERPRETERS = 1
+if MODE == 'subinterpreter':
+    gc.set_debug(gc.DEBUG_STATS)
+    try:
+        import _xxsubinterpreters as subinterpreters
+    except ImportError:
+        import _interpreters as subinterpreters
+    SUB = subinterpreters.create()
+    INTERPRETERS = 2
 churn(CHURN)
 gc.collect(0)
 pairs(PAIRS)
 
-HEAD = ('python_version\t%s\nversion_info\t%s\npairs\t%d\n'
-        % (platform.python_version(), '.'.join(map(str, sys.version_info)), PAIRS))
+HEAD = ('python_version\t%s\nversion_info\t%s\npairs\t%d\ndebug\t%d\ninterpreters\t%d\n'
+        % (platform.python_version(), '.'.join(map(str, sys.version_info)), PAIRS,
+           gc.get_debug(), INTERPRETERS))
 # From here on no tracked object is made that is not freed again, and no
 # tuple that the tuple free list does not provide (a tuple taken from the
 # free list and put back changes no count; one allocated and put back

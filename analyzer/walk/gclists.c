@@ -34,7 +34,7 @@ enum list_end {
 // Whether _gc_prev links the lists now: not during a 3.8+ collection.
 static bool prev_links(const struct walk *w)
 {
-	return !(w->l->gc_prev_mask && w->st->gc_collecting);
+	return !(w->l->gc_prev_mask && w->collecting);
 }
 
 /*
@@ -129,18 +129,22 @@ static void walk_list(struct walk *w, uint64_t head, int generation)
 	w->st->truncated = true;
 }
 
+/*
+ * The lists of one interpreter's collector (or the runtime's, 3.7-3.8).
+ * Whether it is collecting decides how its lists are linked; meta says
+ * whether any was, and the main interpreter's debug flags.
+ */
 static void walk_gc_state(struct walk *w, uint64_t gc, bool main)
 {
 	const struct layout *l = w->l;
+	uint64_t v;
 
-	if (main) {
-		uint64_t v;
-
-		if (target_read_u64(w->t, gc + l->gc_debug, &v))
-			w->st->gc_debug = (uint32_t)v;
-		if (target_read_u64(w->t, gc + l->gc_collecting, &v))
-			w->st->gc_collecting = (uint32_t)v != 0;
-	}
+	w->collecting = target_read_u64(w->t, gc + l->gc_collecting, &v) &&
+			(uint32_t)v != 0;
+	if (w->collecting)
+		w->st->gc_collecting = true;
+	if (main && target_read_u64(w->t, gc + l->gc_debug, &v))
+		w->st->gc_debug = (uint32_t)v;
 	for (int g = 0; g < 3; g++)
 		walk_list(w, gc + l->gc_generations +
 				     g * l->sizeof_gc_generation + l->gen_head,
@@ -240,10 +244,12 @@ void walk_interpreters(struct walk *w)
 
 		w->st->interpreters++;
 		// The main interpreter is the first made, the last listed.
-		if (l->interp_gc >= 0 && linked && !next)
+		bool main = linked && !next;
+
+		if (l->interp_gc >= 0 && main)
 			read_gc_state_settings(w, interp + l->interp_gc);
 		if (l->interp_gc >= 0)
-			walk_gc_state(w, interp + l->interp_gc, i == 0);
+			walk_gc_state(w, interp + l->interp_gc, main);
 		if (!linked)
 			break;
 		interp = next;

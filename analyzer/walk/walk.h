@@ -27,6 +27,8 @@ struct walk {
 	const struct heap_consumer *c;
 	struct heap_stats *st;
 	struct err *err;              // first consumer failure: stop
+	bool collecting;              // the collector of the interpreter
+				      // whose lists are walked is running
 
 	struct heap_node *nodes;      // every object, in discovery order
 	size_t nnodes, nodes_cap;
