@@ -155,6 +155,23 @@ struct cpython_version;
 	X(deque_leftindex, "dequeobject", "leftindex")                        \
 	X(dblock_data, "struct BLOCK", "data")                                       \
 	X(dblock_rightlink, "struct BLOCK", "rightlink")                             \
+	X(defdict_factory, "defdictobject", "default_factory")                \
+	/* functools (Modules/_functoolsmodule.c) */                          \
+	X(partial_fn, "partialobject", "fn")                                  \
+	X(partial_args, "partialobject", "args")                              \
+	X(partial_kw, "partialobject", "kw")                                  \
+	X(partial_dict, "partialobject", "dict")                              \
+	X(lru_root_next, "lru_cache_object", "root.next")                     \
+	X(lru_maxsize_obj, "lru_cache_object", "maxsize_O")                   \
+	X(lru_func, "lru_cache_object", "func")                               \
+	X(lru_cache, "lru_cache_object", "cache")                             \
+	X(lru_kwd_mark, "lru_cache_object", "kwd_mark")                       \
+	X(lru_elem_type, "lru_cache_object", "lru_list_elem_type")            \
+	X(lru_cache_info_type, "lru_cache_object", "cache_info_type")         \
+	X(lru_dict, "lru_cache_object", "dict")                               \
+	X(lruelem_next, "lru_list_elem", "next")                              \
+	X(lruelem_key, "lru_list_elem", "key")                                \
+	X(lruelem_result, "lru_list_elem", "result")                          \
 	/* functions, methods, descriptors */                                 \
 	X(cell_ref, "PyCellObject", "ob_ref")                                 \
 	X(method_func, "PyMethodObject", "im_func")                           \

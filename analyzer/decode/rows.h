@@ -80,6 +80,11 @@ DECODE_FN(decode_managedbuffer);
 DECODE_FN(decode_memoryview);
 DECODE_FN(decode_enumerate);
 
+/* stdlib.c */
+DECODE_FN(decode_partial);
+DECODE_FN(decode_lru_cache);
+DECODE_FN(decode_defaultdict);
+
 /* A dict's keys table, as the decoders of dicts and types read it. */
 struct dict_keys {
 	uint64_t entries;     // first entry

@@ -118,6 +118,17 @@ const struct decoder decoders[] = {
 	  .type_name = "collections.deque",
 	  .decode = decode_deque, .preview = len_preview },
 
+	/* stdlib.c: C types of the standard library in libpython */
+	{ .name = "partial", .traverse = "partial_traverse",
+	  .type_name = "functools.partial",
+	  .decode = decode_partial },
+	{ .name = "lru_cache", .traverse = "lru_cache_tp_traverse",
+	  .type_name = "functools._lru_cache_wrapper",
+	  .decode = decode_lru_cache },
+	{ .name = "defaultdict", .traverse = "defdict_traverse",
+	  .type_name = "collections.defaultdict",
+	  .decode = decode_defaultdict, .preview = dict_preview },
+
 	/* types.c: metatypes with a traverse of their own (ctypes') */
 	{ .name = "metatype", .type_flag = TPFLAGS_TYPE_SUBCLASS,
 	  .decode = decode_metatype, .node_flags = HEAP_NODE_C_HELD,

@@ -131,6 +131,22 @@ const struct layout_table layout_table_3_6 = {
 		[LAYOUT_deque_leftindex] = 40,
 		[LAYOUT_dblock_data] = 8,
 		[LAYOUT_dblock_rightlink] = 520,
+		[LAYOUT_defdict_factory] = 48,
+		[LAYOUT_partial_fn] = 16,
+		[LAYOUT_partial_args] = 24,
+		[LAYOUT_partial_kw] = 32,
+		[LAYOUT_partial_dict] = 40,
+		[LAYOUT_lru_root_next] = 24,
+		[LAYOUT_lru_maxsize_obj] = 64,
+		[LAYOUT_lru_func] = 72,
+		[LAYOUT_lru_cache] = 88,
+		[LAYOUT_lru_kwd_mark] = -1,
+		[LAYOUT_lru_elem_type] = -1,
+		[LAYOUT_lru_cache_info_type] = 96,
+		[LAYOUT_lru_dict] = 128,
+		[LAYOUT_lruelem_next] = 24,
+		[LAYOUT_lruelem_key] = 40,
+		[LAYOUT_lruelem_result] = 48,
 		[LAYOUT_cell_ref] = 16,
 		[LAYOUT_method_func] = 16,
 		[LAYOUT_method_self] = 24,
@@ -286,7 +302,7 @@ const struct layout_table layout_table_3_6 = {
 
 /* Every field of layout.h, no fewer: a field missing here would read as 0. */
 #ifndef LAYOUT_TABLES_UNCHECKED
-_Static_assert(LAYOUT_NFIELDS == 266,
+_Static_assert(LAYOUT_NFIELDS == 282,
 	       "the layout table of Python 3.6 lacks fields of layout.h: "
 	       "run make layout-tables");
 #endif
