@@ -172,6 +172,11 @@ struct cpython_version;
 	X(lruelem_next, "lru_list_elem", "next")                              \
 	X(lruelem_key, "lru_list_elem", "key")                                \
 	X(lruelem_result, "lru_list_elem", "result")                          \
+	/* _thread._local (Modules/_threadmodule.c) */                        \
+	X(local_args, "localobject", "args")                                  \
+	X(local_kw, "localobject", "kw")                                      \
+	X(local_dicts, "localobject", "localdicts|dummies")                   \
+	X(local_watchdogs, "localobject", "thread_watchdogs")                 \
 	/* functions, methods, descriptors */                                 \
 	X(cell_ref, "PyCellObject", "ob_ref")                                 \
 	X(method_func, "PyMethodObject", "im_func")                           \

@@ -84,6 +84,8 @@ DECODE_FN(decode_enumerate);
 DECODE_FN(decode_partial);
 DECODE_FN(decode_lru_cache);
 DECODE_FN(decode_defaultdict);
+DECODE_FN(decode_thread_local);
+DECODE_FN(decode_element);
 
 /* A dict's keys table, as the decoders of dicts and types read it. */
 struct dict_keys {

@@ -79,3 +79,69 @@ void decode_defaultdict(struct decode *d, uint64_t obj,
 	decode_field(d, obj, d->l->defdict_factory, "default_factory");
 	decode_dict(d, obj, ti);
 }
+
+/*
+ * local_traverse (Modules/_threadmodule.c): the constructor's arguments,
+ * then the dict of each thread's localdummy weakref (dummies, ≤3.12) or
+ * of the thread-local dicts (localdicts, 3.13) and the set of watchdogs.
+ */
+void decode_thread_local(struct decode *d, uint64_t obj,
+			 const struct decode_type *ti)
+{
+	const struct layout *l = d->l;
+
+	heap_type_edge(d, ti);
+	decode_field(d, obj, l->local_args, "args");
+	decode_field(d, obj, l->local_kw, "kw");
+	decode_field(d, obj, l->local_dicts,
+		     l->local_watchdogs >= 0 ? "localdicts" : "dummies");
+	decode_field(d, obj, l->local_watchdogs, "thread_watchdogs");
+}
+
+/*
+ * ElementObject and ElementObjectExtra (Modules/_elementtree.c), the same
+ * on x86-64 in every version from 3.6 to 3.13 (ptype /o of the pyenv
+ * builds' _elementtree modules and Debian's 3.11): the module is an
+ * extension whose debug info the walker does not read.
+ */
+enum {
+	ELEMENT_TAG = 16,
+	ELEMENT_TEXT = 24,
+	ELEMENT_TAIL = 32,
+	ELEMENT_EXTRA = 40,
+	EXTRA_ATTRIB = 0,
+	EXTRA_LENGTH = 8,
+	EXTRA_CHILDREN = 24,
+	// JOIN_OBJ: text and tail keep a flag in their low bit.
+	ELEMENT_JOIN_FLAG = 1,
+};
+
+// element_gc_traverse (Modules/_elementtree.c).
+void decode_element(struct decode *d, uint64_t obj,
+		    const struct decode_type *ti)
+{
+	uint64_t extra = decode_u64(d, obj + ELEMENT_EXTRA);
+
+	heap_type_edge(d, ti);
+	decode_field(d, obj, ELEMENT_TAG, "tag");
+	decode_edge(d, decode_u64(d, obj + ELEMENT_TEXT) & ~(uint64_t)
+		    ELEMENT_JOIN_FLAG, HEAP_EDGE_TRAVERSE, "text");
+	decode_edge(d, decode_u64(d, obj + ELEMENT_TAIL) & ~(uint64_t)
+		    ELEMENT_JOIN_FLAG, HEAP_EDGE_TRAVERSE, "tail");
+	if (!extra || d->problem)
+		return;
+	decode_buffer(d, extra);
+	decode_field(d, extra, EXTRA_ATTRIB, "attrib");
+	uint64_t n = decode_u64(d, extra + EXTRA_LENGTH);
+	uint64_t children = decode_u64(d, extra + EXTRA_CHILDREN);
+
+	if (n > d->lim->max_items) {
+		d->problem = "Element has too many children";
+		return;
+	}
+	if (n && children) {
+		decode_buffer(d, children == extra + EXTRA_CHILDREN + 8 ?
+				 0 : children);
+		decode_items(d, children, n);
+	}
+}

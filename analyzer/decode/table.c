@@ -128,6 +128,13 @@ const struct decoder decoders[] = {
 	{ .name = "defaultdict", .traverse = "defdict_traverse",
 	  .type_name = "collections.defaultdict",
 	  .decode = decode_defaultdict, .preview = dict_preview },
+	{ .name = "thread_local", .traverse = "local_traverse",
+	  .type_name = "_thread._local",
+	  .decode = decode_thread_local },
+	/* the C Element of xml.etree.ElementTree (_elementtree) */
+	{ .name = "Element", .traverse = "element_gc_traverse",
+	  .type_name = "xml.etree.ElementTree.Element",
+	  .decode = decode_element },
 
 	/* types.c: metatypes with a traverse of their own (ctypes') */
 	{ .name = "metatype", .type_flag = TPFLAGS_TYPE_SUBCLASS,

@@ -41,7 +41,8 @@ static const char *const var_names[] = {
 /* Functions, 0x10 apart from IMAGE_FUNCS. */
 static const char *const func_names[] = {
 	"subtype_traverse", "deque_traverse", "odict_traverse", "lookdict",
-	"PyType_GenericAlloc",
+	"PyType_GenericAlloc", "partial_traverse", "lru_cache_tp_traverse",
+	"defdict_traverse", "local_traverse", "element_gc_traverse",
 };
 #define NFUNCS (sizeof(func_names) / sizeof(func_names[0]))
 

@@ -89,7 +89,6 @@ KNOWN_MISSES = {
     '_struct.unpack_iterator': ('pyenv-3.9.18', 'pyenv-3.10.13', 'pyenv-3.11.7', 'pyenv-3.12.1', 'pyenv-3.13.0', 'debian-3.11'),
     '_thread.RLock': ('pyenv-3.10.13', 'pyenv-3.11.7', 'pyenv-3.12.1', 'pyenv-3.13.0', 'debian-3.11'),
     '_thread._ThreadHandle': ('pyenv-3.13.0',),
-    '_thread._local': ('*',),
     '_thread.lock': ('pyenv-3.13.0',),
     'array.array': ('pyenv-3.10.13', 'pyenv-3.11.7', 'pyenv-3.12.1', 'pyenv-3.13.0', 'debian-3.11'),
     'array.arrayiterator': ('pyenv-3.10.13', 'pyenv-3.11.7', 'pyenv-3.12.1', 'pyenv-3.13.0', 'debian-3.11'),
@@ -144,7 +143,6 @@ KNOWN_MISSES = {
     'typing.TypeAliasType': ('pyenv-3.12.1', 'pyenv-3.13.0'),
     'typing.TypeVar': ('pyenv-3.12.1', 'pyenv-3.13.0'),
     'typing.TypeVarTuple': ('pyenv-3.12.1', 'pyenv-3.13.0'),
-    'xml.etree.ElementTree.Element': ('*',),
     'xml.etree.ElementTree.TreeBuilder': ('*',),
     'xml.etree.ElementTree.XMLParser': ('*',),
 }

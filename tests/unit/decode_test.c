@@ -480,6 +480,166 @@ static void test_deque(unsigned m, bool by_name)
 	check(dq, "deque", want, gc_size(96), "len=3");
 }
 
+/* ---- stdlib.c ------------------------------------------------------------ */
+
+/*
+ * A static type of a C module with a local traverse: named by the symbol,
+ * or (@p by_name, as in a stripped build) by its tp_name alone.
+ */
+static uint64_t stdlib_type(const char *tp_name, const char *traverse,
+			    int64_t basicsize, bool by_name)
+{
+	uint64_t type = image_alloc(IMAGE_TYPE_SLOT);
+
+	image_header(type, image_sym("PyType_Type"), image_refcnt_static());
+	image_w64(type + L.tp_name, image_cstring(tp_name));
+	image_w64(type + L.tp_basicsize, basicsize);
+	image_w64(type + L.tp_flags, TPFLAGS_HAVE_GC | 1UL << 12);
+	image_w64(type + L.tp_traverse,
+		  image_sym(traverse) + (by_name ? 8 : 0));
+	image_w64(type + L.tp_base, image_sym("PyBaseObject_Type"));
+	return type;
+}
+
+static void test_partial(unsigned m, bool by_name)
+{
+	begin(by_name ? "partial by name" : "partial", m);
+	uint64_t type = stdlib_type("functools.partial", "partial_traverse",
+				    64, by_name);
+	uint64_t p = image_gc_new(type, 64, 1, false);
+	uint64_t fn = image_str("fn"), a = image_int(1);
+	uint64_t args = image_tuple(1, &a);
+	uint64_t kw = image_dict(0, NULL, NULL, false);
+
+	image_w64(p + L.partial_fn, fn);
+	image_w64(p + L.partial_args, args);
+	image_w64(p + L.partial_kw, kw);
+	const struct want want[] = {
+		{ fn, T, "func" }, { args, T, "args" }, { kw, T, "keywords" },
+		{ 0 }
+	};
+
+	check(p, "partial", want, gc_size(64), "");
+}
+
+static void test_lru_cache(unsigned m)
+{
+	begin("lru_cache", m);
+	const int64_t size = 160;
+	uint64_t type = stdlib_type("functools._lru_cache_wrapper",
+				    "lru_cache_tp_traverse", size, false);
+	uint64_t o = image_gc_new(type, size, 1, false);
+	uint64_t func = image_str("func"), info = image_str("info");
+	uint64_t cache = image_dict(0, NULL, NULL, false);
+	uint64_t k1 = image_int(1), r1 = image_str("r1");
+	uint64_t k2 = image_int(2), r2 = image_str("r2");
+	// Two entries, from root.next back to the root (the object itself);
+	// on 3.6 the entries are objects and are visited themselves.
+	uint64_t e1 = image_alloc(64), e2 = image_alloc(64);
+	bool links = L.lru_maxsize_obj >= 0;
+
+	image_header(e1, image_sym("PyBaseObject_Type"), 1);
+	image_header(e2, image_sym("PyBaseObject_Type"), 1);
+	image_w64(o + L.lru_root_next, e1);
+	image_w64(e1 + L.lruelem_next, e2);
+	image_w64(e2 + L.lruelem_next, o);
+	image_w64(e1 + L.lruelem_key, k1);
+	image_w64(e1 + L.lruelem_result, r1);
+	image_w64(e2 + L.lruelem_key, k2);
+	image_w64(e2 + L.lruelem_result, r2);
+	image_w64(o + L.lru_cache, cache);
+	image_w64(o + L.lru_func, func);
+	image_w64(o + L.lru_cache_info_type, info);
+	struct want want[8];
+	int n = 0;
+
+	if (links) {
+		want[n++] = (struct want){ e1, T, "<entry>" };
+		want[n++] = (struct want){ e2, T, "<entry>" };
+	} else {
+		want[n++] = (struct want){ k1, T, "<entry key>" };
+		want[n++] = (struct want){ r1, T, "<entry result>" };
+		want[n++] = (struct want){ k2, T, "<entry key>" };
+		want[n++] = (struct want){ r2, T, "<entry result>" };
+	}
+	want[n++] = (struct want){ cache, T, "cache" };
+	want[n++] = (struct want){ func, T, "__wrapped__" };
+	want[n++] = (struct want){ info, T, "cache_info_type" };
+	want[n] = (struct want){ 0 };
+	check(o, "lru_cache", want, gc_size(size), "");
+}
+
+static void test_defaultdict(unsigned m)
+{
+	begin("defaultdict", m);
+	uint64_t type = stdlib_type("collections.defaultdict",
+				    "defdict_traverse", 56, false);
+	uint64_t k = image_str("k"), v = image_int(5);
+	uint64_t src = image_dict(1, &k, &v, false);
+	uint64_t dd = image_gc_new(type, 56, 1, false);
+	uint64_t factory = image_str("factory");
+
+	image_w64(dd + L.dict_used, 1);
+	image_w64(dd + L.dict_keys, image_r64(src + L.dict_keys));
+	image_w64(dd + L.defdict_factory, factory);
+	const struct want want[] = {
+		{ factory, T, "default_factory" }, { v, T, "['k']" },
+		{ k, S, "<key>" }, { 0 }
+	};
+
+	check(dd, "defaultdict", want, gc_size(56), "len=1");
+}
+
+static void test_thread_local(unsigned m)
+{
+	begin("thread_local", m);
+	uint64_t type = stdlib_type("_thread._local", "local_traverse", 64,
+				    false);
+	uint64_t o = image_gc_new(type, 64, 1, false);
+	uint64_t args = image_tuple(0, NULL);
+	uint64_t dicts = image_dict(0, NULL, NULL, false);
+
+	image_w64(o + L.local_args, args);
+	image_w64(o + L.local_dicts, dicts);
+	const struct want want[] = {
+		{ args, T, "args" },
+		{ dicts, T, m >= 13 ? "localdicts" : "dummies" }, { 0 }
+	};
+
+	check(o, "thread_local", want, gc_size(64), "");
+}
+
+static void test_element(unsigned m, bool by_name)
+{
+	begin(by_name ? "Element by name" : "Element", m);
+	uint64_t type = stdlib_type("xml.etree.ElementTree.Element",
+				    "element_gc_traverse", 56, by_name);
+	uint64_t e = image_gc_new(type, 56, 1, false);
+	uint64_t tag = image_str("tag"), text = image_str("text");
+	uint64_t tail = image_str("tail");
+	uint64_t attrib = image_dict(0, NULL, NULL, false);
+	uint64_t c0 = image_str("c0"), c1 = image_str("c1");
+	uint64_t extra = image_alloc(64);
+
+	image_w64(e + 16, tag);
+	image_w64(e + 24, text | 1);   // JOIN flag
+	image_w64(e + 32, tail);
+	image_w64(e + 40, extra);
+	image_w64(extra, attrib);
+	image_w64(extra + 8, 2);       // length
+	image_w64(extra + 16, 4);      // allocated
+	image_w64(extra + 24, extra + 32);
+	image_w64(extra + 32, c0);
+	image_w64(extra + 40, c1);
+	const struct want want[] = {
+		{ tag, T, "tag" }, { text, T, "text" }, { tail, T, "tail" },
+		{ attrib, T, "attrib" }, { c0, T, "[0]" }, { c1, T, "[1]" },
+		{ 0 }
+	};
+
+	check(e, "Element", want, gc_size(56), "");
+}
+
 /* ---- functions.c --------------------------------------------------------- */
 
 static uint64_t code_new(const char *name)
@@ -1089,6 +1249,13 @@ int main(void)
 		test_odict(m);
 		test_deque(m, false);
 		test_deque(m, true);
+		test_partial(m, false);
+		test_partial(m, true);
+		test_lru_cache(m);
+		test_defaultdict(m);
+		test_thread_local(m);
+		test_element(m, false);
+		test_element(m, true);
 		test_code(m);
 		test_function(m);
 		test_method(m);

@@ -147,6 +147,10 @@ const struct layout_table layout_table_3_10 = {
 		[LAYOUT_lruelem_next] = 24,
 		[LAYOUT_lruelem_key] = 40,
 		[LAYOUT_lruelem_result] = 48,
+		[LAYOUT_local_args] = 24,
+		[LAYOUT_local_kw] = 32,
+		[LAYOUT_local_dicts] = 48,
+		[LAYOUT_local_watchdogs] = -1,
 		[LAYOUT_cell_ref] = 16,
 		[LAYOUT_method_func] = 16,
 		[LAYOUT_method_self] = 24,
@@ -302,7 +306,7 @@ const struct layout_table layout_table_3_10 = {
 
 /* Every field of layout.h, no fewer: a field missing here would read as 0. */
 #ifndef LAYOUT_TABLES_UNCHECKED
-_Static_assert(LAYOUT_NFIELDS == 282,
+_Static_assert(LAYOUT_NFIELDS == 286,
 	       "the layout table of Python 3.10 lacks fields of layout.h: "
 	       "run make layout-tables");
 #endif
