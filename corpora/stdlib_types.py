@@ -180,15 +180,23 @@ def thread_types():
 def pickle_types():
     pk = need('_pickle')
     import io
+    import pickle
     p = pk.Pickler(io.BytesIO(), 2)
-    u = pk.Unpickler(io.BytesIO(b''))
+    p.dispatch_table = {Marker: m('reducer')}
+    u = pk.Unpickler(io.BytesIO(pickle.dumps([[1], [2]], 2)))
     try:    # read-only from 3.13
         p.persistent_id = lambda obj: None
         u.persistent_load = lambda pid: pid
     except AttributeError:
         pass
     p.dump([1])
-    return [p, u, p.memo, u.memo]
+    u.load()     # its memo holds what it loaded
+    out = []
+    if sys.version_info >= (3, 8):
+        p5 = pk.Pickler(io.BytesIO(), 5, buffer_callback=m('buffer_callback'))
+        p5.dump([2])
+        out.append(p5)
+    return out + [p, u, p.memo, u.memo]
 
 
 @factory

@@ -72,6 +72,11 @@ DECODE_FN(decode_module);
 PREVIEW_FN(module_preview);
 DECODE_FN(decode_exception);
 
+/* The managed dict (3.11+) of an instance, as PyObject_VisitManagedDict
+ * visits it (types.c). */
+void decode_managed_dict(struct decode *d, uint64_t obj,
+			 const struct decode_type *ti);
+
 /* misc.c */
 DECODE_FN(decode_cell);
 DECODE_FN(decode_weakref);
@@ -86,6 +91,17 @@ DECODE_FN(decode_lru_cache);
 DECODE_FN(decode_defaultdict);
 DECODE_FN(decode_thread_local);
 DECODE_FN(decode_element);
+DECODE_FN(decode_typevar);
+DECODE_FN(decode_paramspec);
+DECODE_FN(decode_typevartuple);
+DECODE_FN(decode_paramspecattr);
+DECODE_FN(decode_typealias);
+DECODE_FN(decode_future);
+DECODE_FN(decode_task);
+DECODE_FN(decode_future_iter);
+DECODE_FN(decode_pickler);
+DECODE_FN(decode_unpickler);
+DECODE_FN(decode_memoproxy);
 
 /* A dict's keys table, as the decoders of dicts and types read it. */
 struct dict_keys {

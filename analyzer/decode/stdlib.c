@@ -145,3 +145,315 @@ void decode_element(struct decode *d, uint64_t obj,
 		decode_items(d, children, n);
 	}
 }
+
+/* ---- typing (Objects/typevarobject.c, 3.12+) ------------------------- */
+
+// typevar_traverse, paramspec_traverse, typevartuple_traverse: the type,
+// the fields, then the managed dict (__module__ is set there).
+void decode_typevar(struct decode *d, uint64_t obj,
+		    const struct decode_type *ti)
+{
+	const struct layout *l = d->l;
+
+	heap_type_edge(d, ti);
+	decode_field(d, obj, l->tv_bound, "__bound__");
+	decode_field(d, obj, l->tv_evaluate_bound, "evaluate_bound");
+	decode_field(d, obj, l->tv_constraints, "__constraints__");
+	decode_field(d, obj, l->tv_evaluate_constraints,
+		     "evaluate_constraints");
+	decode_field(d, obj, l->tv_default, "__default__");
+	decode_field(d, obj, l->tv_evaluate_default, "evaluate_default");
+	if (ti->flags & TPFLAGS_MANAGED_DICT)
+		decode_managed_dict(d, obj, ti);
+}
+
+void decode_paramspec(struct decode *d, uint64_t obj,
+		      const struct decode_type *ti)
+{
+	const struct layout *l = d->l;
+
+	heap_type_edge(d, ti);
+	decode_field(d, obj, l->ps_bound, "__bound__");
+	decode_field(d, obj, l->ps_default, "__default__");
+	decode_field(d, obj, l->ps_evaluate_default, "evaluate_default");
+	if (ti->flags & TPFLAGS_MANAGED_DICT)
+		decode_managed_dict(d, obj, ti);
+}
+
+void decode_typevartuple(struct decode *d, uint64_t obj,
+			 const struct decode_type *ti)
+{
+	const struct layout *l = d->l;
+
+	heap_type_edge(d, ti);
+	decode_field(d, obj, l->tvt_default, "__default__");
+	decode_field(d, obj, l->tvt_evaluate_default, "evaluate_default");
+	if (ti->flags & TPFLAGS_MANAGED_DICT)
+		decode_managed_dict(d, obj, ti);
+}
+
+// paramspecattr_traverse: only __origin__ (not the type).
+void decode_paramspecattr(struct decode *d, uint64_t obj,
+			  const struct decode_type *ti)
+{
+	(void)ti;
+	decode_field(d, obj, d->l->psattr_origin, "__origin__");
+}
+
+// typealias_traverse: the fields (not the type).
+void decode_typealias(struct decode *d, uint64_t obj,
+		      const struct decode_type *ti)
+{
+	const struct layout *l = d->l;
+
+	(void)ti;
+	decode_field(d, obj, l->ta_type_params, "__type_params__");
+	decode_field(d, obj, l->ta_compute_value, "compute_value");
+	decode_field(d, obj, l->ta_value, "__value__");
+	decode_field(d, obj, l->ta_module, "__module__");
+}
+
+/* ---- _asyncio (Modules/_asynciomodule.c) ----------------------------- */
+
+/*
+ * FutureObj and TaskObj by version: offsets on x86-64, -1 where the
+ * version has no such field, read with ptype /o from the pyenv builds'
+ * _asyncio modules (Debian's 3.11 has 3.11's). The module is an extension
+ * whose debug info the walker does not read.
+ */
+struct asyncio_layout {
+	int16_t loop, callback0, context0, callbacks, result, exception,
+		exception_tb, source_tb, cancel_msg, cancelled_exc, dict;
+	int16_t context, coro, name, fut_waiter;   // TaskObj
+};
+
+static const struct asyncio_layout asyncio_layouts[] = {
+	[6] = { 16, -1, -1, 24, 40, 32, -1, 48, -1, -1, 72,
+		-1, 96, -1, 88 },
+	[7] = { 16, 24, 32, 40, 56, 48, -1, 64, -1, -1, 88,
+		120, 112, -1, 104 },
+	[8] = { 16, 24, 32, 40, 56, 48, -1, 64, -1, -1, 88,
+		128, 112, 120, 104 },
+	[9] = { 16, 24, 32, 40, 56, 48, -1, 64, 72, -1, 96,
+		168, 152, 160, 144 },
+	[10] = { 16, 24, 32, 40, 64, 48, 56, 72, 80, -1, 104,
+		 176, 160, 168, 152 },
+	[11] = { 16, 24, 32, 40, 64, 48, 56, 72, 80, 120, 104,
+		 152, 136, 144, 128 },
+	[12] = { 16, 24, 32, 40, 64, 48, 56, 72, 80, 120, 104,
+		 152, 136, 144, 128 },
+	// 3.13: the dict is a managed one.
+	[13] = { 16, 24, 32, 40, 64, 48, 56, 72, 80, 88, -1,
+		 136, 120, 128, 112 },
+};
+
+enum {
+	FUTUREITER_FUTURE = 16,   // futureiterobject.future, every version
+};
+
+static const struct asyncio_layout *asyncio_layout(struct decode *d)
+{
+	unsigned m = d->l->minor;
+
+	if (d->l->major != 3 || m < 6 ||
+	    m >= sizeof(asyncio_layouts) / sizeof(asyncio_layouts[0]))
+		return NULL;
+	return &asyncio_layouts[m];
+}
+
+static void future_fields(struct decode *d, uint64_t obj,
+			  const struct decode_type *ti,
+			  const struct asyncio_layout *a)
+{
+	decode_field(d, obj, a->loop, "_loop");
+	decode_field(d, obj, a->callback0, "<callback0>");
+	decode_field(d, obj, a->context0, "<context0>");
+	decode_field(d, obj, a->callbacks, "_callbacks");
+	decode_field(d, obj, a->result, "_result");
+	decode_field(d, obj, a->exception, "_exception");
+	decode_field(d, obj, a->exception_tb, "<exception_tb>");
+	decode_field(d, obj, a->source_tb, "_source_traceback");
+	decode_field(d, obj, a->cancel_msg, "_cancel_message");
+	decode_field(d, obj, a->cancelled_exc, "<cancelled_exc>");
+	decode_field(d, obj, a->dict, "__dict__");
+	if (ti->flags & TPFLAGS_MANAGED_DICT)
+		decode_managed_dict(d, obj, ti);
+}
+
+// FutureObj_traverse.
+void decode_future(struct decode *d, uint64_t obj,
+		   const struct decode_type *ti)
+{
+	const struct asyncio_layout *a = asyncio_layout(d);
+
+	if (!a) {
+		d->problem = "no _asyncio layout for this version";
+		return;
+	}
+	heap_type_edge(d, ti);
+	future_fields(d, obj, ti, a);
+}
+
+// TaskObj_traverse: the task's fields, then the future's.
+void decode_task(struct decode *d, uint64_t obj,
+		 const struct decode_type *ti)
+{
+	const struct asyncio_layout *a = asyncio_layout(d);
+
+	if (!a) {
+		d->problem = "no _asyncio layout for this version";
+		return;
+	}
+	heap_type_edge(d, ti);
+	decode_field(d, obj, a->context, "_context");
+	decode_field(d, obj, a->coro, "_coro");
+	decode_field(d, obj, a->name, "_name");
+	decode_field(d, obj, a->fut_waiter, "_fut_waiter");
+	future_fields(d, obj, ti, a);
+}
+
+// FutureIter_traverse.
+void decode_future_iter(struct decode *d, uint64_t obj,
+			const struct decode_type *ti)
+{
+	heap_type_edge(d, ti);
+	decode_field(d, obj, FUTUREITER_FUTURE, "future");
+}
+
+/* ---- _pickle (Modules/_pickle.c) -------------------------------------- */
+
+/*
+ * PicklerObject and UnpicklerObject by version: offsets on x86-64, -1
+ * where absent, read with ptype /o from the pyenv builds' _pickle modules.
+ * The memo tables are visited from 3.11.7 and 3.12.1 on (bpo-41422).
+ */
+struct pickle_layout {
+	int16_t p_memo, p_pers_func, p_dispatch_table, p_reducer_override,
+		p_write, p_fast_memo, p_buffer_callback;
+	int16_t u_stack, u_memo, u_memo_size, u_pers_func, u_read,
+		u_readinto, u_readline, u_peek, u_buffers;
+};
+
+static const struct pickle_layout pickle_layouts[] = {
+	[6] = { 16, 24, 40, -1, 48, 128, -1,
+		16, 24, 32, 48, 184, -1, 192, 200, -1 },
+	[7] = { 16, 24, 40, -1, 48, 128, -1,
+		16, 24, 32, 48, 184, -1, 192, 200, -1 },
+	[8] = { 16, 24, 40, 48, 56, 136, 144,
+		16, 24, 32, 48, 184, 192, 200, 208, 216 },
+	[9] = { 16, 24, 40, 48, 56, 136, 144,
+		16, 24, 32, 48, 184, 192, 200, 208, 216 },
+	[10] = { 16, 24, 40, 48, 56, 136, 144,
+		 16, 24, 32, 48, 184, 192, 200, 208, 216 },
+	[11] = { 16, 24, 40, 48, 56, 136, 144,
+		 16, 24, 32, 48, 184, 192, 200, 208, 216 },
+	[12] = { 16, 24, 40, 48, 56, 136, 144,
+		 16, 24, 32, 48, 184, 192, 200, 208, 216 },
+	[13] = { 16, 24, 32, 40, 48, 128, 136,
+		 16, 24, 32, 48, 176, 184, 192, 200, 208 },
+};
+
+enum {
+	MEMOTABLE_ALLOCATED = 16,  // PyMemoTable.mt_allocated
+	MEMOTABLE_TABLE = 24,      // PyMemoTable.mt_table
+	MEMOENTRY_SIZE = 16,       // PyMemoEntry: me_key, me_value
+	MEMOPROXY_PICKLER = 16,    // the memo proxies' pickler/unpickler
+};
+
+static const struct pickle_layout *pickle_layout(struct decode *d)
+{
+	unsigned m = d->l->minor;
+
+	if (d->l->major != 3 || m < 6 ||
+	    m >= sizeof(pickle_layouts) / sizeof(pickle_layouts[0]))
+		return NULL;
+	return &pickle_layouts[m];
+}
+
+// Whether the (un)pickler's traverse visits its memo (bpo-41422).
+static bool pickle_visits_memo(const struct layout *l)
+{
+	return l->minor >= 13 || (l->minor == 12 && l->micro >= 1) ||
+	       (l->minor == 11 && l->micro >= 7);
+}
+
+// Pickler_traverse.
+void decode_pickler(struct decode *d, uint64_t obj,
+		    const struct decode_type *ti)
+{
+	const struct pickle_layout *p = pickle_layout(d);
+
+	if (!p) {
+		d->problem = "no _pickle layout for this version";
+		return;
+	}
+	heap_type_edge(d, ti);
+	decode_field(d, obj, p->p_write, "write");
+	decode_field(d, obj, p->p_pers_func, "persistent_id");
+	decode_field(d, obj, p->p_dispatch_table, "dispatch_table");
+	decode_field(d, obj, p->p_fast_memo, "fast_memo");
+	decode_field(d, obj, p->p_reducer_override, "reducer_override");
+	decode_field(d, obj, p->p_buffer_callback, "buffer_callback");
+	uint64_t memo = decode_u64(d, obj + p->p_memo);
+
+	if (!memo || !pickle_visits_memo(d->l))
+		return;
+	uint64_t n = decode_u64(d, memo + MEMOTABLE_ALLOCATED);
+	uint64_t table = decode_u64(d, memo + MEMOTABLE_TABLE);
+
+	if (n > d->lim->max_items) {
+		d->problem = "pickler memo over the limit";
+		return;
+	}
+	// Visited from the last slot down; empty slots have no key.
+	for (uint64_t i = n; i-- > 0 && table && !decode_failed(d) &&
+	     !d->problem;) {
+		uint64_t key = decode_u64(d, table + i * MEMOENTRY_SIZE);
+
+		if (key)
+			decode_edge(d, key, HEAP_EDGE_TRAVERSE, "<memo key>");
+	}
+}
+
+// Unpickler_traverse.
+void decode_unpickler(struct decode *d, uint64_t obj,
+		      const struct decode_type *ti)
+{
+	const struct pickle_layout *p = pickle_layout(d);
+
+	if (!p) {
+		d->problem = "no _pickle layout for this version";
+		return;
+	}
+	heap_type_edge(d, ti);
+	decode_field(d, obj, p->u_readline, "readline");
+	decode_field(d, obj, p->u_readinto, "readinto");
+	decode_field(d, obj, p->u_read, "read");
+	decode_field(d, obj, p->u_peek, "peek");
+	decode_field(d, obj, p->u_stack, "<stack>");
+	decode_field(d, obj, p->u_pers_func, "persistent_load");
+	decode_field(d, obj, p->u_buffers, "<buffers>");
+	uint64_t memo = decode_u64(d, obj + p->u_memo);
+	uint64_t n = decode_u64(d, obj + p->u_memo_size);
+
+	if (!memo || !pickle_visits_memo(d->l))
+		return;
+	if (n > d->lim->max_items) {
+		d->problem = "unpickler memo over the limit";
+		return;
+	}
+	for (uint64_t i = 0; i < n && !decode_failed(d) && !d->problem; i++) {
+		uint64_t v = decode_u64(d, memo + 8 * i);
+
+		if (v)
+			decode_edge(d, v, HEAP_EDGE_TRAVERSE, "<memo>");
+	}
+}
+
+// PicklerMemoProxy_traverse and UnpicklerMemoProxy_traverse.
+void decode_memoproxy(struct decode *d, uint64_t obj,
+		      const struct decode_type *ti)
+{
+	heap_type_edge(d, ti);
+	decode_field(d, obj, MEMOPROXY_PICKLER, "<pickler>");
+}

@@ -101,7 +101,7 @@ void decode_metatype(struct decode *d, uint64_t obj,
  * values, before the object (3.11), tagged in that word (3.12) or inline
  * after it (3.13).
  */
-static void managed_dict(struct decode *d, uint64_t obj,
+void decode_managed_dict(struct decode *d, uint64_t obj,
 			 const struct decode_type *ti)
 {
 	const struct layout *l = d->l;
@@ -207,7 +207,7 @@ void decode_subtype(struct decode *d, uint64_t obj,
 		return;
 	}
 	if (ti->flags & TPFLAGS_MANAGED_DICT) {
-		managed_dict(d, obj, ti);
+		decode_managed_dict(d, obj, ti);
 	} else if (ti->dictoffset != base->dictoffset && ti->dictoffset) {
 		// _PyObject_ComputedDictPointer (Objects/object.c).
 		int64_t off = ti->dictoffset;

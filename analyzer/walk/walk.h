@@ -16,7 +16,7 @@
 
 enum {
 	MAX_INTERPRETERS = 256,  // sub-interpreters followed via ->next
-	MAX_KNOWN = 64,          // exported types and traverses matched
+	MAX_KNOWN = 128,         // exported types and traverses matched
 	MAX_SKIP = 16,           // free lists skipped in one struct scan
 };
 

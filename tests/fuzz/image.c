@@ -38,13 +38,18 @@ static const char *const var_names[] = {
 };
 #define NVARS (sizeof(var_names) / sizeof(var_names[0]))
 
-/* Functions, 0x10 apart from IMAGE_FUNCS. */
+/* Functions, 0x10 apart from IMAGE_FUNCS, below IMAGE_FUNCS + 0x800 where
+ * the static types' own traverse functions start. */
 static const char *const func_names[] = {
 	"subtype_traverse", "deque_traverse", "odict_traverse", "lookdict",
 	"PyType_GenericAlloc", "partial_traverse", "lru_cache_tp_traverse",
 	"defdict_traverse", "local_traverse", "element_gc_traverse",
+	"typevar_traverse", "paramspec_traverse", "typevartuple_traverse",
+	"paramspecattr_traverse", "typealias_traverse", "FutureObj_traverse",
+	"Pickler_traverse", "UnpicklerMemoProxy_traverse",
 };
 #define NFUNCS (sizeof(func_names) / sizeof(func_names[0]))
+_Static_assert(NFUNCS * 0x10 <= 0x800, "too many image functions");
 
 #define NSYMBOLS (NTYPES + NVARS + NFUNCS + 1)
 
@@ -461,7 +466,7 @@ void image_static_type(const char *name, const char *tp_name,
 	image_w64(t + L.tp_flags, flags | 1UL << 12 /* READY */);
 	if (traverse)
 		image_w64(t + L.tp_traverse,
-			  A(IMAGE_FUNCS + 0x100 + 0x10 * traverse));
+			  A(IMAGE_FUNCS + 0x800 + 0x10 * traverse));
 	if (strcmp(name, "PyBaseObject_Type"))
 		image_wfield(t, L.tp_base, image_sym("PyBaseObject_Type"));
 }

@@ -640,6 +640,135 @@ static void test_element(unsigned m, bool by_name)
 	check(e, "Element", want, gc_size(56), "");
 }
 
+/* A field of an object under test: its offset, value and label. */
+struct field {
+	int32_t off;
+	const char *label;
+};
+
+/*
+ * An object of a static type named @p tp_name with traverse @p traverse
+ * (NULL or by name: matched by its name), whose word fields @p fields are
+ * set to distinct strs and must be reported in that order, after the
+ * type if @p heap.
+ */
+static void fields_test(unsigned m, const char *row, const char *tp_name,
+			const char *traverse, int64_t basicsize,
+			const struct field *fields)
+{
+	char name[96];
+
+	snprintf(name, sizeof(name), "%s%s", row, traverse ? "" : " by name");
+	begin(strdup(name), m);
+	uint64_t type = stdlib_type(tp_name, traverse ? traverse :
+				    "partial_traverse", basicsize, !traverse);
+	uint64_t o = image_gc_new(type, basicsize, 1, false);
+	struct want want[16];
+	size_t n = 0;
+
+	for (; fields[n].label && n < 15; n++) {
+		char text[32];
+
+		snprintf(text, sizeof(text), "v%zu", n);
+		want[n].dst = image_str(text);
+		want[n].kind = T;
+		want[n].label = fields[n].label;
+		image_w64(o + fields[n].off, want[n].dst);
+	}
+	want[n].dst = 0;
+	check(o, row, want, gc_size(basicsize), "");
+}
+
+static void test_typing(unsigned m)
+{
+	if (m < 12)
+		return;
+	const struct field tv[] = {
+		{ L.tv_bound, "__bound__" },
+		{ L.tv_evaluate_bound, "evaluate_bound" },
+		{ L.tv_constraints, "__constraints__" },
+		{ L.tv_evaluate_constraints, "evaluate_constraints" },
+		{ m >= 13 ? L.tv_default : 0, m >= 13 ? "__default__" : NULL },
+		{ 0 }
+	};
+	const struct field ps[] = {
+		{ L.ps_bound, "__bound__" }, { 0 }
+	};
+	const struct field tvt[] = {
+		{ m >= 13 ? L.tvt_default : 0, m >= 13 ? "__default__" : NULL },
+		{ 0 }
+	};
+	const struct field attr[] = {
+		{ L.psattr_origin, "__origin__" }, { 0 }
+	};
+	const struct field ta[] = {
+		{ L.ta_type_params, "__type_params__" },
+		{ L.ta_compute_value, "compute_value" },
+		{ L.ta_value, "__value__" }, { L.ta_module, "__module__" },
+		{ 0 }
+	};
+
+	fields_test(m, "TypeVar", "typing.TypeVar", "typevar_traverse", 80,
+		    tv);
+	fields_test(m, "ParamSpec", "typing.ParamSpec", "paramspec_traverse",
+		    56, ps);
+	fields_test(m, "TypeVarTuple", "typing.TypeVarTuple",
+		    "typevartuple_traverse", 40, tvt);
+	fields_test(m, "ParamSpecArgs", "typing.ParamSpecArgs",
+		    "paramspecattr_traverse", 24, attr);
+	fields_test(m, "ParamSpecKwargs", "typing.ParamSpecKwargs", NULL, 24,
+		    attr);
+	fields_test(m, "TypeAliasType", "typing.TypeAliasType",
+		    "typealias_traverse", 56, ta);
+}
+
+/* _asyncio and _pickle: their layouts of 3.6 and 3.12. */
+static void test_asyncio(unsigned m)
+{
+	if (m != 6 && m != 12)
+		return;
+	const bool v6 = m == 6;
+	const struct field fut[] = {
+		{ 16, "_loop" }, { v6 ? 24 : 40, "_callbacks" },
+		{ v6 ? 40 : 64, "_result" }, { v6 ? 72 : 104, "__dict__" },
+		{ 0 }
+	};
+	const struct field task[] = {
+		{ v6 ? 96 : 136, "_coro" }, { 16, "_loop" }, { 0 }
+	};
+	const struct field iter[] = { { 16, "future" }, { 0 } };
+
+	fields_test(m, "Future", "_asyncio.Future", "FutureObj_traverse",
+		    v6 ? 88 : 128, fut);
+	fields_test(m, "Task", "_asyncio.Task", NULL, v6 ? 112 : 176, task);
+	fields_test(m, "FutureIter", "_asyncio.FutureIter", NULL, 24, iter);
+}
+
+static void test_pickle(unsigned m)
+{
+	if (m != 6 && m != 12)
+		return;
+	const bool v6 = m == 6;
+	const struct field p[] = {
+		{ v6 ? 48 : 56, "write" }, { 24, "persistent_id" },
+		{ 40, "dispatch_table" }, { 0 }
+	};
+	const struct field u[] = {
+		{ v6 ? 192 : 200, "readline" }, { 184, "read" },
+		{ 48, "persistent_load" }, { 0 }
+	};
+	const struct field proxy[] = { { 16, "<pickler>" }, { 0 } };
+
+	fields_test(m, "Pickler", "_pickle.Pickler", "Pickler_traverse",
+		    v6 ? 136 : 152, p);
+	fields_test(m, "Unpickler", "_pickle.Unpickler", NULL, v6 ? 256 : 272,
+		    u);
+	fields_test(m, "PicklerMemoProxy", "_pickle.PicklerMemoProxy", NULL,
+		    24, proxy);
+	fields_test(m, "UnpicklerMemoProxy", "_pickle.UnpicklerMemoProxy",
+		    "UnpicklerMemoProxy_traverse", 24, proxy);
+}
+
 /* ---- functions.c --------------------------------------------------------- */
 
 static uint64_t code_new(const char *name)
@@ -1256,6 +1385,9 @@ int main(void)
 		test_thread_local(m);
 		test_element(m, false);
 		test_element(m, true);
+		test_typing(m);
+		test_asyncio(m);
+		test_pickle(m);
 		test_code(m);
 		test_function(m);
 		test_method(m);
