@@ -40,7 +40,8 @@
 -- core_file_wanted_bytes, memory_bytes (memory its segments hold),
 -- memory_missing_bytes (of which the file lacks), memory_missing_from (the
 -- lowest address missing, '0x...'), notes_missing (1 if its notes are cut);
--- unreadable (objects with status 'unreadable'); the analyses'
+-- unreadable (objects with status 'unreadable'), partial (objects with
+-- status 'partial'); the analyses'
 -- counts cycles, reachable, unreachable, gc_garbage, anomalies; and the
 -- time each part took in milliseconds: time_walk_ms, time_cycles_ms,
 -- time_reach_ms, time_garbage_ms, time_anomalies_ms.
@@ -65,17 +66,21 @@ CREATE TABLE types(
 -- object referred to from them, tracked or not.
 CREATE TABLE objects(
   addr       INTEGER PRIMARY KEY,  -- PyObject * in the target (id() in the process)
-  type_addr  INTEGER REFERENCES types(addr),  -- ob_type; NULL if the header could not be read
+  type_addr  INTEGER REFERENCES types(addr),  -- ob_type; NULL if the header could not be read, or its type (status 'partial')
   type       TEXT,                 -- tp_name of ob_type, copied from types.name for convenience
   refcnt     INTEGER,              -- ob_refcnt as read, raw (immortal objects show the immortal value)
   size       INTEGER,              -- bytes of the object's allocation: GC head and pre-header, header, items; not separately allocated buffers
-  gc_tracked INTEGER NOT NULL CHECK(gc_tracked BETWEEN 0 AND 1),  -- 1 if found on a collector list
-  generation INTEGER CHECK(generation BETWEEN 0 AND 3),     -- 0, 1, 2, or 3 for the permanent generation (gc.freeze()); NULL if not tracked
+  gc_tracked INTEGER CHECK(gc_tracked BETWEEN 0 AND 1),  -- 1 if on a collector list; NULL if not known (status 'partial')
+  generation INTEGER CHECK(generation BETWEEN 0 AND 3),     -- 0, 1, 2, or 3 for the permanent generation (gc.freeze()); NULL if not tracked, or not known (status 'partial')
   immortal   INTEGER NOT NULL CHECK(immortal BETWEEN 0 AND 1),    -- 1 for immortal objects (3.12+)
   repr       TEXT,                 -- short readable preview: str value (truncated), int value, qualified name of functions, classes and modules, len of containers
-  status     TEXT NOT NULL CHECK(status = 'ok' OR status = 'corrupt' OR status = 'unreadable'),
-                                   -- 'corrupt': read but inconsistent; 'unreadable': its memory is not in the snapshot
-  detail     TEXT,                 -- why the object is corrupt or unreadable, else NULL
+  status     TEXT NOT NULL CHECK(status = 'ok' OR status = 'corrupt' OR status = 'unreadable' OR
+                                 status = 'partial'),
+                                   -- 'corrupt': read but inconsistent; 'unreadable': its memory is not in the snapshot;
+                                   -- 'partial': read, but some of what it is or refers to is in memory a truncated
+                                   -- core lacks: the columns that depend on it are NULL (type, size, gc_tracked,
+                                   -- generation, repr), and its references may be incomplete
+  detail     TEXT,                 -- why the object is corrupt, unreadable or partial, else NULL
   in_cycle   INTEGER               -- cycles.cycle_id of the reference cycle it is in, else NULL
 ) STRICT;
 

@@ -47,8 +47,13 @@ static void show_progress(void *arg, uint64_t objects, uint64_t edges)
 		objects / ((now - p->start) / 1e3 + 1e-9));
 }
 
+/*
+ * @p lost: memory is missing from the snapshot (a truncated core), which
+ * may hold references to any object: only a count lower than the
+ * references found is an anomaly then.
+ */
 static struct err *write_analyses(struct db_writer *s, const struct heap_graph *g,
-				  struct snapshot_analyses *as)
+				  struct snapshot_analyses *as, bool lost)
 {
 	double t = now_ms();
 
@@ -100,9 +105,14 @@ static struct err *write_analyses(struct db_writer *s, const struct heap_graph *
 	t = now_ms();
 	if (!err)
 		err = graph_anomalies(g, &anomalies, &nanomalies);
+	as->anomalies = 0;
 	for (size_t i = 0; !err && i < nanomalies; i++) {
 		const struct graph_anomaly *a = &anomalies[i];
 		char detail[96] = "";
+
+		if (lost && a->kind != GRAPH_DEFICIT)
+			continue;
+		as->anomalies++;
 
 		if (a->conservative)
 			snprintf(detail, sizeof(detail),
@@ -114,7 +124,6 @@ static struct err *write_analyses(struct db_writer *s, const struct heap_graph *
 				   g->nodes[a->node].refcnt, a->referrers,
 				   detail[0] ? detail : NULL);
 	}
-	as->anomalies = nanomalies;
 	as->anomalies_ms = now_ms() - t;
 	free(anomalies);
 	return err;
@@ -177,6 +186,7 @@ static struct err *write_meta(struct db_writer *s, struct target *t,
 	META_U64("types", st->types);
 	META_U64("corrupt", st->corrupt);
 	META_U64("unreadable", st->unreadable);
+	META_U64("partial", st->partial);
 	META_U64("cycles", as->cycles);
 	META_U64("reachable", as->reachable);
 	META_U64("unreachable", as->unreachable);
@@ -340,13 +350,31 @@ static struct err *truncated_error(struct target *t, struct err *err,
 	char what[200];
 	uint64_t addr, size;
 
+	// The runtime (3.7+), or in 3.6 the collector's and the
+	// interpreters' statics (Modules/gcmodule.c, Python/pystate.c).
+	static const char *const anchors[] = {
+		"_PyRuntime", "_PyGC_generation0", "interp_head",
+	};
+
 	describe_truncation(cut, what, sizeof(what));
-	if (target_symbol(t, "_PyRuntime", &addr, &size, NULL) && size &&
-	    size < (1u << 24) && !all_readable(t, addr, size)) {
+	for (size_t i = 0; i < sizeof(anchors) / sizeof(*anchors); i++) {
+		if (!target_symbol(t, anchors[i], &addr, &size, NULL) ||
+		    !size || size >= (1u << 24) || all_readable(t, addr, size))
+			continue;
 		err_destroy(err);
 		err = err_create(ERR_INPUT, "the core is truncated: the "
-				 "interpreter's runtime (_PyRuntime, 0x%"
-				 PRIx64 ") is not all in it; %s", addr, what);
+				 "interpreter's %s (%s, 0x%" PRIx64 ") is "
+				 "not all in it; %s", i ? "state" : "runtime",
+				 anchors[i], addr, what);
+		return err_hint(err, "take a complete core");
+	}
+	// The library that holds them may be mapped past the cut.
+	if (err->code == ERR_NOTPYTHON) {
+		err_destroy(err);
+		err = err_create(ERR_INPUT, "the core is truncated: no module "
+				 "in it holds the interpreter's runtime "
+				 "(_PyRuntime; in 3.6 _PyGC_generation0 and "
+				 "interp_head); %s", what);
 		return err_hint(err, "take a complete core");
 	}
 	return err_hint(err, "the core is truncated: %s; take a complete one",
@@ -465,7 +493,9 @@ static void print_summary(const struct snapshot_options *o,
 
 		describe_truncation(&cut, what, sizeof(what));
 		fprintf(f, "warning: the core is truncated: %s; %" PRIu64
-			" objects could not be read\n", what, st->unreadable);
+			" objects could not be read, %" PRIu64 " only in part "
+			"(objects.status 'partial')\n", what, st->unreadable,
+			st->partial);
 	}
 	if (st->truncated)
 		fprintf(f, "warning: the walk was cut short: %s\n",
@@ -506,6 +536,7 @@ struct err *snapshot_take(const struct snapshot_options *o,
 	struct snapshot_analyses *as = &r->analyses;
 	struct heap_stats *st = &r->walk;
 	struct progress progress = { 0 };
+	struct target_truncation cut = { 0 };
 	double t0;
 	struct err *err;
 
@@ -521,11 +552,8 @@ struct err *snapshot_take(const struct snapshot_options *o,
 		err = open_target(o, r, &t);
 	if (!err)
 		err = find_layout(o, t, &l);
-	if (!err) {
-		struct target_truncation cut;
-
+	if (!err)
 		r->partial = target_truncation(t, &cut);
-	}
 	if (!err)
 		err = db_writer_create(o->db, gcscope_schema, &s);
 	if (err)
@@ -565,7 +593,7 @@ struct err *snapshot_take(const struct snapshot_options *o,
 	as->cycles = cycles.ncycles;
 	as->cycles_ms = now_ms() - t0;
 	if (!err)
-		err = write_analyses(s, &g, as);
+		err = write_analyses(s, &g, as, r->partial && cut.missing);
 	if (!err)
 		err = write_meta(s, t, &l, st, as);
 	if (!err && o->source == SNAPSHOT_PID)

@@ -561,12 +561,16 @@ static struct err *layout_validate(struct layout *l, struct target *t)
 					 &interp) && interp)
 			head = interp + l->interp_gc + l->gc_generations +
 			       l->gen_head;
+		// Past the end of a truncated core the link cannot be
+		// checked: the rest must do.
 		if (!head)
 			problem = "no interpreter in _PyRuntime";
-		else if (!target_read_u64(t, head + l->gchead_next, &next) ||
-			 !target_read_u64(t, (next & ~7ULL) + l->gchead_prev,
-					  &prev) ||
-			 (prev & ~3ULL) != head)
+		else if (!target_read_u64(t, head + l->gchead_next, &next))
+			problem = "the youngest collector list's head is "
+				  "unreadable";
+		else if (target_read_u64(t, (next & ~7ULL) + l->gchead_prev,
+					 &prev) ? (prev & ~3ULL) != head :
+			 !target_is_lost(t, (next & ~7ULL) + l->gchead_prev))
 			problem = "the youngest collector list does not link "
 				  "back to its head";
 	}

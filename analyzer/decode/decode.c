@@ -20,6 +20,11 @@ enum {
 
 /* ---- reads ----------------------------------------------------------- */
 
+uint64_t decode_lost(const struct decode *d)
+{
+	return target_lost_reads(d->t) + d->types_lost;
+}
+
 void decode_read(struct decode *d, uint64_t addr, void *buf, size_t n)
 {
 	if (!target_read_ok(d->t, buf, addr, n)) {
@@ -229,7 +234,7 @@ int64_t decode_size(struct decode *d, uint64_t obj,
 {
 	const struct layout *l = d->l;
 	const struct decoder *row = ti->row, *value = ti->value_row;
-	uint64_t presize = 0;
+	uint64_t presize = 0, lost = decode_lost(d);
 	int64_t size, extra = 0;
 
 	if (out)
@@ -254,8 +259,15 @@ int64_t decode_size(struct decode *d, uint64_t obj,
 
 	size = value && value->size ? value->size(d, obj, ti, extra) :
 				      decode_default_size(d, obj, ti, extra);
-	if (out && value && value->preview)
+	bool size_lost = decode_lost(d) != lost;
+
+	if (out && value && value->preview) {
+		lost = decode_lost(d);
 		value->preview(d, obj, ti, out, max);
+		if (decode_lost(d) != lost)
+			out[0] = 0;
+	}
+	lost = decode_lost(d);
 	if (l->inline_values && (ti->flags & TPFLAGS_INLINE_VALUES)) {
 		// _PyInlineValuesSize: header, capacity values, order bytes.
 		unsigned cap = decode_u8(d, obj + ti->basicsize + l->dv_capacity);
@@ -277,7 +289,8 @@ int64_t decode_size(struct decode *d, uint64_t obj,
 			       ((cap + 7) & ~7u);
 		}
 	}
-	if (size < 0 || size > (1LL << 40))
+	if (size_lost || decode_lost(d) != lost || size < 0 ||
+	    size > (1LL << 40))
 		return -1;
 	return presize + ((size + 7) & ~7LL);
 }

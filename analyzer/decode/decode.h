@@ -43,6 +43,8 @@ struct decode_type {
 	char name[DECODE_NAME_MAX]; // tp_name
 	char module[DECODE_NAME_MAX]; // __module__, or "" when unknown
 	bool valid;             // a readable type object
+	bool lost;              // not valid, or its name incomplete: some
+				// of it is in memory a truncated core lacks
 	const struct decoder *row; // decodes instances' references; NULL:
 				   // none does, they are scanned
 	const struct decoder *value_row; // sizes and previews instances:
@@ -97,7 +99,16 @@ struct decode {
 	const struct decode_ops *ops;
 	struct err **err;       // the walk's first failure: decoding stops
 	const char *problem;    // why the object is corrupt, or NULL
+	uint64_t types_lost;    // types used whose facts are not all in
+				// the snapshot (counted at each use)
 };
+
+/*
+ * A count that grows with every read of memory a truncated core lacks and
+ * every use of a type read that way: what was read between two equal
+ * counts was all in the snapshot.
+ */
+uint64_t decode_lost(const struct decode *d);
 
 /** One kind of object. */
 struct decoder {
@@ -153,8 +164,9 @@ void decode_object(struct decode *d, uint64_t obj,
 		   const struct decode_type *ti);
 
 /**
- * Allocation size of @p obj (GC head and pre-header included), or -1;
- * and its preview into @p out if @p out is not NULL ("" if none).
+ * Allocation size of @p obj (GC head and pre-header included), or -1 (also
+ * when what it depends on is not in the snapshot); and its preview into
+ * @p out if @p out is not NULL ("" if none, or not all in the snapshot).
  */
 int64_t decode_size(struct decode *d, uint64_t obj,
 		    const struct decode_type *ti, char *out, size_t max);

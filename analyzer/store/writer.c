@@ -42,8 +42,8 @@ struct object_row {
 	uint64_t via_edge;     // reach: its edges rowid, 0 = none
 	uint32_t depth;        // reach: UINT32_MAX when no root reaches it
 	uint32_t cycle_id;     // 0: in no cycle
-	int8_t generation;     // -1: untracked
-	uint8_t tracked;
+	int8_t generation;     // -1: untracked or unknown
+	int8_t tracked;        // -1: unknown
 	uint8_t immortal;
 	uint8_t status;        // enum heap_status
 	uint8_t found;         // enum heap_found
@@ -94,6 +94,7 @@ static const char *const statuses[] = {
 	[HEAP_OK] = "ok",
 	[HEAP_CORRUPT] = "corrupt",
 	[HEAP_UNREADABLE] = "unreadable",
+	[HEAP_PARTIAL] = "partial",
 };
 
 static struct err *err_sqlite(struct db_writer *s, const char *what)
@@ -894,7 +895,7 @@ static size_t object_columns(const struct bulk *b, size_t i,
 	v[n++] = r->status != HEAP_UNREADABLE ? int_value(r->refcnt) :
 						null_value;
 	v[n++] = r->size >= 0 ? int_value(r->size) : null_value;
-	v[n++] = int_value(r->tracked);
+	v[n++] = r->tracked >= 0 ? int_value(r->tracked) : null_value;
 	v[n++] = r->generation >= 0 ? int_value(r->generation) : null_value;
 	v[n++] = int_value(r->immortal);
 	v[n++] = text_value(r->repr ? s->arena + r->repr - 1 : NULL);

@@ -512,8 +512,19 @@ static bool try_dir_name(struct scan *s, struct image *im, const char *dir,
 	n = snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (n <= 0 || (size_t)n >= sizeof(path))
 		return false;
-	return local ? try_file(s, im, path, false) :
-		       try_core_path(s, im, path, false);
+	if (!local)
+		return try_core_path(s, im, path, false);
+	if (!try_file(s, im, path, false))
+		return false;
+	// A name of ours (a python* link, a .build-id link): the file as
+	// the kernel names what a process maps, links resolved.
+	char *real = realpath(im->path, NULL);
+
+	if (real) {
+		free(im->path);
+		im->path = real;
+	}
+	return true;
 }
 
 // The build-id trees of the debug directories: .build-id/xx/yyyy.

@@ -74,6 +74,11 @@ struct target {
 	size_t ncore;
 	struct segment *files;    /* segments of the mapped files, sorted */
 	size_t nfiles;
+	struct segment *lost;     /* memory the core's file does not hold
+				     (cut, or left to the files), sorted;
+				     no data */
+	size_t nlost;
+	uint64_t lost_reads;      /* reads that fell on it */
 	struct module_state *mods;
 	size_t nmods;
 	uint64_t entry;           /* AT_ENTRY from the core's auxv, or 0 */
@@ -163,6 +168,42 @@ bool target_contains(struct target *t, uint64_t addr)
 	return target_segment(t, addr) != NULL;
 }
 
+long target_module_at(struct target *t, uint64_t addr);
+
+bool target_is_cut(struct target *t, uint64_t addr)
+{
+	return t->want_size > t->map_size && t->nlost &&
+	       segment_find(t->lost, t->nlost, addr);
+}
+
+bool target_is_lost(struct target *t, uint64_t addr)
+{
+	long i;
+
+	if (t->want_size <= t->map_size)
+		return false;
+	if (t->nlost && segment_find(t->lost, t->nlost, addr))
+		return true;
+	// A library whose file was not found: what the file holds is not in
+	// the snapshot. Without its notes a core does not say what it
+	// mapped beyond the files found from their ELF headers: memory
+	// outside those may have been any file's.
+	i = target_module_at(t, addr);
+	return i >= 0 ? !t->mods[i].pub.path : t->cut.notes_cut;
+}
+
+// A read failed at addr: count it if the core lost that memory.
+static void note_lost(struct target *t, uint64_t addr)
+{
+	if (target_is_lost(t, addr))
+		t->lost_reads++;
+}
+
+uint64_t target_lost_reads(const struct target *t)
+{
+	return t->lost_reads;
+}
+
 bool target_read_ok(struct target *t, void *buf, uint64_t addr, size_t n)
 {
 	unsigned char *out = buf;
@@ -170,8 +211,10 @@ bool target_read_ok(struct target *t, void *buf, uint64_t addr, size_t n)
 	while (n) {
 		const struct segment *s = target_segment(t, addr);
 
-		if (!s)
+		if (!s) {
+			note_lost(t, addr);
 			return false;
+		}
 		uint64_t avail = s->end - addr;
 		size_t k = n < avail ? n : (size_t)avail;
 
@@ -203,8 +246,10 @@ long target_read_string(struct target *t, uint64_t addr, char *buf,
 	while (len + 1 < max) {
 		const struct segment *s = target_segment(t, addr + len);
 
-		if (!s)
+		if (!s) {
+			note_lost(t, addr + len);
 			break;
+		}
 		const unsigned char *p = s->data + (addr + len - s->start);
 		size_t room = max - 1 - len;
 		uint64_t avail = s->end - (addr + len);
@@ -250,7 +295,7 @@ static struct err *segments_append(struct segment **segs, size_t *n,
 // Core PT_LOAD segments, and AT_ENTRY from the NT_AUXV note.
 static struct err *target_load_core(struct target *t)
 {
-	size_t phnum, cap = 0;
+	size_t phnum, cap = 0, lost_cap = 0;
 	struct err *err;
 
 	if (elf_getphdrnum(t->elf, &phnum) != 0)
@@ -273,8 +318,19 @@ static struct err *target_load_core(struct target *t)
 		if (ph->p_type == PT_NOTE &&
 		    ph->p_offset + ph->p_filesz > t->map_size)
 			t->cut.notes_cut = true;
-		if (ph->p_type != PT_LOAD || ph->p_filesz == 0)
+		if (ph->p_type != PT_LOAD)
 			continue;
+		if (ph->p_filesz == 0) {
+			err = ph->p_vaddr + ph->p_memsz <= ph->p_vaddr ? NULL :
+			      segments_append(&t->lost, &t->nlost, &lost_cap,
+					      (struct segment){
+						      .start = ph->p_vaddr,
+						      .end = ph->p_vaddr + ph->p_memsz,
+					      });
+			if (err)
+				return err;
+			continue;
+		}
 		// A truncated core keeps what is there.
 		uint64_t want = ph->p_filesz < ph->p_memsz ? ph->p_filesz :
 							     ph->p_memsz;
@@ -287,6 +343,19 @@ static struct err *target_load_core(struct target *t)
 		if (filesz < want && (!t->cut.missing_from ||
 				      ph->p_vaddr + filesz < t->cut.missing_from))
 			t->cut.missing_from = ph->p_vaddr + filesz;
+		// What of it the file lacks, and what the core never held
+		// (file-backed memory gcore leaves to the files, which a
+		// truncated core may not name): not in the snapshot.
+		if (filesz < ph->p_memsz &&
+		    ph->p_vaddr + ph->p_memsz > ph->p_vaddr) {
+			err = segments_append(&t->lost, &t->nlost, &lost_cap,
+					      (struct segment){
+						      .start = ph->p_vaddr + filesz,
+						      .end = ph->p_vaddr + ph->p_memsz,
+					      });
+			if (err)
+				return err;
+		}
 		if (!filesz)
 			continue;
 		if (ph->p_vaddr + filesz < ph->p_vaddr)
@@ -302,6 +371,8 @@ static struct err *target_load_core(struct target *t)
 	}
 	if (t->ncore)
 		qsort(t->core, t->ncore, sizeof(*t->core), segment_cmp);
+	if (t->nlost)
+		qsort(t->lost, t->nlost, sizeof(*t->lost), segment_cmp);
 
 	for (size_t i = 0; i < phnum; i++) {
 		GElf_Phdr mem, *ph = gelf_getphdr(t->elf, i, &mem);
@@ -986,6 +1057,7 @@ void target_destroy(struct target *t)
 	free(t->sysroot);
 	free(t->mods);
 	free(t->core);
+	free(t->lost);
 	free(t->files);
 	free(t->debuginfo_path);
 	free(t->source);

@@ -137,6 +137,26 @@ bool target_read_ok(struct target *t, void *buf, uint64_t addr, size_t n);
  */
 bool target_contains(struct target *t, uint64_t addr);
 
+/**
+ * How many reads so far failed on memory a truncated core lacks: memory
+ * its program headers place that its file does not hold. A caller that
+ * compares the count before and after reading a thing knows whether all
+ * of it was in the snapshot.
+ */
+uint64_t target_lost_reads(const struct target *t);
+
+/**
+ * Whether the byte at @p addr may be memory a truncated core lacks: placed
+ * by its program headers but not in its file, in a library whose file was
+ * not found, or (its notes lost with the mappings they list) anywhere
+ * outside the files found. Always false for a complete core.
+ */
+bool target_is_lost(struct target *t, uint64_t addr);
+
+/** Whether the byte at @p addr is placed by a truncated core's program
+ * headers but not in its file. */
+bool target_is_cut(struct target *t, uint64_t addr);
+
 /** Read one 8-byte little-endian word; false if unreadable. */
 static inline bool target_read_u64(struct target *t, uint64_t addr,
 				   uint64_t *ret)

@@ -106,8 +106,15 @@ static enum list_end walk_links(struct walk *w, uint64_t head, int generation,
 static void walk_list(struct walk *w, uint64_t head, int generation)
 {
 	uint64_t ahead, back;
+
+	if (w->nheads < MAX_HEADS) {
+		w->heads[w->nheads] = head;
+		w->head_gen[w->nheads++] = generation;
+	}
 	enum list_end end = walk_links(w, head, generation, true, &ahead);
 
+	if (end != LIST_HEAD)
+		w->lists_incomplete = true;
 	if (end == LIST_HEAD || end == LIST_STOP)
 		return;
 	if (end == LIST_LOOP) {
@@ -256,3 +263,138 @@ void walk_interpreters(struct walk *w)
 	}
 }
 
+
+/* ---- objects the lists did not give ---------------------------------- */
+
+enum { GEN_UNKNOWN = -1, GEN_UNTRACKED = -2 };
+
+// Whether the GC head at gc says its object is tracked: 1, 0, or -1 if
+// it is not in the snapshot.
+static int gc_head_tracked(struct walk *w, uint64_t gc)
+{
+	const struct layout *l = w->l;
+	uint64_t v;
+
+	// 3.6/3.7: the state in gc_refs (_PyGC_REFS_UNTRACKED, -2, shifted
+	// by _PyGC_REFS_SHIFT); gc_next is garbage on an object never
+	// tracked. 3.8+: _gc_next is 0 when untracked.
+	if (l->gchead_refs >= 0) {
+		if (!target_read_u64(w->t, gc + l->gchead_refs, &v))
+			return -1;
+		return ((int64_t)v >> 1) != -2;
+	}
+	if (!target_read_u64(w->t, gc + l->gchead_next, &v))
+		return -1;
+	return v != 0;
+}
+
+static int head_generation(const struct walk *w, uint64_t gc)
+{
+	for (unsigned k = 0; k < w->nheads; k++) {
+		if (w->heads[k] == gc)
+			return w->head_gen[k];
+	}
+	return GEN_UNTRACKED;
+}
+
+/*
+ * Follow the links from the GC head at gc (by _gc_next if @p forward, else
+ * by _gc_prev), each checked against the one back, to a list head or to
+ * an object whose list is known; the heads passed on the way go to
+ * w->chain. Returns the generation, or GEN_UNKNOWN where a link cannot be
+ * followed.
+ */
+static int chain_walk(struct walk *w, uint64_t gc, bool forward)
+{
+	const struct layout *l = w->l;
+	uint64_t mask = ~(uint64_t)(forward ? l->gc_next_mask : l->gc_prev_mask);
+	uint64_t back_mask = ~(uint64_t)(forward ? l->gc_prev_mask :
+						    l->gc_next_mask);
+	int32_t link = forward ? l->gchead_next : l->gchead_prev;
+	int32_t back = forward ? l->gchead_prev : l->gchead_next;
+	uint64_t from = gc, p, word;
+
+	if (!target_read_u64(w->t, gc + link, &p))
+		return GEN_UNKNOWN;
+	for (uint64_t n = 0; n < w->lim->max_objects && !w->err; n++) {
+		p &= mask;
+		if (!p || (p & 7) ||
+		    !target_read_u64(w->t, p + back, &word) ||
+		    (word & back_mask) != from)
+			return GEN_UNKNOWN;
+		int gen = head_generation(w, p);
+
+		if (gen != GEN_UNTRACKED)
+			return gen;
+		long i = node_find(w, p + l->sizeof_gc_head);
+
+		if (i >= 0 && w->nodes[i].generation >= 0)
+			return w->nodes[i].generation;
+		// Met one whose list was not found, or one already reported.
+		if (i >= 0 && ((w->nodes[i].flags & HEAP_NODE_GC_UNKNOWN) ||
+			       (uint32_t)i < w->cur))
+			return GEN_UNKNOWN;
+		if (!append_u64(&w->chain, &w->nchain, &w->chain_cap, p)) {
+			w->err = &err_nomem;
+			return GEN_UNKNOWN;
+		}
+		from = p;
+		if (!target_read_u64(w->t, p + link, &p))
+			return GEN_UNKNOWN;
+	}
+	return GEN_UNKNOWN;
+}
+
+// Node idx, or the object at gc, is tracked in generation gen (GEN_UNKNOWN:
+// on a list that was not found).
+static void set_tracked(struct walk *w, long i, int gen)
+{
+	if (i < 0)
+		return;
+	if (!(w->nodes[i].flags & HEAP_NODE_TRACKED))
+		w->st->tracked++;
+	w->nodes[i].flags |= HEAP_NODE_TRACKED;
+	if (gen >= 0)
+		w->nodes[i].generation = gen;
+	else
+		w->nodes[i].flags |= HEAP_NODE_GC_UNKNOWN;
+}
+
+/*
+ * Where a list could not be walked whole (a truncated core), whether node
+ * idx, an object with a GC head found by reference, is tracked, and on
+ * which list: its GC head says if it is; its links, followed both ways,
+ * lead to its list's head or to an object whose list is known. The objects
+ * met on the way are on that list too: recorded (and found) as such, so
+ * that no link is followed twice. What cannot be read stays unknown:
+ * HEAP_NODE_GC_UNKNOWN, and HEAP_NODE_TRACKED if the head says tracked.
+ */
+void gc_resolve(struct walk *w, uint32_t idx)
+{
+	uint64_t gc = w->nodes[idx].addr - w->l->sizeof_gc_head;
+	int tracked = gc_head_tracked(w, gc), gen = GEN_UNKNOWN;
+
+	if (tracked == 0)
+		return;
+	if (tracked < 0) {
+		w->nodes[idx].flags |= HEAP_NODE_GC_UNKNOWN;
+		return;
+	}
+	// During a 3.8+ collection _gc_prev holds counts: no checked links.
+	w->nchain = 0;
+	if (prev_links(w)) {
+		// Those met going forward are on the list going back finds.
+		gen = chain_walk(w, gc, true);
+		if (gen == GEN_UNKNOWN)
+			gen = chain_walk(w, gc, false);
+	}
+	set_tracked(w, idx, gen);
+	for (size_t k = 0; k < w->nchain && !w->err; k++) {
+		bool added;
+		long i = node_add(w, w->chain[k] + w->l->sizeof_gc_head,
+				  -1, &added);
+
+		set_tracked(w, i, gen);
+	}
+	w->nchain = 0;
+}

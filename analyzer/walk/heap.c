@@ -87,21 +87,45 @@ static uint16_t node_flags(struct walk *w, uint32_t idx,
 	return flags | decode_node_flags(&w->dc, addr, ti);
 }
 
+// Whether instances of ti have a GC head (static types have none:
+// type_is_gc).
+static bool has_gc_head(struct walk *w, uint64_t obj,
+			const struct decode_type *ti)
+{
+	return (ti->flags & TPFLAGS_HAVE_GC) &&
+	       !(ti->row && (ti->row->flags & DECODER_GC_IF_HEAP) &&
+		 !decode_is_heap_type(&w->dc, obj));
+}
+
+/*
+ * Whether node idx is tracked, and on which list, if the lists did not
+ * say; what is read to find out is not the object's own (lost is moved
+ * past it).
+ */
+static void resolve_tracked(struct walk *w, uint32_t idx,
+			    const struct decode_type *ti, uint64_t *lost)
+{
+	uint64_t before = decode_lost(&w->dc);
+
+	if (w->nodes[idx].flags & (HEAP_NODE_TRACKED | HEAP_NODE_GC_UNKNOWN))
+		return;
+	if (!ti)
+		w->nodes[idx].flags |= HEAP_NODE_GC_UNKNOWN;
+	else if (has_gc_head(w, w->nodes[idx].addr, ti))
+		gc_resolve(w, idx);
+	*lost += decode_lost(&w->dc) - before;
+}
+
 static void process(struct walk *w, uint32_t idx)
 {
 	const struct layout *l = w->l;
 	struct heap_node n = w->nodes[idx];
 	struct heap_object o = {
 		.addr = n.addr,
-		.gc_tracked = n.generation >= 0,
-		.generation = n.generation,
 		.size = -1,
 		.status = HEAP_OK,
-		.found = n.generation >= 0 ? HEAP_FOUND_GC :
-			 n.flags & HEAP_NODE_ARENA ? HEAP_FOUND_ARENA :
-						     HEAP_FOUND_REFERENT,
 	};
-	uint64_t hdr[2];
+	uint64_t hdr[2], lost = decode_lost(&w->dc);
 	char repr[256];
 
 	w->cur = idx;
@@ -111,6 +135,8 @@ static void process(struct walk *w, uint32_t idx)
 	if (!target_read_ok(w->t, hdr, n.addr, sizeof(hdr))) {
 		o.status = HEAP_UNREADABLE;
 		o.detail = "the object header is not in the snapshot";
+		if (w->lists_incomplete && !(n.flags & HEAP_NODE_TRACKED))
+			w->nodes[idx].flags |= HEAP_NODE_GC_UNKNOWN;
 		goto out;
 	}
 	o.refcnt = hdr[l->ob_refcnt / 8];
@@ -120,20 +146,31 @@ static void process(struct walk *w, uint32_t idx)
 
 	if (!ti)
 		goto out;
-	o.type = ti->name;
 	if (!ti->valid) {
 		// Its count is not taken either: the analyses leave it out.
 		w->nodes[idx].flags |= HEAP_NODE_BAD;
-		o.status = HEAP_CORRUPT;
-		o.detail = "ob_type is not a type object";
+		w->nodes[idx].refcnt = o.refcnt;
+		if (ti->lost) {
+			o.status = HEAP_PARTIAL;
+			o.detail = "its type is not in the snapshot";
+			if (w->lists_incomplete)
+				resolve_tracked(w, idx, NULL, &lost);
+		} else {
+			o.type = ti->name;
+			o.status = HEAP_CORRUPT;
+			o.detail = "ob_type is not a type object";
+		}
 		goto out;
 	}
+	o.type = ti->name;
 	bool added;
 	long type_node = node_add(w, o.type_addr, -1, &added);
 
 	// node_add may move the array: index, never hold pointers.
 	w->nodes[idx].refcnt = o.refcnt;
 	w->nodes[idx].type = type_node >= 0 ? (uint32_t)type_node : HEAP_NONE;
+	if (w->lists_incomplete)
+		resolve_tracked(w, idx, ti, &lost);
 	w->nodes[idx].flags = node_flags(w, idx, ti, o.immortal);
 	if (o.refcnt <= 0 && !o.immortal) {
 		o.status = HEAP_CORRUPT;
@@ -148,6 +185,11 @@ static void process(struct walk *w, uint32_t idx)
 	}
 	o.size = decode_size(&w->dc, n.addr, ti, repr, sizeof(repr));
 	o.repr = repr[0] ? repr : NULL;
+	if (o.status == HEAP_OK && decode_lost(&w->dc) != lost) {
+		// What went wrong may be only what is not there.
+		o.status = HEAP_PARTIAL;
+		o.detail = "some of what it refers to is not in the snapshot";
+	}
 	if (w->dc.problem && o.status == HEAP_OK) {
 		o.status = HEAP_CORRUPT;
 		o.detail = w->dc.problem;
@@ -156,9 +198,24 @@ out:
 	edges_settle(w);
 	if (w->err)
 		return;
+	n = w->nodes[idx];
+	o.gc_tracked = n.flags & HEAP_NODE_TRACKED ? 1 :
+		       n.flags & HEAP_NODE_GC_UNKNOWN ? -1 : 0;
+	o.generation = n.generation;
+	o.found = n.flags & HEAP_NODE_TRACKED ? HEAP_FOUND_GC :
+		  n.flags & HEAP_NODE_ARENA ? HEAP_FOUND_ARENA :
+					      HEAP_FOUND_REFERENT;
+	if ((n.flags & HEAP_NODE_GC_UNKNOWN) && o.status == HEAP_OK) {
+		o.status = HEAP_PARTIAL;
+		o.detail = o.gc_tracked ? "its collector list is not in the "
+					  "snapshot" :
+					  "its GC head is not in the snapshot";
+	}
 	if (o.status == HEAP_UNREADABLE || !o.type)
 		w->nodes[idx].flags |= HEAP_NODE_BAD;
-	if (o.status != HEAP_OK)
+	if (o.status == HEAP_PARTIAL)
+		w->st->partial++;
+	else if (o.status != HEAP_OK)
 		w->st->corrupt++;
 	if (o.status == HEAP_UNREADABLE)
 		w->st->unreadable++;
@@ -229,6 +286,7 @@ struct err *heap_walk(struct target *t, const struct layout *l,
 	}
 	census_deinit(&w.census);
 	free(w.bufs);
+	free(w.chain);
 
 	for (size_t i = 0; i < w.types_cap; i++)
 		free(w.types ? w.types[i] : NULL);

@@ -34,6 +34,9 @@ enum heap_status {
 	HEAP_OK,
 	HEAP_CORRUPT,     /* read, but inconsistent */
 	HEAP_UNREADABLE,  /* its memory is not in the snapshot */
+	HEAP_PARTIAL,     /* read, but some of what it is or refers to is
+			     in memory a truncated core lacks: what is not
+			     known is NULL, its references may be missing */
 };
 
 /** How an object was found (schema: objects.found). */
@@ -63,8 +66,9 @@ struct heap_object {
 	const char *type;      /* tp_name, or NULL */
 	int64_t refcnt;        /* ob_refcnt, raw */
 	int64_t size;          /* bytes of the allocation, -1 if unknown */
-	bool gc_tracked;       /* on a collector list */
-	int generation;        /* 0–2, 3 = permanent, -1 = untracked */
+	int gc_tracked;        /* 1 on a collector list, 0 not, -1 unknown */
+	int generation;        /* 0–2, 3 = permanent, -1 = untracked or
+				  unknown */
 	bool immortal;         /* 3.12+ immortal refcount */
 	const char *repr;      /* short preview, or NULL */
 	enum heap_status status;
@@ -158,6 +162,7 @@ struct heap_stats {
 	uint64_t types;         /* types reported */
 	uint64_t corrupt;       /* objects not HEAP_OK */
 	uint64_t unreadable;    /* of which HEAP_UNREADABLE */
+	uint64_t partial;       /* HEAP_PARTIAL, not counted in corrupt */
 	uint64_t gc_debug;      /* gc.get_debug() of the main interpreter */
 	bool gc_collecting;     /* a collection was running */
 	/* the collector's state in the main interpreter: gc.isenabled(),
@@ -202,6 +207,8 @@ enum heap_node_flags {
 	HEAP_NODE_BAD = 1 << 6,         /* status not ok */
 	HEAP_NODE_FINALIZED = 1 << 7,   /* tp_finalize already ran */
 	HEAP_NODE_ARENA = 1 << 8,       /* found in pymalloc's arenas only */
+	HEAP_NODE_GC_UNKNOWN = 1 << 9,  /* its generation, or whether it is
+					   tracked, is not in the snapshot */
 };
 
 /** An object of the graph. */

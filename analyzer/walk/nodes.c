@@ -197,8 +197,11 @@ void walk_edge(struct walk *w, uint64_t dst, enum heap_edge_kind kind,
 					 "snapshot";
 			return;
 		}
-		if (!target_contains(w->t, dst) ||
-		    !target_contains(w->t, dst + w->l->sizeof_object - 1))
+		// Memory a truncated core lacks is no sign of damage.
+		if ((!target_contains(w->t, dst) ||
+		     !target_contains(w->t, dst + w->l->sizeof_object - 1)) &&
+		    !target_is_cut(w->t, dst) &&
+		    !target_is_cut(w->t, dst + w->l->sizeof_object - 1))
 			w->cur_bad_refs++;
 	}
 	// Near the cap on objects, a reference to an object that cannot be
@@ -289,3 +292,18 @@ bool append_u32(uint32_t **array, size_t *n, size_t *cap, uint32_t v)
 	return true;
 }
 
+
+bool append_u64(uint64_t **array, size_t *n, size_t *cap, uint64_t v)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256;
+		uint64_t *p = realloc(*array, ncap * sizeof(*p));
+
+		if (!p)
+			return false;
+		*array = p;
+		*cap = ncap;
+	}
+	(*array)[(*n)++] = v;
+	return true;
+}

@@ -135,14 +135,28 @@ bool is_type_object(struct walk *w, uint64_t addr)
 static void module_of_type(struct walk *w, const struct decode_type *ti,
 			   char *buf, size_t size);
 
+/*
+ * A type found not valid: lost if that is because some of it is in memory
+ * a truncated core lacks (its instances are then partial, not corrupt).
+ */
+static struct decode_type *type_lost(struct walk *w, struct decode_type *ti,
+				     uint64_t lost)
+{
+	ti->lost = target_lost_reads(w->t) != lost;
+	w->dc.types_lost += ti->lost;
+	return ti;
+}
+
 // Look up or read a type; reports it to the consumer the first time.
 struct decode_type *type_get(struct walk *w, uint64_t addr)
 {
 	const struct layout *l = w->l;
 	struct decode_type *ti = type_find(w, addr);
 
-	if (ti)
+	if (ti) {
+		w->dc.types_lost += ti->lost;
 		return ti;
+	}
 	ti = calloc(1, sizeof(*ti));
 	if (!ti) {
 		w->err = &err_nomem;
@@ -154,7 +168,7 @@ struct decode_type *type_get(struct walk *w, uint64_t addr)
 		free(ti);
 		return NULL;
 	}
-	uint64_t name_addr;
+	uint64_t name_addr, lost = target_lost_reads(w->t);
 
 	if (!is_type_object(w, addr) ||
 	    !target_read_u64(w->t, addr + l->tp_name, &name_addr) ||
@@ -162,7 +176,7 @@ struct decode_type *type_get(struct walk *w, uint64_t addr)
 		    1) {
 		snprintf(ti->name, sizeof(ti->name), "<bad type 0x%" PRIx64 ">",
 			 addr);
-		return ti;
+		return type_lost(w, ti, lost);
 	}
 	uint64_t v[1];
 	bool ok = true;
@@ -187,10 +201,11 @@ struct decode_type *type_get(struct walk *w, uint64_t addr)
 		ok = ok && target_read_u64(w->t, addr + l->ht_cached_keys,
 					   &ti->cached_keys);
 	if (!ok || ti->basicsize < 0 || ti->basicsize > (1 << 24) ||
-	    ti->itemsize < 0 || ti->itemsize > (1 << 16)) {
+	    ti->itemsize < 0 || ti->itemsize > (1 << 16) ||
+	    target_lost_reads(w->t) != lost) {
 		snprintf(ti->name, sizeof(ti->name), "<bad type 0x%" PRIx64 ">",
 			 addr);
-		return ti;
+		return type_lost(w, ti, lost);
 	}
 	// Static types are only heap types' 'slots' owners when heap types.
 	if (!(ti->flags & TPFLAGS_HEAPTYPE))
@@ -317,12 +332,17 @@ static void module_of_type(struct walk *w, const struct decode_type *ti, char *b
 
 	buf[0] = 0;
 	if (ti->flags & TPFLAGS_HEAPTYPE) {
+		uint64_t lost = target_lost_reads(w->t);
+
 		// type_new() stores the defining module's name in the class
 		// dict (Objects/typeobject.c type_new_set_module).
 		if (target_read_u64(w->t, ti->addr + w->l->tp_dict, &dict) &&
 		    dict_find_str(w, dict, "__module__", &module))
 			decode_str(&w->dc, module, false, buf, size, NULL);
-		if (buf[0] || !dot)
+		// Not in the snapshot: unknown (NULL), not guessed.
+		if (target_lost_reads(w->t) != lost)
+			buf[0] = 0;
+		if (buf[0] || !dot || target_lost_reads(w->t) != lost)
 			return;
 	}
 	// Static types: tp_name is "module.name" or a builtin's bare name.

@@ -18,6 +18,7 @@ enum {
 	MAX_INTERPRETERS = 256,  // sub-interpreters followed via ->next
 	MAX_KNOWN = 128,         // exported types and traverses matched
 	MAX_SKIP = 16,           // free lists skipped in one struct scan
+	MAX_HEADS = 64,          // collector list heads kept for gc_resolve
 };
 
 struct walk {
@@ -73,6 +74,15 @@ struct walk {
 	size_t ngarbage, garbage_cap;
 	uint32_t interned;            // the interned dict's node, or HEAP_NONE
 
+	// The collector's list heads and their generations; whether a list
+	// could not be walked whole (gc_resolve is needed then).
+	uint64_t heads[MAX_HEADS];
+	int8_t head_gen[MAX_HEADS];
+	unsigned nheads;
+	bool lists_incomplete;
+	uint64_t *chain;              // GC heads met by gc_resolve
+	size_t nchain, chain_cap;
+
 	// the object being decoded
 	uint32_t cur;                 // its node index
 	uint64_t cur_addr;
@@ -99,6 +109,7 @@ void walk_edge(struct walk *w, uint64_t dst, enum heap_edge_kind kind,
 void walk_buffer(struct walk *w, uint64_t addr);
 void node_ht_free(struct walk *w);
 bool append_u32(uint32_t **array, size_t *n, size_t *cap, uint32_t v);
+bool append_u64(uint64_t **array, size_t *n, size_t *cap, uint64_t v);
 
 /* types.c: types, matched to their decoder rows; what must be learned */
 struct decode_type *type_find(struct walk *w, uint64_t addr);
@@ -111,6 +122,7 @@ void learn_unexported(struct walk *w);
 /* gclists.c: the collector's lists */
 void walk_interpreters(struct walk *w);
 void walk_problem(struct walk *w, const char *fmt, uint64_t addr);
+void gc_resolve(struct walk *w, uint32_t idx);
 
 /* roots.c */
 long root(struct walk *w, uint64_t addr, enum heap_root_kind kind,
