@@ -380,9 +380,10 @@ void gc_resolve(struct walk *w, uint32_t idx)
 		w->nodes[idx].flags |= HEAP_NODE_GC_UNKNOWN;
 		return;
 	}
-	// During a 3.8+ collection _gc_prev holds counts: no checked links.
+	// During a 3.8+ collection _gc_prev holds counts: no checked links
+	// (which interpreter's list it is on is not known).
 	w->nchain = 0;
-	if (prev_links(w)) {
+	if (!(w->l->gc_prev_mask && w->st->gc_collecting)) {
 		// Those met going forward are on the list going back finds.
 		gen = chain_walk(w, gc, true);
 		if (gen == GEN_UNKNOWN)

@@ -87,14 +87,21 @@ static uint16_t node_flags(struct walk *w, uint32_t idx,
 	return flags | decode_node_flags(&w->dc, addr, ti);
 }
 
-// Whether instances of ti have a GC head (static types have none:
-// type_is_gc).
-static bool has_gc_head(struct walk *w, uint64_t obj,
-			const struct decode_type *ti)
+// Whether obj, of type ti, has a GC head (static types have none:
+// type_is_gc): 1, 0, or -1 if a type object's own flags are not known.
+static int has_gc_head(struct walk *w, uint64_t obj,
+		       const struct decode_type *ti)
 {
-	return (ti->flags & TPFLAGS_HAVE_GC) &&
-	       !(ti->row && (ti->row->flags & DECODER_GC_IF_HEAP) &&
-		 !decode_is_heap_type(&w->dc, obj));
+	const struct decode_type *self;
+
+	if (!(ti->flags & TPFLAGS_HAVE_GC))
+		return 0;
+	if (!ti->row || !(ti->row->flags & DECODER_GC_IF_HEAP))
+		return 1;
+	self = type_get(w, obj);
+	if (!self || self->lost)
+		return -1;
+	return self->valid && (self->flags & TPFLAGS_HEAPTYPE);
 }
 
 /*
@@ -106,12 +113,14 @@ static void resolve_tracked(struct walk *w, uint32_t idx,
 			    const struct decode_type *ti, uint64_t *lost)
 {
 	uint64_t before = decode_lost(&w->dc);
+	int gc;
 
 	if (w->nodes[idx].flags & (HEAP_NODE_TRACKED | HEAP_NODE_GC_UNKNOWN))
 		return;
-	if (!ti)
+	gc = ti ? has_gc_head(w, w->nodes[idx].addr, ti) : -1;
+	if (gc < 0)
 		w->nodes[idx].flags |= HEAP_NODE_GC_UNKNOWN;
-	else if (has_gc_head(w, w->nodes[idx].addr, ti))
+	else if (gc)
 		gc_resolve(w, idx);
 	*lost += decode_lost(&w->dc) - before;
 }
@@ -177,11 +186,14 @@ static void process(struct walk *w, uint32_t idx)
 		o.detail = "reference count is not positive";
 	}
 	decode_object(&w->dc, n.addr, ti);
-	if (ti->row && (ti->row->flags & DECODER_TYPES) &&
-	    !decode_is_heap_type(&w->dc, n.addr)) {
+	if (ti->row && (ti->row->flags & DECODER_TYPES)) {
 		struct decode_type *self = type_get(w, n.addr);
 
-		root(w, n.addr, HEAP_ROOT_STATIC_TYPE, self ? self->name : "?");
+		// One not all in the snapshot may be a heap type.
+		if (!self || (!self->lost &&
+			      !(self->valid && (self->flags & TPFLAGS_HEAPTYPE))))
+			root(w, n.addr, HEAP_ROOT_STATIC_TYPE,
+			     self ? self->name : "?");
 	}
 	o.size = decode_size(&w->dc, n.addr, ti, repr, sizeof(repr));
 	o.repr = repr[0] ? repr : NULL;
