@@ -754,8 +754,21 @@ struct err *elfscan_report(struct target *t, Dwfl *dwfl,
 
 		if (im->exec && !ret->entry)
 			ret->entry = im->entry;
-		if (!base)
+		if (!base) {
+			struct elfscan_range *p = realloc(
+				ret->unfound,
+				(ret->nunfound + 1) * sizeof(*p));
+
+			if (!p) {
+				err = &err_nomem;
+				break;
+			}
+			ret->unfound = p;
+			p[ret->nunfound++] = (struct elfscan_range){
+				im->start, im->end
+			};
 			continue;
+		}
 		// The bias, added to the first PT_LOAD's address.
 		if (dwfl_report_elf(dwfl, base + 1, im->path, -1,
 				    im->type == ET_DYN ? im->bias : 0, true))

@@ -34,6 +34,10 @@ struct elfscan_result {
 	size_t reported;    /* of which the file was found and reported */
 	bool link_map;      /* the dynamic linker's list was read */
 	uint64_t entry;     /* the executable's entry point, or 0 */
+	struct elfscan_range {
+		uint64_t start, end;
+	} *unfound;         /* images whose file was not found; free() it */
+	size_t nunfound;
 };
 
 /**

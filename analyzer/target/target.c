@@ -79,6 +79,9 @@ struct target {
 				     no data */
 	size_t nlost;
 	uint64_t lost_reads;      /* reads that fell on it */
+	struct elfscan_range *unfound; /* images in memory whose file was
+					  not found (no notes) */
+	size_t nunfound;
 	struct module_state *mods;
 	size_t nmods;
 	uint64_t entry;           /* AT_ENTRY from the core's auxv, or 0 */
@@ -185,11 +188,15 @@ bool target_is_lost(struct target *t, uint64_t addr)
 	if (t->nlost && segment_find(t->lost, t->nlost, addr))
 		return true;
 	// A library whose file was not found: what the file holds is not in
-	// the snapshot. Without its notes a core does not say what it
-	// mapped beyond the files found from their ELF headers: memory
-	// outside those may have been any file's.
+	// the snapshot (found from its notes, or from its ELF header).
 	i = target_module_at(t, addr);
-	return i >= 0 ? !t->mods[i].pub.path : t->cut.notes_cut;
+	if (i >= 0)
+		return !t->mods[i].pub.path;
+	for (size_t k = 0; k < t->nunfound; k++) {
+		if (addr >= t->unfound[k].start && addr < t->unfound[k].end)
+			return true;
+	}
+	return false;
 }
 
 // A read failed at addr: count it if the core lost that memory.
@@ -877,11 +884,14 @@ struct err *target_open_core(const char *core_path, const char *exe_path,
 				     t->files_note_size, exe_path, t->sysroot,
 				     (const char *const *)t->id_dirs, &scan);
 		if (err) {
+			free(scan.unfound);
 			dwfl_report_end(t->dwfl, NULL, NULL);
 			goto out;
 		}
 		if (!t->entry)
 			t->entry = scan.entry;
+		t->unfound = scan.unfound;
+		t->nunfound = scan.nunfound;
 	}
 	if (dwfl_report_end(t->dwfl, NULL, NULL) != 0 || n < 0) {
 		err = err_dwfl("cannot read the modules of the core");
@@ -1058,6 +1068,7 @@ void target_destroy(struct target *t)
 	free(t->mods);
 	free(t->core);
 	free(t->lost);
+	free(t->unfound);
 	free(t->files);
 	free(t->debuginfo_path);
 	free(t->source);

@@ -146,10 +146,9 @@ bool target_contains(struct target *t, uint64_t addr);
 uint64_t target_lost_reads(const struct target *t);
 
 /**
- * Whether the byte at @p addr may be memory a truncated core lacks: placed
- * by its program headers but not in its file, in a library whose file was
- * not found, or (its notes lost with the mappings they list) anywhere
- * outside the files found. Always false for a complete core.
+ * Whether the byte at @p addr is memory a truncated core lacks: placed by
+ * its program headers but not in its file, or in a library whose file was
+ * not found. Always false for a complete core.
  */
 bool target_is_lost(struct target *t, uint64_t addr);
 
