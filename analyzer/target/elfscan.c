@@ -345,13 +345,9 @@ static void find_images(struct scan *s)
 	}
 }
 
-/*
- * The files an NT_FILE note maps from their first page ({count, page
- * size, count x {start, end, offset in pages}, count names}), as entries
- * of the link map: by the address of their header.
- */
-static void read_files_note(struct scan *s, const unsigned char *d,
-			    size_t size)
+void nt_file_each(const unsigned char *d, size_t size,
+		  bool (*each)(const struct nt_file_entry *e, void *arg),
+		  void *arg)
 {
 	uint64_t count;
 
@@ -364,25 +360,48 @@ static void read_files_note(struct scan *s, const unsigned char *d,
 	const char *end = (const char *)d + size;
 
 	for (uint64_t i = 0; i < count && name < end; i++) {
-		uint64_t start, ofs;
+		struct nt_file_entry e = { .name = name };
 		size_t len = strnlen(name, end - name);
 
-		if (name + len == end || s->nlinks == MAX_LINKS)
+		if (name + len == end)
 			break;
-		memcpy(&start, d + 16 + 24 * i, 8);
-		memcpy(&ofs, d + 16 + 24 * i + 16, 8);
-		if (ofs == 0 && name[0] == '/') {
-			char *copy = strdup(name);
-
-			if (!copy)
-				break;
-			s->links[s->nlinks++] = (struct link){
-				.header = start,
-				.name = copy,
-			};
-		}
+		memcpy(&e.start, d + 16 + 24 * i, 8);
+		memcpy(&e.end, d + 16 + 24 * i + 8, 8);
+		memcpy(&e.offset, d + 16 + 24 * i + 16, 8);
+		if (!each(&e, arg))
+			break;
 		name += len + 1;
 	}
+}
+
+// An NT_FILE entry mapped from a file's first page, as a link map entry.
+static bool add_note_link(const struct nt_file_entry *e, void *arg)
+{
+	struct scan *s = arg;
+	char *copy;
+
+	if (s->nlinks == MAX_LINKS)
+		return false;
+	if (e->offset != 0 || e->name[0] != '/')
+		return true;
+	copy = strdup(e->name);
+	if (!copy)
+		return false;
+	s->links[s->nlinks++] = (struct link){
+		.header = e->start,
+		.name = copy,
+	};
+	return true;
+}
+
+/*
+ * The files an NT_FILE note maps from their first page, as entries of
+ * the link map: by the address of their header.
+ */
+static void read_files_note(struct scan *s, const unsigned char *d,
+			    size_t size)
+{
+	nt_file_each(d, size, add_note_link, s);
 }
 
 // The dynamic linker's list of loaded files, from the program's DT_DEBUG.

@@ -28,6 +28,23 @@
 
 struct target;
 
+/** One mapping an NT_FILE note lists. */
+struct nt_file_entry {
+	uint64_t start, end;   /* where it was mapped */
+	uint64_t offset;       /* its offset in the file, in pages */
+	const char *name;      /* the file's path, NUL-terminated in the note */
+};
+
+/**
+ * Call @p each for the entries of the NT_FILE descriptor @p d of @p size
+ * bytes ({count, page size, count x {start, end, offset in pages}, count
+ * names}), in order, as long as it returns true. Entries whose name is
+ * not NUL-terminated inside the note end the walk.
+ */
+void nt_file_each(const unsigned char *d, size_t size,
+		  bool (*each)(const struct nt_file_entry *e, void *arg),
+		  void *arg);
+
 /** What elfscan_report() found. */
 struct elfscan_result {
 	size_t images;      /* ELF images found in the core's memory */

@@ -434,50 +434,33 @@ static struct err *target_load_core(struct target *t)
  * their first page that libdwfl did not, where they are (under the
  * sysroot first).
  */
+static bool report_note_file(const struct nt_file_entry *e, void *arg)
+{
+	struct target *t = arg;
+	// Only regular files (core_file_find): opening a FIFO a hostile
+	// core names would block, a device may never end.
+	struct core_file_search s = {
+		.sysroot = t->sysroot,
+	};
+	struct core_file_found f;
+
+	if (e->offset == 0 && e->name[0] == '/' &&
+	    !dwfl_addrmodule(t->dwfl, e->start) &&
+	    core_file_find(&s, e->name, NULL, 0, &f)) {
+		const char *base = strrchr(e->name, '/') + 1;
+
+		// A file that is not ELF is refused here: harmless.
+		if (f.path)
+			dwfl_report_elf(t->dwfl, base, f.path, -1, e->start,
+					false);
+		core_file_found_release(&f);
+	}
+	return true;
+}
+
 static void report_files_from_note(struct target *t)
 {
-	const unsigned char *d = t->files_note;
-	size_t size = t->files_note_size;
-	uint64_t count, page;
-
-	if (!d || size < 16)
-		return;
-	memcpy(&count, d, 8);
-	memcpy(&page, d + 8, 8);
-	if (count > (size - 16) / 24)
-		return;
-	const char *name = (const char *)d + 16 + 24 * count;
-	const char *end = (const char *)d + size;
-
-	for (uint64_t i = 0; i < count && name < end; i++) {
-		uint64_t start, ofs;
-		size_t len = strnlen(name, end - name);
-
-		memcpy(&start, d + 16 + 24 * i, 8);
-		memcpy(&ofs, d + 16 + 24 * i + 16, 8);
-		if (name + len == end)
-			break;
-		// Only regular files (core_file_find): opening a FIFO a
-		// hostile core names would block, a device may never end.
-		struct core_file_search s = {
-			.sysroot = t->sysroot,
-		};
-		struct core_file_found f;
-
-		if (ofs == 0 && name[0] == '/' &&
-		    !dwfl_addrmodule(t->dwfl, start) &&
-		    core_file_find(&s, name, NULL, 0, &f)) {
-			const char *base = strrchr(name, '/') + 1;
-
-			// A file that is not ELF is refused here: harmless.
-			if (f.path)
-				dwfl_report_elf(t->dwfl, base, f.path, -1, start,
-						false);
-			core_file_found_release(&f);
-		}
-		name += len + 1;
-	}
-	(void)page;
+	nt_file_each(t->files_note, t->files_note_size, report_note_file, t);
 }
 
 static struct module_state *module_state_of(struct target *t,
