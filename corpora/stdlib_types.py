@@ -449,10 +449,7 @@ def gc_types():
             add(type(v))
     add(type(sys), made=True)
     for obj in KEEP:
-        if not isinstance(obj, type):
-            add(type(obj), made=is_c_type(type(obj)) or type(obj).__module__ == '__main__')
-        else:
-            add(type(obj), made=True)
+        add(type(obj), made=True)
     return found
 
 

@@ -102,6 +102,10 @@ DECODE_FN(decode_future_iter);
 DECODE_FN(decode_pickler);
 DECODE_FN(decode_unpickler);
 DECODE_FN(decode_memoproxy);
+DECODE_FN(decode_cdata);
+DECODE_FN(decode_cfuncptr);
+DECODE_FN(decode_cfield);
+DECODE_FN(decode_carg);
 
 /* A dict's keys table, as the decoders of dicts and types read it. */
 struct dict_keys {

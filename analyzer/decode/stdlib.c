@@ -11,10 +11,21 @@
 #include "decode/rows.h"
 #include "cpython/layout.h"
 
-static void heap_type_edge(struct decode *d, const struct decode_type *ti)
+/*
+ * Py_VISIT(Py_TYPE(self)) of the traverse of a heap type @p ti: the
+ * object's own type, which is a subclass of @p ti when a subclass's
+ * subtype_traverse handed the object on.
+ */
+static void type_edge(struct decode *d, uint64_t obj)
+{
+	decode_field(d, obj, d->l->ob_type, "__class__");
+}
+
+static void heap_type_edge(struct decode *d, uint64_t obj,
+			   const struct decode_type *ti)
 {
 	if (ti->flags & TPFLAGS_HEAPTYPE)
-		decode_edge(d, ti->addr, HEAP_EDGE_TRAVERSE, "__class__");
+		type_edge(d, obj);
 }
 
 // partial_traverse (Modules/_functoolsmodule.c).
@@ -23,7 +34,7 @@ void decode_partial(struct decode *d, uint64_t obj,
 {
 	const struct layout *l = d->l;
 
-	heap_type_edge(d, ti);
+	heap_type_edge(d, obj, ti);
 	decode_field(d, obj, l->partial_fn, "func");
 	decode_field(d, obj, l->partial_args, "args");
 	decode_field(d, obj, l->partial_kw, "keywords");
@@ -44,7 +55,7 @@ void decode_lru_cache(struct decode *d, uint64_t obj,
 	uint64_t link = decode_u64(d, obj + l->lru_root_next);
 	uint64_t i;
 
-	heap_type_edge(d, ti);
+	heap_type_edge(d, obj, ti);
 	for (i = 0; link && link != obj && i < d->lim->max_items &&
 	     !decode_failed(d) && !d->problem; i++) {
 		if (links) {
@@ -75,7 +86,7 @@ void decode_lru_cache(struct decode *d, uint64_t obj,
 void decode_defaultdict(struct decode *d, uint64_t obj,
 			const struct decode_type *ti)
 {
-	heap_type_edge(d, ti);
+	heap_type_edge(d, obj, ti);
 	decode_field(d, obj, d->l->defdict_factory, "default_factory");
 	decode_dict(d, obj, ti);
 }
@@ -90,7 +101,7 @@ void decode_thread_local(struct decode *d, uint64_t obj,
 {
 	const struct layout *l = d->l;
 
-	heap_type_edge(d, ti);
+	heap_type_edge(d, obj, ti);
 	decode_field(d, obj, l->local_args, "args");
 	decode_field(d, obj, l->local_kw, "kw");
 	decode_field(d, obj, l->local_dicts,
@@ -122,7 +133,7 @@ void decode_element(struct decode *d, uint64_t obj,
 {
 	uint64_t extra = decode_u64(d, obj + ELEMENT_EXTRA);
 
-	heap_type_edge(d, ti);
+	heap_type_edge(d, obj, ti);
 	decode_field(d, obj, ELEMENT_TAG, "tag");
 	decode_edge(d, decode_u64(d, obj + ELEMENT_TEXT) & ~(uint64_t)
 		    ELEMENT_JOIN_FLAG, HEAP_EDGE_TRAVERSE, "text");
@@ -155,7 +166,7 @@ void decode_typevar(struct decode *d, uint64_t obj,
 {
 	const struct layout *l = d->l;
 
-	heap_type_edge(d, ti);
+	heap_type_edge(d, obj, ti);
 	decode_field(d, obj, l->tv_bound, "__bound__");
 	decode_field(d, obj, l->tv_evaluate_bound, "evaluate_bound");
 	decode_field(d, obj, l->tv_constraints, "__constraints__");
@@ -172,7 +183,7 @@ void decode_paramspec(struct decode *d, uint64_t obj,
 {
 	const struct layout *l = d->l;
 
-	heap_type_edge(d, ti);
+	heap_type_edge(d, obj, ti);
 	decode_field(d, obj, l->ps_bound, "__bound__");
 	decode_field(d, obj, l->ps_default, "__default__");
 	decode_field(d, obj, l->ps_evaluate_default, "evaluate_default");
@@ -185,7 +196,7 @@ void decode_typevartuple(struct decode *d, uint64_t obj,
 {
 	const struct layout *l = d->l;
 
-	heap_type_edge(d, ti);
+	heap_type_edge(d, obj, ti);
 	decode_field(d, obj, l->tvt_default, "__default__");
 	decode_field(d, obj, l->tvt_evaluate_default, "evaluate_default");
 	if (ti->flags & TPFLAGS_MANAGED_DICT)
@@ -290,7 +301,7 @@ void decode_future(struct decode *d, uint64_t obj,
 		d->problem = "no _asyncio layout for this version";
 		return;
 	}
-	heap_type_edge(d, ti);
+	heap_type_edge(d, obj, ti);
 	future_fields(d, obj, ti, a);
 }
 
@@ -304,7 +315,7 @@ void decode_task(struct decode *d, uint64_t obj,
 		d->problem = "no _asyncio layout for this version";
 		return;
 	}
-	heap_type_edge(d, ti);
+	heap_type_edge(d, obj, ti);
 	decode_field(d, obj, a->context, "_context");
 	decode_field(d, obj, a->coro, "_coro");
 	decode_field(d, obj, a->name, "_name");
@@ -316,7 +327,7 @@ void decode_task(struct decode *d, uint64_t obj,
 void decode_future_iter(struct decode *d, uint64_t obj,
 			const struct decode_type *ti)
 {
-	heap_type_edge(d, ti);
+	heap_type_edge(d, obj, ti);
 	decode_field(d, obj, FUTUREITER_FUTURE, "future");
 }
 
@@ -387,7 +398,7 @@ void decode_pickler(struct decode *d, uint64_t obj,
 		d->problem = "no _pickle layout for this version";
 		return;
 	}
-	heap_type_edge(d, ti);
+	heap_type_edge(d, obj, ti);
 	decode_field(d, obj, p->p_write, "write");
 	decode_field(d, obj, p->p_pers_func, "persistent_id");
 	decode_field(d, obj, p->p_dispatch_table, "dispatch_table");
@@ -425,7 +436,7 @@ void decode_unpickler(struct decode *d, uint64_t obj,
 		d->problem = "no _pickle layout for this version";
 		return;
 	}
-	heap_type_edge(d, ti);
+	heap_type_edge(d, obj, ti);
 	decode_field(d, obj, p->u_readline, "readline");
 	decode_field(d, obj, p->u_readinto, "readinto");
 	decode_field(d, obj, p->u_read, "read");
@@ -454,6 +465,78 @@ void decode_unpickler(struct decode *d, uint64_t obj,
 void decode_memoproxy(struct decode *d, uint64_t obj,
 		      const struct decode_type *ti)
 {
-	heap_type_edge(d, ti);
+	heap_type_edge(d, obj, ti);
 	decode_field(d, obj, MEMOPROXY_PICKLER, "<pickler>");
+}
+
+/* ---- _ctypes (Modules/_ctypes/) --------------------------------------- */
+
+/*
+ * CDataObject, PyCFuncPtrObject, CFieldObject and PyCArgObject: the same
+ * offsets on x86-64 in every version from 3.6 to 3.13 (ptype /o of the
+ * pyenv builds' _ctypes modules).
+ */
+enum {
+	CDATA_B_BASE = 32,
+	CDATA_B_OBJECTS = 64,
+	CFUNC_THUNK = 96,
+	CFUNC_CALLABLE = 104,
+	CFUNC_CONVERTERS = 112,
+	CFUNC_ARGTYPES = 120,
+	CFUNC_RESTYPE = 128,
+	CFUNC_CHECKER = 136,
+	CFUNC_ERRCHECK = 144,
+	CFUNC_PARAMFLAGS = 152,
+	CFIELD_PROTO = 40,
+	CARG_OBJ = 48,
+};
+
+// PyCData_traverse: the objects kept alive and the base; from 3.13 the
+// type (a heap type there), after them.
+static void cdata_fields(struct decode *d, uint64_t obj,
+			 const struct decode_type *ti)
+{
+	decode_field(d, obj, CDATA_B_OBJECTS, "_objects");
+	decode_field(d, obj, CDATA_B_BASE, "_b_base_");
+	(void)ti;
+	if (d->l->minor >= 13)
+		type_edge(d, obj);
+}
+
+void decode_cdata(struct decode *d, uint64_t obj,
+		  const struct decode_type *ti)
+{
+	cdata_fields(d, obj, ti);
+}
+
+// PyCFuncPtr_traverse: the function's parts, then PyCData_traverse.
+void decode_cfuncptr(struct decode *d, uint64_t obj,
+		     const struct decode_type *ti)
+{
+	decode_field(d, obj, CFUNC_CALLABLE, "callable");
+	decode_field(d, obj, CFUNC_RESTYPE, "restype");
+	decode_field(d, obj, CFUNC_CHECKER, "<checker>");
+	decode_field(d, obj, CFUNC_ERRCHECK, "errcheck");
+	decode_field(d, obj, CFUNC_ARGTYPES, "argtypes");
+	decode_field(d, obj, CFUNC_CONVERTERS, "<converters>");
+	decode_field(d, obj, CFUNC_PARAMFLAGS, "<paramflags>");
+	decode_field(d, obj, CFUNC_THUNK, "<thunk>");
+	cdata_fields(d, obj, ti);
+}
+
+// PyCField_traverse: the field's type (and, a heap type from 3.12, the
+// CField type).
+void decode_cfield(struct decode *d, uint64_t obj,
+		   const struct decode_type *ti)
+{
+	heap_type_edge(d, obj, ti);
+	decode_field(d, obj, CFIELD_PROTO, "<proto>");
+}
+
+// PyCArg_traverse (3.12+: byref() results are tracked).
+void decode_carg(struct decode *d, uint64_t obj,
+		 const struct decode_type *ti)
+{
+	heap_type_edge(d, obj, ti);
+	decode_field(d, obj, CARG_OBJ, "_obj");
 }

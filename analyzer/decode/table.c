@@ -168,6 +168,23 @@ const struct decoder decoders[] = {
 	  .traverse = "UnpicklerMemoProxy_traverse",
 	  .type_name = "_pickle.UnpicklerMemoProxy",
 	  .decode = decode_memoproxy },
+	/* _ctypes: the bases of its data types, by traverse or name */
+	{ .name = "ctypes Structure", .traverse = "PyCData_traverse",
+	  .type_name = "_ctypes.Structure", .decode = decode_cdata },
+	{ .name = "ctypes Union", .type_name = "_ctypes.Union",
+	  .decode = decode_cdata },
+	{ .name = "ctypes Array", .type_name = "_ctypes.Array",
+	  .decode = decode_cdata },
+	{ .name = "ctypes _Pointer", .type_name = "_ctypes._Pointer",
+	  .decode = decode_cdata },
+	{ .name = "ctypes _SimpleCData", .type_name = "_ctypes._SimpleCData",
+	  .decode = decode_cdata },
+	{ .name = "ctypes CFuncPtr", .traverse = "PyCFuncPtr_traverse",
+	  .type_name = "_ctypes.CFuncPtr", .decode = decode_cfuncptr },
+	{ .name = "ctypes CField", .traverse = "PyCField_traverse",
+	  .type_name = "_ctypes.CField", .decode = decode_cfield },
+	{ .name = "ctypes CArgObject", .traverse = "PyCArg_traverse",
+	  .type_name = "_ctypes.CArgObject", .decode = decode_carg },
 
 	/* types.c: metatypes with a traverse of their own (ctypes') */
 	{ .name = "metatype", .type_flag = TPFLAGS_TYPE_SUBCLASS,

@@ -46,7 +46,8 @@ static const char *const func_names[] = {
 	"defdict_traverse", "local_traverse", "element_gc_traverse",
 	"typevar_traverse", "paramspec_traverse", "typevartuple_traverse",
 	"paramspecattr_traverse", "typealias_traverse", "FutureObj_traverse",
-	"Pickler_traverse", "UnpicklerMemoProxy_traverse",
+	"Pickler_traverse", "UnpicklerMemoProxy_traverse", "PyCData_traverse",
+	"PyCFuncPtr_traverse", "PyCArg_traverse",
 };
 #define NFUNCS (sizeof(func_names) / sizeof(func_names[0]))
 _Static_assert(NFUNCS * 0x10 <= 0x800, "too many image functions");

@@ -36,10 +36,6 @@ SCRIPT = gcstest.CORPORA / 'stdlib_types.py'
 # Types not yet decoded fully, and the interpreters (INTERPRETERS names)
 # where they are not: '*' for all of them.
 KNOWN_MISSES = {
-    '__main__.LP_Point': ('*',),
-    '__main__.c_int_Array_4': ('pyenv-3.13.0',),
-    '__main__.ctypes_types.<locals>.Point': ('*',),
-    '__main__.ctypes_types.<locals>.U': ('pyenv-3.13.0',),
     '_collections._deque_iterator': ('pyenv-3.6.15', 'pyenv-3.7.16', 'pyenv-3.8.18', 'pyenv-3.9.18', 'pyenv-3.10.13', 'pyenv-3.11.7', 'debian-3.11'),
     '_collections._deque_reverse_iterator': ('pyenv-3.6.15', 'pyenv-3.7.16', 'pyenv-3.8.18', 'pyenv-3.9.18', 'pyenv-3.10.13', 'pyenv-3.11.7', 'debian-3.11'),
     '_collections._tuplegetter': ('pyenv-3.8.18', 'pyenv-3.9.18', 'pyenv-3.10.13', 'pyenv-3.11.7', 'debian-3.11'),
@@ -49,8 +45,6 @@ KNOWN_MISSES = {
     '_csv.Dialect': ('pyenv-3.10.13', 'pyenv-3.11.7', 'pyenv-3.12.1', 'pyenv-3.13.0', 'debian-3.11'),
     '_csv.reader': ('*',),
     '_csv.writer': ('*',),
-    '_ctypes.CArgObject': ('pyenv-3.12.1', 'pyenv-3.13.0'),
-    '_ctypes.CField': ('*',),
     '_ctypes.PyCArrayType': ('pyenv-3.13.0',),
     '_ctypes.PyCFuncPtrType': ('pyenv-3.13.0',),
     '_ctypes.PyCPointerType': ('*',),

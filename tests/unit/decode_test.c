@@ -58,7 +58,7 @@ static unsigned passed, failed;
 static unsigned minor;              /* version of the test running */
 static struct image_runtime rt;
 static const char *test_name;
-static const struct decoder *rows_tested[64];
+static const struct decoder *rows_tested[128];
 static size_t nrows_tested;
 
 static struct err *on_type(void *arg, const struct heap_type *type)
@@ -208,7 +208,7 @@ static void check(uint64_t obj, const char *row, const struct want *want,
 	if (!r) {
 		fail("no decoder row '%s'", row);
 		ok = false;
-	} else if (nrows_tested < 64) {
+	} else if (nrows_tested < 128) {
 		size_t k = 0;
 
 		while (k < nrows_tested && rows_tested[k] != r)
@@ -767,6 +767,36 @@ static void test_pickle(unsigned m)
 		    24, proxy);
 	fields_test(m, "UnpicklerMemoProxy", "_pickle.UnpicklerMemoProxy",
 		    "UnpicklerMemoProxy_traverse", 24, proxy);
+}
+
+/* _ctypes: the same layout in every version; 3.13 visits the type too. */
+static void test_ctypes(unsigned m)
+{
+	if (m != 6 && m != 12)
+		return;
+	const struct field cdata[] = {
+		{ 64, "_objects" }, { 32, "_b_base_" }, { 0 }
+	};
+	const struct field cfunc[] = {
+		{ 104, "callable" }, { 128, "restype" }, { 144, "errcheck" },
+		{ 120, "argtypes" }, { 96, "<thunk>" }, { 64, "_objects" },
+		{ 0 }
+	};
+	const struct field cfield[] = { { 40, "<proto>" }, { 0 } };
+	const struct field carg[] = { { 48, "_obj" }, { 0 } };
+
+	fields_test(m, "ctypes Structure", "_ctypes.Structure",
+		    "PyCData_traverse", 96, cdata);
+	fields_test(m, "ctypes Union", "_ctypes.Union", NULL, 96, cdata);
+	fields_test(m, "ctypes Array", "_ctypes.Array", NULL, 96, cdata);
+	fields_test(m, "ctypes _Pointer", "_ctypes._Pointer", NULL, 96, cdata);
+	fields_test(m, "ctypes _SimpleCData", "_ctypes._SimpleCData", NULL, 96,
+		    cdata);
+	fields_test(m, "ctypes CFuncPtr", "_ctypes.CFuncPtr",
+		    "PyCFuncPtr_traverse", 160, cfunc);
+	fields_test(m, "ctypes CField", "_ctypes.CField", NULL, 72, cfield);
+	fields_test(m, "ctypes CArgObject", "_ctypes.CArgObject",
+		    "PyCArg_traverse", 64, carg);
 }
 
 /* ---- functions.c --------------------------------------------------------- */
@@ -1388,6 +1418,7 @@ int main(void)
 		test_typing(m);
 		test_asyncio(m);
 		test_pickle(m);
+		test_ctypes(m);
 		test_code(m);
 		test_function(m);
 		test_method(m);
