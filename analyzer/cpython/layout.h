@@ -194,6 +194,33 @@ struct cpython_version;
 	X(ta_compute_value, "typealiasobject", "compute_value")               \
 	X(ta_value, "typealiasobject", "value")                               \
 	X(ta_module, "typealiasobject", "module")                             \
+	/* _io (Modules/_io/) */                                              \
+	X(io_iobase_dict, "iobase", "dict")                                   \
+	X(io_bytesio_buf, "bytesio", "buf")                                   \
+	X(io_bytesio_dict, "bytesio", "dict")                                 \
+	X(io_stringio_decoder, "stringio", "decoder")                         \
+	X(io_stringio_readnl, "stringio", "readnl")                           \
+	X(io_stringio_writenl, "stringio", "writenl")                         \
+	X(io_stringio_dict, "stringio", "dict")                               \
+	X(io_fileio_dict, "fileio", "dict")                                   \
+	X(io_buffered_raw, "buffered", "raw")                                 \
+	X(io_buffered_dict, "buffered", "dict")                               \
+	X(io_rwpair_reader, "rwpair", "reader")                               \
+	X(io_rwpair_writer, "rwpair", "writer")                               \
+	X(io_rwpair_dict, "rwpair", "dict")                                   \
+	X(io_nl_decoder, "nldecoder_object", "decoder")                       \
+	X(io_nl_errors, "nldecoder_object", "errors")                         \
+	X(io_textio_buffer, "textio", "buffer")                               \
+	X(io_textio_encoding, "textio", "encoding")                           \
+	X(io_textio_encoder, "textio", "encoder")                             \
+	X(io_textio_decoder, "textio", "decoder")                             \
+	X(io_textio_readnl, "textio", "readnl")                               \
+	X(io_textio_decoded_chars, "textio", "decoded_chars")                 \
+	X(io_textio_pending_bytes, "textio", "pending_bytes")                 \
+	X(io_textio_snapshot, "textio", "snapshot")                           \
+	X(io_textio_errors, "textio", "errors")                               \
+	X(io_textio_raw, "textio", "raw")                                     \
+	X(io_textio_dict, "textio", "dict")                                   \
 	/* functions, methods, descriptors */                                 \
 	X(cell_ref, "PyCellObject", "ob_ref")                                 \
 	X(method_func, "PyMethodObject", "im_func")                           \

@@ -106,6 +106,14 @@ DECODE_FN(decode_cdata);
 DECODE_FN(decode_cfuncptr);
 DECODE_FN(decode_cfield);
 DECODE_FN(decode_carg);
+DECODE_FN(decode_iobase);
+DECODE_FN(decode_bytesio);
+DECODE_FN(decode_stringio);
+DECODE_FN(decode_fileio);
+DECODE_FN(decode_buffered);
+DECODE_FN(decode_rwpair);
+DECODE_FN(decode_textio);
+DECODE_FN(decode_nldecoder);
 
 /* A dict's keys table, as the decoders of dicts and types read it. */
 struct dict_keys {

@@ -540,3 +540,109 @@ void decode_carg(struct decode *d, uint64_t obj,
 	heap_type_edge(d, obj, ti);
 	decode_field(d, obj, CARG_OBJ, "_obj");
 }
+
+/* ---- _io (Modules/_io/, in libpython) ---------------------------------- */
+
+/*
+ * The _io types became heap types in 3.12, when their traverse functions
+ * started to visit the type and some buffers and parts they had left out
+ * (the BytesIO buffer, a StringIO's newlines and decoder, a pair's two
+ * buffered objects, a newline decoder's decoder).
+ */
+static bool io_full(const struct decode *d)
+{
+	return d->l->minor >= 12;
+}
+
+// iobase_traverse: _IOBase, _RawIOBase, _BufferedIOBase, _TextIOBase.
+void decode_iobase(struct decode *d, uint64_t obj,
+		   const struct decode_type *ti)
+{
+	heap_type_edge(d, obj, ti);
+	decode_field(d, obj, d->l->io_iobase_dict, "__dict__");
+}
+
+// bytesio_traverse.
+void decode_bytesio(struct decode *d, uint64_t obj,
+		    const struct decode_type *ti)
+{
+	heap_type_edge(d, obj, ti);
+	decode_field(d, obj, d->l->io_bytesio_dict, "__dict__");
+	if (io_full(d))
+		decode_field(d, obj, d->l->io_bytesio_buf, "<buf>");
+}
+
+// stringio_traverse.
+void decode_stringio(struct decode *d, uint64_t obj,
+		     const struct decode_type *ti)
+{
+	const struct layout *l = d->l;
+
+	heap_type_edge(d, obj, ti);
+	if (io_full(d)) {
+		decode_field(d, obj, l->io_stringio_readnl, "<readnl>");
+		decode_field(d, obj, l->io_stringio_writenl, "<writenl>");
+		decode_field(d, obj, l->io_stringio_decoder, "<decoder>");
+	}
+	decode_field(d, obj, l->io_stringio_dict, "__dict__");
+}
+
+// fileio_traverse.
+void decode_fileio(struct decode *d, uint64_t obj,
+		   const struct decode_type *ti)
+{
+	heap_type_edge(d, obj, ti);
+	decode_field(d, obj, d->l->io_fileio_dict, "__dict__");
+}
+
+// buffered_traverse: BufferedReader, BufferedWriter, BufferedRandom.
+void decode_buffered(struct decode *d, uint64_t obj,
+		     const struct decode_type *ti)
+{
+	heap_type_edge(d, obj, ti);
+	decode_field(d, obj, d->l->io_buffered_raw, "raw");
+	decode_field(d, obj, d->l->io_buffered_dict, "__dict__");
+}
+
+// bufferedrwpair_traverse.
+void decode_rwpair(struct decode *d, uint64_t obj,
+		   const struct decode_type *ti)
+{
+	const struct layout *l = d->l;
+
+	heap_type_edge(d, obj, ti);
+	decode_field(d, obj, l->io_rwpair_dict, "__dict__");
+	if (io_full(d)) {
+		decode_field(d, obj, l->io_rwpair_reader, "reader");
+		decode_field(d, obj, l->io_rwpair_writer, "writer");
+	}
+}
+
+// textiowrapper_traverse.
+void decode_textio(struct decode *d, uint64_t obj,
+		   const struct decode_type *ti)
+{
+	const struct layout *l = d->l;
+
+	heap_type_edge(d, obj, ti);
+	decode_field(d, obj, l->io_textio_buffer, "buffer");
+	decode_field(d, obj, l->io_textio_encoding, "encoding");
+	decode_field(d, obj, l->io_textio_encoder, "<encoder>");
+	decode_field(d, obj, l->io_textio_decoder, "<decoder>");
+	decode_field(d, obj, l->io_textio_readnl, "<readnl>");
+	decode_field(d, obj, l->io_textio_decoded_chars, "<decoded_chars>");
+	decode_field(d, obj, l->io_textio_pending_bytes, "<pending_bytes>");
+	decode_field(d, obj, l->io_textio_snapshot, "<snapshot>");
+	decode_field(d, obj, l->io_textio_errors, "errors");
+	decode_field(d, obj, l->io_textio_raw, "<raw>");
+	decode_field(d, obj, l->io_textio_dict, "__dict__");
+}
+
+// incrementalnewlinedecoder_traverse (3.12+).
+void decode_nldecoder(struct decode *d, uint64_t obj,
+		      const struct decode_type *ti)
+{
+	heap_type_edge(d, obj, ti);
+	decode_field(d, obj, d->l->io_nl_decoder, "<decoder>");
+	decode_field(d, obj, d->l->io_nl_errors, "errors");
+}

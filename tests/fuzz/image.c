@@ -47,7 +47,8 @@ static const char *const func_names[] = {
 	"typevar_traverse", "paramspec_traverse", "typevartuple_traverse",
 	"paramspecattr_traverse", "typealias_traverse", "FutureObj_traverse",
 	"Pickler_traverse", "UnpicklerMemoProxy_traverse", "PyCData_traverse",
-	"PyCFuncPtr_traverse", "PyCArg_traverse",
+	"PyCFuncPtr_traverse", "PyCArg_traverse", "iobase_traverse",
+	"bytesio_traverse", "buffered_traverse", "textiowrapper_traverse",
 };
 #define NFUNCS (sizeof(func_names) / sizeof(func_names[0]))
 _Static_assert(NFUNCS * 0x10 <= 0x800, "too many image functions");

@@ -799,6 +799,68 @@ static void test_ctypes(unsigned m)
 		    "PyCArg_traverse", 64, carg);
 }
 
+/* _io: layouts from the DWARF; 3.12 visits more. */
+static void test_io(unsigned m)
+{
+	if (m != 6 && m != 12)
+		return;
+	const bool full = m >= 12;
+	const struct field iobase[] = {
+		{ L.io_iobase_dict, "__dict__" }, { 0 }
+	};
+	const struct field bytesio[] = {
+		{ L.io_bytesio_dict, "__dict__" },
+		{ full ? L.io_bytesio_buf : 0, full ? "<buf>" : NULL }, { 0 }
+	};
+	const struct field stringio[] = {
+		{ full ? L.io_stringio_readnl : L.io_stringio_dict,
+		  full ? "<readnl>" : "__dict__" },
+		{ full ? L.io_stringio_dict : 0, full ? "__dict__" : NULL },
+		{ 0 }
+	};
+	const struct field fileio[] = {
+		{ L.io_fileio_dict, "__dict__" }, { 0 }
+	};
+	const struct field buffered[] = {
+		{ L.io_buffered_raw, "raw" },
+		{ L.io_buffered_dict, "__dict__" }, { 0 }
+	};
+	const struct field rwpair[] = {
+		{ L.io_rwpair_dict, "__dict__" },
+		{ full ? L.io_rwpair_reader : 0, full ? "reader" : NULL },
+		{ 0 }
+	};
+	const struct field textio[] = {
+		{ L.io_textio_buffer, "buffer" },
+		{ L.io_textio_encoding, "encoding" },
+		{ L.io_textio_errors, "errors" },
+		{ L.io_textio_dict, "__dict__" }, { 0 }
+	};
+	const struct field nl[] = {
+		{ L.io_nl_decoder, "<decoder>" }, { L.io_nl_errors, "errors" },
+		{ 0 }
+	};
+
+	fields_test(m, "io _IOBase", "_io._IOBase", "iobase_traverse", 32,
+		    iobase);
+	fields_test(m, "io BytesIO", "_io.BytesIO", "bytesio_traverse", 64,
+		    bytesio);
+	fields_test(m, "io StringIO", "_io.StringIO", NULL, 168, stringio);
+	fields_test(m, "io FileIO", "_io.FileIO", NULL, 48, fileio);
+	fields_test(m, "io BufferedReader", "_io.BufferedReader",
+		    "buffered_traverse", 152, buffered);
+	fields_test(m, "io BufferedWriter", "_io.BufferedWriter", NULL, 152,
+		    buffered);
+	fields_test(m, "io BufferedRandom", "_io.BufferedRandom", NULL, 152,
+		    buffered);
+	fields_test(m, "io BufferedRWPair", "_io.BufferedRWPair", NULL, 48,
+		    rwpair);
+	fields_test(m, "io TextIOWrapper", "_io.TextIOWrapper",
+		    "textiowrapper_traverse", 200, textio);
+	fields_test(m, "io IncrementalNewlineDecoder",
+		    "_io.IncrementalNewlineDecoder", NULL, 40, nl);
+}
+
 /* ---- functions.c --------------------------------------------------------- */
 
 static uint64_t code_new(const char *name)
@@ -1419,6 +1481,7 @@ int main(void)
 		test_asyncio(m);
 		test_pickle(m);
 		test_ctypes(m);
+		test_io(m);
 		test_code(m);
 		test_function(m);
 		test_method(m);

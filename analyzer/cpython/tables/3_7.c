@@ -167,6 +167,32 @@ const struct layout_table layout_table_3_7 = {
 		[LAYOUT_ta_compute_value] = -1,
 		[LAYOUT_ta_value] = -1,
 		[LAYOUT_ta_module] = -1,
+		[LAYOUT_io_iobase_dict] = 16,
+		[LAYOUT_io_bytesio_buf] = 16,
+		[LAYOUT_io_bytesio_dict] = 40,
+		[LAYOUT_io_stringio_decoder] = 80,
+		[LAYOUT_io_stringio_readnl] = 88,
+		[LAYOUT_io_stringio_writenl] = 96,
+		[LAYOUT_io_stringio_dict] = 104,
+		[LAYOUT_io_fileio_dict] = 40,
+		[LAYOUT_io_buffered_raw] = 16,
+		[LAYOUT_io_buffered_dict] = 136,
+		[LAYOUT_io_rwpair_reader] = 16,
+		[LAYOUT_io_rwpair_writer] = 24,
+		[LAYOUT_io_rwpair_dict] = 32,
+		[LAYOUT_io_nl_decoder] = 16,
+		[LAYOUT_io_nl_errors] = 24,
+		[LAYOUT_io_textio_buffer] = 32,
+		[LAYOUT_io_textio_encoding] = 40,
+		[LAYOUT_io_textio_encoder] = 48,
+		[LAYOUT_io_textio_decoder] = 56,
+		[LAYOUT_io_textio_readnl] = 64,
+		[LAYOUT_io_textio_decoded_chars] = 120,
+		[LAYOUT_io_textio_pending_bytes] = 136,
+		[LAYOUT_io_textio_snapshot] = 152,
+		[LAYOUT_io_textio_errors] = 72,
+		[LAYOUT_io_textio_raw] = 168,
+		[LAYOUT_io_textio_dict] = 184,
 		[LAYOUT_cell_ref] = 16,
 		[LAYOUT_method_func] = 16,
 		[LAYOUT_method_self] = 24,
@@ -322,7 +348,7 @@ const struct layout_table layout_table_3_7 = {
 
 /* Every field of layout.h, no fewer: a field missing here would read as 0. */
 #ifndef LAYOUT_TABLES_UNCHECKED
-_Static_assert(LAYOUT_NFIELDS == 302,
+_Static_assert(LAYOUT_NFIELDS == 328,
 	       "the layout table of Python 3.7 lacks fields of layout.h: "
 	       "run make layout-tables");
 #endif
