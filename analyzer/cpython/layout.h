@@ -221,6 +221,36 @@ struct cpython_version;
 	X(io_textio_errors, "textio", "errors")                               \
 	X(io_textio_raw, "textio", "raw")                                     \
 	X(io_textio_dict, "textio", "dict")                                   \
+	/* operator, iterators, functools.cmp_to_key, _sre, contextvars */    \
+	X(op_item, "itemgetterobject", "item")                                \
+	X(op_attr, "attrgetterobject", "attr")                                \
+	X(op_mc_name, "methodcallerobject", "name")                           \
+	X(op_mc_args, "methodcallerobject", "args|xargs")                     \
+	X(op_mc_kwds, "methodcallerobject", "kwds")                           \
+	X(dequeiter_deque, "dequeiterobject", "deque")                        \
+	X(tuplegetter_doc, "_tuplegetterobject", "doc")                       \
+	X(odictiter_odict, "odictiterobject", "di_odict")                     \
+	X(odictiter_current, "odictiterobject", "di_current")                 \
+	X(odictiter_result, "odictiterobject", "di_result")                   \
+	X(dictview_dict, "_PyDictViewObject", "dv_dict")                      \
+	X(calliter_callable, "calliterobject", "it_callable")                 \
+	X(calliter_sentinel, "calliterobject", "it_sentinel")                 \
+	X(keyobj_cmp, "keyobject", "cmp")                                     \
+	X(keyobj_object, "keyobject", "object")                               \
+	X(sre_pattern_groupindex, "PatternObject", "groupindex")              \
+	X(sre_pattern_indexgroup, "PatternObject", "indexgroup")              \
+	X(sre_pattern_pattern, "PatternObject", "pattern")                    \
+	X(sre_match_string, "MatchObject", "string")                          \
+	X(sre_match_regs, "MatchObject", "regs")                              \
+	X(sre_match_pattern, "MatchObject", "pattern")                        \
+	X(sre_scanner_pattern, "ScannerObject", "pattern")                    \
+	X(cv_name, "PyContextVar", "var_name")                                \
+	X(cv_default, "PyContextVar", "var_default")                          \
+	X(tok_ctx, "PyContextToken", "tok_ctx")                               \
+	X(tok_var, "PyContextToken", "tok_var")                               \
+	X(tok_oldval, "PyContextToken", "tok_oldval")                         \
+	X(ctx_prev, "PyContext", "ctx_prev")                                  \
+	X(ctx_vars, "PyContext", "ctx_vars")                                  \
 	/* functions, methods, descriptors */                                 \
 	X(cell_ref, "PyCellObject", "ob_ref")                                 \
 	X(method_func, "PyMethodObject", "im_func")                           \

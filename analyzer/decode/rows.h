@@ -114,6 +114,21 @@ DECODE_FN(decode_buffered);
 DECODE_FN(decode_rwpair);
 DECODE_FN(decode_textio);
 DECODE_FN(decode_nldecoder);
+DECODE_FN(decode_itemgetter);
+DECODE_FN(decode_attrgetter);
+DECODE_FN(decode_methodcaller);
+DECODE_FN(decode_dequeiter);
+DECODE_FN(decode_tuplegetter);
+DECODE_FN(decode_odictiter);
+DECODE_FN(decode_dictview);
+DECODE_FN(decode_calliter);
+DECODE_FN(decode_keyobject);
+DECODE_FN(decode_sre_pattern);
+DECODE_FN(decode_sre_match);
+DECODE_FN(decode_sre_scanner);
+DECODE_FN(decode_contextvar);
+DECODE_FN(decode_context_token);
+DECODE_FN(decode_context);
 
 /* A dict's keys table, as the decoders of dicts and types read it. */
 struct dict_keys {

@@ -646,3 +646,145 @@ void decode_nldecoder(struct decode *d, uint64_t obj,
 	decode_field(d, obj, d->l->io_nl_decoder, "<decoder>");
 	decode_field(d, obj, d->l->io_nl_errors, "errors");
 }
+
+/* ---- operator, iterators, cmp_to_key, _sre, contextvars ---------------- */
+
+// itemgetter_traverse, attrgetter_traverse (Modules/_operator.c).
+void decode_itemgetter(struct decode *d, uint64_t obj,
+		       const struct decode_type *ti)
+{
+	heap_type_edge(d, obj, ti);
+	decode_field(d, obj, d->l->op_item, "<items>");
+}
+
+void decode_attrgetter(struct decode *d, uint64_t obj,
+		       const struct decode_type *ti)
+{
+	heap_type_edge(d, obj, ti);
+	decode_field(d, obj, d->l->op_attr, "<attrs>");
+}
+
+// methodcaller_traverse: the name only from 3.10.
+void decode_methodcaller(struct decode *d, uint64_t obj,
+			 const struct decode_type *ti)
+{
+	const struct layout *l = d->l;
+
+	heap_type_edge(d, obj, ti);
+	if (l->minor >= 10)
+		decode_field(d, obj, l->op_mc_name, "<name>");
+	decode_field(d, obj, l->op_mc_args, "<args>");
+	decode_field(d, obj, l->op_mc_kwds, "<kwargs>");
+}
+
+// dequeiter_traverse (Modules/_collectionsmodule.c).
+void decode_dequeiter(struct decode *d, uint64_t obj,
+		      const struct decode_type *ti)
+{
+	heap_type_edge(d, obj, ti);
+	decode_field(d, obj, d->l->dequeiter_deque, "<deque>");
+}
+
+// tuplegetter_traverse (3.8+).
+void decode_tuplegetter(struct decode *d, uint64_t obj,
+			const struct decode_type *ti)
+{
+	heap_type_edge(d, obj, ti);
+	decode_field(d, obj, d->l->tuplegetter_doc, "__doc__");
+}
+
+// odictiter_traverse (Objects/odictobject.c).
+void decode_odictiter(struct decode *d, uint64_t obj,
+		      const struct decode_type *ti)
+{
+	const struct layout *l = d->l;
+
+	(void)ti;
+	decode_field(d, obj, l->odictiter_odict, "<odict>");
+	decode_field(d, obj, l->odictiter_current, "<current>");
+	decode_field(d, obj, l->odictiter_result, "<result>");
+}
+
+// dictview_traverse (Objects/dictobject.c): dict and OrderedDict views.
+void decode_dictview(struct decode *d, uint64_t obj,
+		     const struct decode_type *ti)
+{
+	(void)ti;
+	decode_field(d, obj, d->l->dictview_dict, "mapping");
+}
+
+// calliter_traverse (Objects/iterobject.c).
+void decode_calliter(struct decode *d, uint64_t obj,
+		     const struct decode_type *ti)
+{
+	(void)ti;
+	decode_field(d, obj, d->l->calliter_callable, "<callable>");
+	decode_field(d, obj, d->l->calliter_sentinel, "<sentinel>");
+}
+
+// keyobject_traverse (functools.cmp_to_key's K, tracked from 3.10).
+void decode_keyobject(struct decode *d, uint64_t obj,
+		      const struct decode_type *ti)
+{
+	heap_type_edge(d, obj, ti);
+	decode_field(d, obj, d->l->keyobj_cmp, "<cmp>");
+	decode_field(d, obj, d->l->keyobj_object, "obj");
+}
+
+// pattern_traverse, match_traverse, scanner_traverse (Modules/_sre/,
+// tracked from 3.10).
+void decode_sre_pattern(struct decode *d, uint64_t obj,
+			const struct decode_type *ti)
+{
+	const struct layout *l = d->l;
+
+	heap_type_edge(d, obj, ti);
+	decode_field(d, obj, l->sre_pattern_groupindex, "<groupindex>");
+	decode_field(d, obj, l->sre_pattern_indexgroup, "<indexgroup>");
+	decode_field(d, obj, l->sre_pattern_pattern, "pattern");
+}
+
+void decode_sre_match(struct decode *d, uint64_t obj,
+		      const struct decode_type *ti)
+{
+	const struct layout *l = d->l;
+
+	heap_type_edge(d, obj, ti);
+	decode_field(d, obj, l->sre_match_string, "string");
+	decode_field(d, obj, l->sre_match_regs, "<regs>");
+	decode_field(d, obj, l->sre_match_pattern, "re");
+}
+
+void decode_sre_scanner(struct decode *d, uint64_t obj,
+			const struct decode_type *ti)
+{
+	heap_type_edge(d, obj, ti);
+	decode_field(d, obj, d->l->sre_scanner_pattern, "pattern");
+}
+
+// contextvar_tp_traverse, token_tp_traverse, context_tp_traverse
+// (Python/context.c, 3.7+).
+void decode_contextvar(struct decode *d, uint64_t obj,
+		       const struct decode_type *ti)
+{
+	(void)ti;
+	decode_field(d, obj, d->l->cv_name, "name");
+	decode_field(d, obj, d->l->cv_default, "<default>");
+}
+
+void decode_context_token(struct decode *d, uint64_t obj,
+			  const struct decode_type *ti)
+{
+	(void)ti;
+	decode_field(d, obj, d->l->tok_ctx, "<context>");
+	decode_field(d, obj, d->l->tok_var, "var");
+	decode_field(d, obj, d->l->tok_oldval, "old_value");
+}
+
+void decode_context(struct decode *d, uint64_t obj,
+		    const struct decode_type *ti)
+{
+	(void)ti;
+	decode_field(d, obj, d->l->ctx_prev, "<prev>");
+	decode_field(d, obj, d->l->ctx_vars, "<vars>");
+}

@@ -861,6 +861,81 @@ static void test_io(unsigned m)
 		    "_io.IncrementalNewlineDecoder", NULL, 40, nl);
 }
 
+/* operator, iterators, cmp_to_key, _sre, contextvars: DWARF layouts. */
+static void test_iterators(unsigned m)
+{
+	if (m != 8 && m != 12)
+		return;
+	const struct field item[] = { { L.op_item, "<items>" }, { 0 } };
+	const struct field attr[] = { { L.op_attr, "<attrs>" }, { 0 } };
+	const struct field mc[] = {
+		{ m >= 10 ? L.op_mc_name : L.op_mc_args,
+		  m >= 10 ? "<name>" : "<args>" },
+		{ m >= 10 ? L.op_mc_args : L.op_mc_kwds,
+		  m >= 10 ? "<args>" : "<kwargs>" }, { 0 }
+	};
+	const struct field dq[] = { { L.dequeiter_deque, "<deque>" }, { 0 } };
+	const struct field tg[] = { { L.tuplegetter_doc, "__doc__" }, { 0 } };
+	const struct field odi[] = {
+		{ L.odictiter_odict, "<odict>" },
+		{ L.odictiter_result, "<result>" }, { 0 }
+	};
+	const struct field view[] = { { L.dictview_dict, "mapping" }, { 0 } };
+	const struct field ci[] = {
+		{ L.calliter_callable, "<callable>" },
+		{ L.calliter_sentinel, "<sentinel>" }, { 0 }
+	};
+	const struct field key[] = {
+		{ L.keyobj_cmp, "<cmp>" }, { L.keyobj_object, "obj" }, { 0 }
+	};
+	const struct field pat[] = {
+		{ L.sre_pattern_groupindex, "<groupindex>" },
+		{ L.sre_pattern_pattern, "pattern" }, { 0 }
+	};
+	const struct field match[] = {
+		{ L.sre_match_string, "string" },
+		{ L.sre_match_pattern, "re" }, { 0 }
+	};
+	const struct field scan[] = {
+		{ L.sre_scanner_pattern, "pattern" }, { 0 }
+	};
+	const struct field cv[] = {
+		{ L.cv_name, "name" }, { L.cv_default, "<default>" }, { 0 }
+	};
+	const struct field tok[] = {
+		{ L.tok_ctx, "<context>" }, { L.tok_var, "var" },
+		{ L.tok_oldval, "old_value" }, { 0 }
+	};
+	const struct field ctx[] = {
+		{ L.ctx_prev, "<prev>" }, { L.ctx_vars, "<vars>" }, { 0 }
+	};
+
+	fields_test(m, "itemgetter", "operator.itemgetter",
+		    "itemgetter_traverse", 48, item);
+	fields_test(m, "attrgetter", "operator.attrgetter", NULL, 40, attr);
+	fields_test(m, "methodcaller", "operator.methodcaller", NULL, 64, mc);
+	fields_test(m, "deque iterator", "_collections._deque_iterator", NULL,
+		    56, dq);
+	fields_test(m, "tuplegetter", "_collections._tuplegetter", NULL, 32,
+		    tg);
+	fields_test(m, "odict iterator", "odict_iterator",
+		    "odictiter_traverse", 64, odi);
+	fields_test(m, "dict view", "odict_keys", "dictview_traverse", 24,
+		    view);
+	fields_test(m, "dict view odict_values", "odict_values", NULL, 24,
+		    view);
+	fields_test(m, "dict view odict_items", "odict_items", NULL, 24, view);
+	fields_test(m, "callable_iterator", "callable_iterator", NULL, 32, ci);
+	fields_test(m, "KeyWrapper", "functools.KeyWrapper", NULL, 32, key);
+	fields_test(m, "re.Pattern", "re.Pattern", NULL, 96, pat);
+	fields_test(m, "re.Match", "re.Match", NULL, 88, match);
+	fields_test(m, "SRE_Scanner", "_sre.SRE_Scanner", NULL, 240, scan);
+	fields_test(m, "ContextVar", "_contextvars.ContextVar",
+		    "contextvar_tp_traverse", 64, cv);
+	fields_test(m, "Token", "_contextvars.Token", NULL, 48, tok);
+	fields_test(m, "Context", "_contextvars.Context", NULL, 48, ctx);
+}
+
 /* ---- functions.c --------------------------------------------------------- */
 
 static uint64_t code_new(const char *name)
@@ -1482,6 +1557,7 @@ int main(void)
 		test_pickle(m);
 		test_ctypes(m);
 		test_io(m);
+		test_iterators(m);
 		test_code(m);
 		test_function(m);
 		test_method(m);
