@@ -131,6 +131,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)
 
 # The decoders' tests lay out objects in memory images (tests/fuzz/image.c).
 $(BUILD)/tests/decode_test: tests/fuzz/image.c
+$(BUILD)/tests/typecheck_test: tests/fuzz/image.c
 
 # The command table's test links the commands, all but main().
 $(BUILD)/tests/help_test: tests/unit/help_test.c \

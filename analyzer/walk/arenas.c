@@ -54,17 +54,11 @@ static bool census_candidate(struct walk *w, const unsigned char *block,
 		return false;
 	memcpy(&refcnt, block + off + l->ob_refcnt, 8);
 	memcpy(&type, block + off + l->ob_type, 8);
-	if (!((int64_t)refcnt > 0 && refcnt < (1ULL << 40)) || !type ||
-	    (type & 7))
+	if (!((int64_t)refcnt > 0 && refcnt < (1ULL << 40)) ||
+	    type_verdict(w, type) != TYPE_YES)
 		return false;
+	// A type found valid is kept.
 	struct decode_type *ti = type_find(w, type);
-
-	if (!ti && !is_type_object(w, type))
-		return false;
-	if (!ti)
-		ti = type_get(w, type);
-	if (!ti || !ti->valid || ti->basicsize <= 0)
-		return false;
 	bool gc = ti->flags & TPFLAGS_HAVE_GC;
 	uint64_t next;
 

@@ -303,6 +303,8 @@ struct err *heap_walk(struct target *t, const struct layout *l,
 	for (size_t i = 0; i < w.types_cap; i++)
 		free(w.types ? w.types[i] : NULL);
 	free(w.types);
+	addr_set_free(&w.not_types);
+	addr_set_free(&w.unread_types);
 	node_ht_free(&w);
 	if (graph_ret && !w.err) {
 		*graph_ret = (struct heap_graph){

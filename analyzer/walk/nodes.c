@@ -74,17 +74,16 @@ static struct err *node_ht_grow(struct walk *w)
 
 static long node_add_now(struct walk *w, uint64_t addr, int generation,
 			 bool *added);
+static long node_find_now(struct walk *w, uint64_t addr);
+static void edge_report(struct walk *w, uint64_t dst, enum heap_edge_kind kind,
+			const char *label);
 
-// Look up the referents of the references held back.
+// Look up the referents of the references held back, and report these.
 void edges_settle(struct walk *w)
 {
-	for (unsigned k = 0; k < w->nahead; k++) {
-		bool added;
-		long i = node_add_now(w, w->ahead[k].dst, -1, &added);
-
-		// The cap was checked before: only out of memory fails here.
-		w->edst[w->ahead[k].edge] = i < 0 ? 0 : (uint32_t)i;
-	}
+	for (unsigned k = 0; k < w->nahead && !w->err; k++)
+		edge_report(w, w->ahead[k].dst, w->ahead[k].kind,
+			    w->ahead[k].labelled ? w->ahead[k].label : NULL);
 	w->nahead = 0;
 }
 
@@ -172,50 +171,38 @@ static long node_add_now(struct walk *w, uint64_t addr, int generation,
  * rest are dropped. */
 #define MAX_BAD_REFS 8
 
-void walk_edge(struct walk *w, uint64_t dst, enum heap_edge_kind kind,
-	       const char *label)
+/*
+ * Whether a word a reference or a named root holds is recorded as an
+ * object: it is one found already, its header is not in the snapshot (it
+ * is recorded as unreadable), or its ob_type is a type object (or may be:
+ * a truncated core lacks some of the type; it is recorded as partial). A
+ * word of anything else is not an object: nothing is recorded of it.
+ */
+bool referent_is_object(struct walk *w, uint64_t addr)
+{
+	uint64_t type, lost = decode_lost(&w->dc);
+	bool is = node_find_now(w, addr) >= 0 ||
+		  !target_read_u64(w->t, addr + w->l->ob_type, &type) ||
+		  type_verdict(w, type) != TYPE_NOT;
+
+	// What is read here is the referent's, not the current object's.
+	w->dc.types_lost -= decode_lost(&w->dc) - lost;
+	return is;
+}
+
+// Report a reference of the current object, if its referent is an object.
+static void edge_report(struct walk *w, uint64_t dst, enum heap_edge_kind kind,
+			const char *label)
 {
 	bool added;
-	long i = 0;
+	long i = node_find_now(w, dst);
 
-	if (!dst || w->err)
+	if (i < 0 && !referent_is_object(w, dst))
 		return;
-	if (dst & 7) {
-		// Objects are at least 8-byte aligned: this is not a pointer.
-		w->dc.problem = "a reference is not an object address";
+	// At the cap on objects, a reference to one that cannot be added is
+	// dropped.
+	if (i < 0 && (i = node_add_now(w, dst, -1, &added)) < 0)
 		return;
-	}
-	// A damaged pointer to an item array or a keys table turns words of
-	// anything into references: after a few to memory outside the
-	// snapshot, the rest of this object's are dropped and it is marked,
-	// instead of each becoming an object. (Only the address is checked:
-	// reading every referent's header here would cost a cache miss per
-	// reference.)
-	if (kind != HEAP_EDGE_CONSERVATIVE) {
-		if (w->cur_bad_refs >= MAX_BAD_REFS) {
-			w->dc.problem = "many references point outside the "
-					 "snapshot";
-			return;
-		}
-		// Memory a truncated core lacks is no sign of damage.
-		if ((!target_contains(w->t, dst) ||
-		     !target_contains(w->t, dst + w->l->sizeof_object - 1)) &&
-		    !target_is_cut(w->t, dst) &&
-		    !target_is_cut(w->t, dst + w->l->sizeof_object - 1))
-			w->cur_bad_refs++;
-	}
-	// Near the cap on objects, a reference to an object that cannot be
-	// added is dropped: look it up now. Else the lookup waits in w->ahead.
-	bool now = w->nnodes + w->nahead + 1 >= w->lim->max_objects;
-
-	if (now && (i = node_add(w, dst, -1, &added)) < 0)
-		return;
-	struct heap_edge e = {
-		.src = w->cur_addr,
-		.dst = dst,
-		.kind = kind,
-		.label = label,
-	};
 	if (w->nedges == w->edges_cap) {
 		size_t cap = w->edges_cap ? w->edges_cap * 2 : 1u << 16;
 		uint32_t *s = realloc(w->esrc, cap * sizeof(*s));
@@ -233,25 +220,66 @@ void walk_edge(struct walk *w, uint64_t dst, enum heap_edge_kind kind,
 		w->ekind = k;
 		w->edges_cap = cap;
 	}
+	struct heap_edge e = {
+		.src = w->cur_addr,
+		.dst = dst,
+		.kind = kind,
+		.label = label,
+	};
+
 	// Edge i is row i + 1 of the edges table: kept in step.
 	w->err = w->c->edge(w->c->arg, &e);
 	w->st->edges++;
 	w->esrc[w->nedges] = w->cur;
 	w->edst[w->nedges] = i;
-	w->ekind[w->nedges] = kind;
-	if (!now) {
-		if (w->nahead == sizeof(w->ahead) / sizeof(w->ahead[0]))
-			edges_settle(w);
-		if (w->node_ht_cap) {
-			size_t h = mem_hash_addr(dst) & (w->node_ht_cap - 1);
+	w->ekind[w->nedges++] = kind;
+}
 
-			__builtin_prefetch(&w->node_ht[h]);
-			__builtin_prefetch(&w->node_ht_addr[h]);
-		}
-		w->ahead[w->nahead].dst = dst;
-		w->ahead[w->nahead++].edge = w->nedges;
+void walk_edge(struct walk *w, uint64_t dst, enum heap_edge_kind kind,
+	       const char *label)
+{
+	if (!dst || w->err)
+		return;
+	if (dst & 7) {
+		// Objects are at least 8-byte aligned: this is not a pointer.
+		w->dc.problem = "a reference is not an object address";
+		return;
 	}
-	w->nedges++;
+	// A damaged pointer to an item array or a keys table turns words of
+	// anything into references: after a few to memory outside the
+	// snapshot, the rest of this object's are dropped and it is marked,
+	// instead of each becoming an object. (Only the address is checked
+	// here: the referent's header is read when the reference is
+	// reported, once its lookup has missed.)
+	if (kind != HEAP_EDGE_CONSERVATIVE) {
+		if (w->cur_bad_refs >= MAX_BAD_REFS) {
+			w->dc.problem = "many references point outside the "
+					 "snapshot";
+			return;
+		}
+		// Memory a truncated core lacks is no sign of damage.
+		if ((!target_contains(w->t, dst) ||
+		     !target_contains(w->t, dst + w->l->sizeof_object - 1)) &&
+		    !target_is_cut(w->t, dst) &&
+		    !target_is_cut(w->t, dst + w->l->sizeof_object - 1))
+			w->cur_bad_refs++;
+	}
+	if (w->nahead == sizeof(w->ahead) / sizeof(w->ahead[0]))
+		edges_settle(w);
+	if (w->node_ht_cap) {
+		size_t h = mem_hash_addr(dst) & (w->node_ht_cap - 1);
+
+		__builtin_prefetch(&w->node_ht[h]);
+		__builtin_prefetch(&w->node_ht_addr[h]);
+	}
+	// The label is the decoder's buffer, reused: copied.
+	size_t n = label ? strnlen(label, EDGE_LABEL_MAX - 1) : 0;
+
+	w->ahead[w->nahead].dst = dst;
+	w->ahead[w->nahead].kind = kind;
+	w->ahead[w->nahead].labelled = label != NULL;
+	memcpy(w->ahead[w->nahead].label, label ? label : "", n);
+	w->ahead[w->nahead++].label[n] = 0;
 }
 
 /*

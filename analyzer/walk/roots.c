@@ -24,6 +24,10 @@ long root_add(struct walk *w, uint64_t addr, enum heap_root_kind kind,
 
 	if (!addr || (addr & 7) || w->err)
 		return -1;
+	// A slot that holds no object holds nothing.
+	edges_settle(w);
+	if (!referent_is_object(w, addr))
+		return -1;
 	long i = node_add(w, addr, -1, &added);
 
 	if (i < 0)
@@ -285,6 +289,8 @@ static void garbage_roots(struct walk *w, uint64_t list)
 
 		if (!target_read_u64(w->t, items + 8 * i, &v))
 			break;
+		if (!v || (v & 7) || !referent_is_object(w, v))
+			continue;
 		long item = node_add(w, v, -1, &added);
 
 		if (item >= 0 && !append_u32(&w->garbage, &w->ngarbage,

@@ -119,30 +119,290 @@ static struct err *type_insert(struct walk *w, struct decode_type *ti)
 	return NULL;
 }
 
-bool is_type_object(struct walk *w, uint64_t addr)
+/* ---- what a type object is ------------------------------------------ */
+
+enum {
+	/*
+	 * ob_type steps from a type to `type`: a class is one (its type is
+	 * `type`), a class of a metaclass two, of a metaclass's metaclass
+	 * three. Real chains are that short; a longer one or a loop is not a
+	 * chain of types.
+	 */
+	MAX_METATYPES = 8,
+	/*
+	 * Bytes of a tp_name with its NUL: a page. The longest names real
+	 * classes have (generated generic classes such as
+	 * "Model[Dict[str, List[int]]]") are a few hundred bytes.
+	 */
+	TYPE_NAME_MAX = 4096,
+	/*
+	 * tp_basicsize: at least a PyObject's header (PyType_Ready gives a
+	 * type that declares 0 its base's), at most a megabyte, past any C
+	 * struct an object's fixed part is; tp_itemsize: one element of the
+	 * array an object ends with (a byte, a digit, a pointer, the 40-byte
+	 * PyMemberDef of `type`), at most a kilobyte.
+	 */
+	MAX_BASICSIZE = 1 << 20,
+	MAX_ITEMSIZE = 1 << 10,
+};
+
+// Py_TPFLAGS_READY and Py_TPFLAGS_READYING, 3.6 to 3.13.
+#define TPFLAGS_READY (1UL << 12)
+#define TPFLAGS_READYING (1UL << 13)
+
+/*
+ * Flags no type has: every Py_TPFLAGS_* bit of 3.6–3.13 is below bit 32
+ * (tp_flags is an unsigned long, 32 bits in the ABI of Windows); and a
+ * heap type has been readied (type_new and PyType_FromSpec call
+ * PyType_Ready before anything can make an instance), or is being
+ * readied. A static type may not be ready: before 3.11 some are readied
+ * only when first looked into.
+ */
+static bool flags_ok(uint64_t flags)
+{
+	return !(flags >> 32) &&
+	       (!(flags & TPFLAGS_HEAPTYPE) ||
+		(flags & (TPFLAGS_READY | TPFLAGS_READYING)));
+}
+
+static bool addr_set_has(const struct addr_set *set, uint64_t addr)
+{
+	if (!set->cap)
+		return false;
+	size_t h = mem_hash_addr(addr) & (set->cap - 1);
+
+	for (; set->a[h]; h = (h + 1) & (set->cap - 1)) {
+		if (set->a[h] == addr)
+			return true;
+	}
+	return false;
+}
+
+// Add a nonzero address; when out of memory it is only not kept.
+static void addr_set_add(struct addr_set *set, uint64_t addr)
+{
+	if (!addr || addr_set_has(set, addr))
+		return;
+	if ((set->n + 1) * 2 > set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 256;
+		uint64_t *p = calloc(cap, sizeof(*p));
+
+		if (!p)
+			return;
+		for (size_t i = 0; i < set->cap; i++) {
+			size_t h = mem_hash_addr(set->a[i]) & (cap - 1);
+
+			if (!set->a[i])
+				continue;
+			while (p[h])
+				h = (h + 1) & (cap - 1);
+			p[h] = set->a[i];
+		}
+		free(set->a);
+		set->a = p;
+		set->cap = cap;
+	}
+	size_t h = mem_hash_addr(addr) & (set->cap - 1);
+
+	while (set->a[h])
+		h = (h + 1) & (set->cap - 1);
+	set->a[h] = addr;
+	set->n++;
+}
+
+void addr_set_free(struct addr_set *set)
+{
+	free(set->a);
+	memset(set, 0, sizeof(*set));
+}
+
+/*
+ * Whether the NUL-terminated string at p is a type's name: readable to
+ * its NUL within TYPE_NAME_MAX bytes, not empty, and printable UTF-8 (a
+ * class may have any name a str without NUL spells, but names with
+ * control characters are left to garbage). Its first size - 1 bytes go
+ * to out.
+ */
+static bool name_ok(struct walk *w, uint64_t p, char *out, size_t size)
+{
+	char buf[TYPE_NAME_MAX];
+	long len;
+	uint8_t nul;
+
+	if (!p)
+		return false;
+	// It must stop at its NUL, not at the end of what is readable.
+	len = target_read_string(w->t, p, buf, sizeof(buf));
+	if (len < 1 || len >= TYPE_NAME_MAX - 1 ||
+	    !target_read_ok(w->t, &nul, p + len, 1))
+		return false;
+	for (long i = 0; i < len;) {
+		unsigned char c = buf[i];
+		int more = c < 0x80 ? 0 : c >= 0xc2 && c < 0xe0 ? 1 :
+			   c >= 0xe0 && c < 0xf0 ? 2 :
+			   c >= 0xf0 && c < 0xf5 ? 3 : -1;
+
+		if (c < 0x20 || c == 0x7f || more < 0 || i + more >= len)
+			return false;
+		for (int k = 1; k <= more; k++) {
+			if (((unsigned char)buf[i + k] & 0xc0) != 0x80)
+				return false;
+		}
+		i += 1 + more;
+	}
+	size_t n = (size_t)len < size - 1 ? (size_t)len : size - 1;
+
+	memcpy(out, buf, n);
+	out[n] = 0;
+	return true;
+}
+
+// The verdict already reached on addr, or -1.
+static int verdict_known(struct walk *w, uint64_t addr)
+{
+	const struct decode_type *known = type_find(w, addr);
+
+	if (known)
+		return known->valid ? TYPE_YES :
+		       known->lost ? TYPE_UNREAD : TYPE_NOT;
+	if (addr_set_has(&w->unread_types, addr))
+		return TYPE_UNREAD;
+	if (addr_set_has(&w->not_types, addr))
+		return TYPE_NOT;
+	return -1;
+}
+
+/*
+ * Whether the object at addr is of a type of types: its ob_type is a type
+ * that extends `type` (Py_TPFLAGS_TYPE_SUBCLASS), whose own ob_type is
+ * one in turn, until `type` (PyType_Type) itself, within MAX_METATYPES
+ * steps. Without the symbol, `type` is the type of types whose type is
+ * itself and whose name is "type".
+ */
+static bool meta_chain_ok(struct walk *w, uint64_t addr, bool *unread)
 {
 	const struct layout *l = w->l;
-	uint64_t meta, flags;
+	uint64_t cur = addr;
 
-	// A type's type is `type` or a subclass of it: Py_TPFLAGS_TYPE_SUBCLASS.
-	return addr && !(addr & 7) &&
-	       target_read_u64(w->t, addr + l->ob_type, &meta) && meta &&
-	       !(meta & 7) &&
-	       target_read_u64(w->t, meta + l->tp_flags, &flags) &&
-	       (flags & TPFLAGS_TYPE_SUBCLASS);
+	if (!addr || (addr & 7))
+		return false;
+	for (int k = 0; k < MAX_METATYPES; k++) {
+		uint64_t meta, flags, name;
+		char text[8];
+		int known;
+
+		if (!target_read_u64(w->t, cur + l->ob_type, &meta) || !meta ||
+		    (meta & 7) ||
+		    !target_read_u64(w->t, meta + l->tp_flags, &flags) ||
+		    !(flags & TPFLAGS_TYPE_SUBCLASS) || !flags_ok(flags))
+			return false;
+		if (w->type_type && meta == w->type_type)
+			return true;
+		if (meta == cur)
+			return !w->type_type &&
+			       target_read_u64(w->t, meta + l->tp_name, &name) &&
+			       target_read_string(w->t, name, text,
+						  sizeof(text)) == 4 &&
+			       !strcmp(text, "type");
+		known = verdict_known(w, meta);
+		if (known >= 0) {
+			*unread = known == TYPE_UNREAD;
+			return known == TYPE_YES;
+		}
+		cur = meta;
+	}
+	return false;
+}
+
+bool is_type_object(struct walk *w, uint64_t addr)
+{
+	bool unread = false;
+
+	return meta_chain_ok(w, addr, &unread);
+}
+
+/*
+ * Whether addr is a type object, read into ti (its name, sizes, flags):
+ * of a type of types (is_type_object), with flags a type can have, sizes
+ * an object can have and a printable name. Not one, or not known when a
+ * truncated core lacks memory it would read.
+ */
+static enum type_verdict type_read(struct walk *w, uint64_t addr,
+				   struct decode_type *ti)
+{
+	const struct layout *l = w->l;
+	uint64_t name_addr = 0, lost = target_lost_reads(w->t);
+	bool unread = false, ok;
+
+#define FIELD(dst, off)                                                      \
+	do {                                                                 \
+		uint64_t v_ = 0;                                             \
+		ok = ok && target_read_u64(w->t, addr + (off), &v_);         \
+		dst = v_;                                                    \
+	} while (0)
+	ok = meta_chain_ok(w, addr, &unread);
+	FIELD(ti->flags, l->tp_flags);
+	FIELD(ti->basicsize, l->tp_basicsize);
+	FIELD(ti->itemsize, l->tp_itemsize);
+	FIELD(ti->dictoffset, l->tp_dictoffset);
+	FIELD(ti->traverse, l->tp_traverse);
+	FIELD(ti->base, l->tp_base);
+	FIELD(ti->members, l->tp_members);
+	FIELD(ti->meta, l->ob_type);
+	FIELD(ti->nslots, l->ob_size);
+	FIELD(ti->alloc, l->tp_alloc);
+	FIELD(name_addr, l->tp_name);
+	if (ti->flags & TPFLAGS_HEAPTYPE && l->ht_cached_keys >= 0)
+		FIELD(ti->cached_keys, l->ht_cached_keys);
+#undef FIELD
+	if (ok && flags_ok(ti->flags) && ti->basicsize >= l->sizeof_object &&
+	    ti->basicsize <= MAX_BASICSIZE && ti->itemsize >= 0 &&
+	    ti->itemsize <= MAX_ITEMSIZE &&
+	    name_ok(w, name_addr, ti->name, sizeof(ti->name)) &&
+	    target_lost_reads(w->t) == lost)
+		return TYPE_YES;
+	return unread || target_lost_reads(w->t) != lost ? TYPE_UNREAD :
+							   TYPE_NOT;
+}
+
+/*
+ * Whether addr is a type object; the verdict is kept, so that each
+ * address is looked into once. A type is reported the first time.
+ */
+enum type_verdict type_verdict(struct walk *w, uint64_t addr)
+{
+	struct decode_type probe;
+	int known = verdict_known(w, addr);
+	enum type_verdict v;
+
+	if (known >= 0)
+		return known;
+	// Words that are not types are not kept as types: only their
+	// addresses.
+	memset(&probe, 0, sizeof(probe));
+	v = type_read(w, addr, &probe);
+	if (v != TYPE_YES) {
+		addr_set_add(v == TYPE_NOT ? &w->not_types : &w->unread_types,
+			     addr);
+		return v;
+	}
+	struct decode_type *ti = type_get(w, addr);
+
+	return ti && ti->valid ? TYPE_YES : TYPE_NOT;
 }
 
 static void module_of_type(struct walk *w, const struct decode_type *ti,
 			   char *buf, size_t size);
 
 /*
- * A type found not valid: lost if that is because some of it is in memory
- * a truncated core lacks (its instances are then partial, not corrupt).
+ * A type found not valid: lost if that is because some of it (or of its
+ * type) is in memory a truncated core lacks (its instances are then
+ * partial, not corrupt).
  */
 static struct decode_type *type_lost(struct walk *w, struct decode_type *ti,
-				     uint64_t lost)
+				     bool lost)
 {
-	ti->lost = target_lost_reads(w->t) != lost;
+	ti->lost = lost;
 	w->dc.types_lost += ti->lost;
 	return ti;
 }
@@ -168,44 +428,14 @@ struct decode_type *type_get(struct walk *w, uint64_t addr)
 		free(ti);
 		return NULL;
 	}
-	uint64_t name_addr, lost = target_lost_reads(w->t);
+	enum type_verdict v = type_read(w, addr, ti);
 
-	if (!is_type_object(w, addr) ||
-	    !target_read_u64(w->t, addr + l->tp_name, &name_addr) ||
-	    target_read_string(w->t, name_addr, ti->name, sizeof(ti->name)) <
-		    1) {
+	if (v != TYPE_YES) {
+		if (v == TYPE_UNREAD)
+			addr_set_add(&w->unread_types, addr);
 		snprintf(ti->name, sizeof(ti->name), "<bad type 0x%" PRIx64 ">",
 			 addr);
-		return type_lost(w, ti, lost);
-	}
-	uint64_t v[1];
-	bool ok = true;
-
-#define FIELD(dst, off)                                                      \
-	do {                                                                 \
-		ok = ok && target_read_u64(w->t, addr + (off), v);           \
-		dst = v[0];                                                  \
-	} while (0)
-	FIELD(ti->flags, l->tp_flags);
-	FIELD(ti->basicsize, l->tp_basicsize);
-	FIELD(ti->itemsize, l->tp_itemsize);
-	FIELD(ti->dictoffset, l->tp_dictoffset);
-	FIELD(ti->traverse, l->tp_traverse);
-	FIELD(ti->base, l->tp_base);
-	FIELD(ti->members, l->tp_members);
-	FIELD(ti->meta, l->ob_type);
-	FIELD(ti->nslots, l->ob_size);
-	FIELD(ti->alloc, l->tp_alloc);
-#undef FIELD
-	if (ti->flags & TPFLAGS_HEAPTYPE && l->ht_cached_keys >= 0)
-		ok = ok && target_read_u64(w->t, addr + l->ht_cached_keys,
-					   &ti->cached_keys);
-	if (!ok || ti->basicsize < 0 || ti->basicsize > (1 << 24) ||
-	    ti->itemsize < 0 || ti->itemsize > (1 << 16) ||
-	    target_lost_reads(w->t) != lost) {
-		snprintf(ti->name, sizeof(ti->name), "<bad type 0x%" PRIx64 ">",
-			 addr);
-		return type_lost(w, ti, lost);
+		return type_lost(w, ti, v == TYPE_UNREAD);
 	}
 	// Static types are only heap types' 'slots' owners when heap types.
 	if (!(ti->flags & TPFLAGS_HEAPTYPE))
@@ -247,17 +477,12 @@ bool plausible_object(struct walk *w, uint64_t p)
 {
 	const struct layout *l = w->l;
 	uint64_t type, refcnt;
-	struct decode_type *ti;
 
 	if (!target_read_u64(w->t, p + l->ob_type, &type) ||
 	    !target_read_u64(w->t, p + l->ob_refcnt, &refcnt))
 		return false;
-	if (!((int64_t)refcnt > 0 && refcnt < (1ULL << 40)))
-		return false;
-	if (!is_type_object(w, type))
-		return false;
-	ti = type_get(w, type);
-	return ti && ti->valid;
+	return (int64_t)refcnt > 0 && refcnt < (1ULL << 40) &&
+	       type_verdict(w, type) == TYPE_YES;
 }
 
 /*
@@ -392,6 +617,7 @@ void setup_decoders(struct walk *w)
 			w->traverses[w->ntraverses++].row = r;
 		}
 	}
+	target_symbol(w->t, "PyType_Type", &w->type_type, NULL, NULL);
 	target_symbol(w->t, "PyUnicode_Type", &w->sym.str_type, NULL, NULL);
 	target_symbol(w->t, "PyLong_Type", &w->sym.long_type, NULL, NULL);
 	target_symbol(w->t, "_Py_NoneStruct", &w->sym.none, NULL, NULL);

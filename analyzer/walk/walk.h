@@ -19,6 +19,23 @@ enum {
 	MAX_KNOWN = 128,         // exported types and traverses matched
 	MAX_SKIP = 16,           // free lists skipped in one struct scan
 	MAX_HEADS = 64,          // collector list heads kept for gc_resolve
+	EDGE_LABEL_MAX = 256,    // bytes of a reference's label kept
+};
+
+// Addresses, open addressing; 0 marks a free slot.
+struct addr_set {
+	uint64_t *a;
+	size_t n, cap;                // cap: a power of two, or 0
+};
+
+/*
+ * What a word is as a type: a type object, none, or not known because the
+ * core is cut short and lacks memory it would read.
+ */
+enum type_verdict {
+	TYPE_NOT,
+	TYPE_YES,
+	TYPE_UNREAD,
 };
 
 struct walk {
@@ -42,6 +59,10 @@ struct walk {
 
 	struct decode_type **types;   // open addressing by address
 	size_t ntypes, types_cap;
+	struct addr_set not_types;    // words found not to be type objects
+	struct addr_set unread_types; // words whose type fields, or their
+				      // type's, a truncated core lacks
+	uint64_t type_type;           // PyType_Type, or 0 if not named
 
 	struct {
 		uint64_t traverse;    // a tp_traverse function
@@ -60,10 +81,13 @@ struct walk {
 	uint8_t *ekind;               // and its kind
 	size_t nedges, edges_cap;
 	// References whose referent is not yet looked up: the lookups are
-	// cache misses, made in a batch after a prefetch of their slots.
+	// cache misses, made in a batch after a prefetch of their slots; a
+	// reference is reported once its referent is known to be an object.
 	struct {
 		uint64_t dst;
-		size_t edge;          // its index in esrc/edst/ekind
+		uint8_t kind;         // enum heap_edge_kind
+		bool labelled;
+		char label[EDGE_LABEL_MAX];
 	} ahead[16];
 	unsigned nahead;
 	uint32_t *roots;              // nodes held by roots
@@ -110,11 +134,14 @@ void walk_buffer(struct walk *w, uint64_t addr);
 void node_ht_free(struct walk *w);
 bool append_u32(uint32_t **array, size_t *n, size_t *cap, uint32_t v);
 bool append_u64(uint64_t **array, size_t *n, size_t *cap, uint64_t v);
+bool referent_is_object(struct walk *w, uint64_t addr);
 
 /* types.c: types, matched to their decoder rows; what must be learned */
 struct decode_type *type_find(struct walk *w, uint64_t addr);
 struct decode_type *type_get(struct walk *w, uint64_t addr);
 bool is_type_object(struct walk *w, uint64_t addr);
+enum type_verdict type_verdict(struct walk *w, uint64_t addr);
+void addr_set_free(struct addr_set *set);
 bool plausible_object(struct walk *w, uint64_t p);
 void setup_decoders(struct walk *w);
 void learn_unexported(struct walk *w);
