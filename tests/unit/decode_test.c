@@ -656,10 +656,10 @@ static void fields_test(unsigned m, const char *row, const char *tp_name,
 			const char *traverse, int64_t basicsize,
 			const struct field *fields)
 {
-	char name[96];
+	static char name[96];   // the test's name until the next begin()
 
 	snprintf(name, sizeof(name), "%s%s", row, traverse ? "" : " by name");
-	begin(strdup(name), m);
+	begin(name, m);
 	uint64_t type = stdlib_type(tp_name, traverse ? traverse :
 				    "partial_traverse", basicsize, !traverse);
 	uint64_t o = image_gc_new(type, basicsize, 1, false);
