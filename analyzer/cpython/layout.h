@@ -251,6 +251,12 @@ struct cpython_version;
 	X(tok_oldval, "PyContextToken", "tok_oldval")                         \
 	X(ctx_prev, "PyContext", "ctx_prev")                                  \
 	X(ctx_vars, "PyContext", "ctx_vars")                                  \
+	/* types.GenericAlias (3.9+), types.UnionType (3.10+) */              \
+	X(ga_origin, "gaobject", "origin")                                    \
+	X(ga_args, "gaobject", "args")                                        \
+	X(ga_parameters, "gaobject", "parameters")                            \
+	X(union_args, "unionobject", "args")                                  \
+	X(union_parameters, "unionobject", "parameters")                      \
 	/* functions, methods, descriptors */                                 \
 	X(cell_ref, "PyCellObject", "ob_ref")                                 \
 	X(method_func, "PyMethodObject", "im_func")                           \

@@ -129,6 +129,10 @@ DECODE_FN(decode_sre_scanner);
 DECODE_FN(decode_contextvar);
 DECODE_FN(decode_context_token);
 DECODE_FN(decode_context);
+DECODE_FN(decode_generic_alias);
+DECODE_FN(decode_union);
+DECODE_FN(decode_json_scanner);
+DECODE_FN(decode_json_encoder);
 
 /* A dict's keys table, as the decoders of dicts and types read it. */
 struct dict_keys {

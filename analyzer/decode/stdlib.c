@@ -788,3 +788,87 @@ void decode_context(struct decode *d, uint64_t obj,
 	decode_field(d, obj, d->l->ctx_prev, "<prev>");
 	decode_field(d, obj, d->l->ctx_vars, "<vars>");
 }
+
+/* ---- types.GenericAlias, types.UnionType (Objects/) -------------------- */
+
+// ga_traverse (Objects/genericaliasobject.c).
+void decode_generic_alias(struct decode *d, uint64_t obj,
+			  const struct decode_type *ti)
+{
+	const struct layout *l = d->l;
+
+	(void)ti;
+	decode_field(d, obj, l->ga_origin, "__origin__");
+	decode_field(d, obj, l->ga_args, "__args__");
+	decode_field(d, obj, l->ga_parameters, "__parameters__");
+}
+
+// union_traverse (Objects/unionobject.c).
+void decode_union(struct decode *d, uint64_t obj,
+		  const struct decode_type *ti)
+{
+	(void)ti;
+	decode_field(d, obj, d->l->union_args, "__args__");
+	decode_field(d, obj, d->l->union_parameters, "__parameters__");
+}
+
+/* ---- _json (Modules/_json.c) ------------------------------------------- */
+
+/*
+ * PyScannerObject and PyEncoderObject on x86-64 (ptype /o of the pyenv
+ * builds' _json modules): the hooks keep their offsets in every version;
+ * 3.6 has strict, sort_keys and skipkeys as objects; the scanner's memo
+ * is visited in 3.9-3.12 (3.13 has none).
+ */
+enum {
+	SCANNER_STRICT = 16,         // 3.6
+	SCANNER_OBJECT_HOOK = 24,
+	SCANNER_PAIRS_HOOK = 32,
+	SCANNER_PARSE_FLOAT = 40,
+	SCANNER_PARSE_INT = 48,
+	SCANNER_PARSE_CONSTANT = 56,
+	SCANNER_MEMO = 64,           // visited in 3.9-3.12
+	ENCODER_MARKERS = 16,
+	ENCODER_DEFAULT = 24,
+	ENCODER_ENCODER = 32,
+	ENCODER_INDENT = 40,
+	ENCODER_KEY_SEP = 48,
+	ENCODER_ITEM_SEP = 56,
+	ENCODER_SORT_KEYS = 64,      // 3.6
+	ENCODER_SKIPKEYS = 72,       // 3.6
+};
+
+// scanner_traverse.
+void decode_json_scanner(struct decode *d, uint64_t obj,
+			 const struct decode_type *ti)
+{
+	unsigned m = d->l->minor;
+
+	heap_type_edge(d, obj, ti);
+	if (m < 7)
+		decode_field(d, obj, SCANNER_STRICT, "strict");
+	decode_field(d, obj, SCANNER_OBJECT_HOOK, "object_hook");
+	decode_field(d, obj, SCANNER_PAIRS_HOOK, "object_pairs_hook");
+	decode_field(d, obj, SCANNER_PARSE_FLOAT, "parse_float");
+	decode_field(d, obj, SCANNER_PARSE_INT, "parse_int");
+	decode_field(d, obj, SCANNER_PARSE_CONSTANT, "parse_constant");
+	if (m >= 9 && m < 13)
+		decode_field(d, obj, SCANNER_MEMO, "<memo>");
+}
+
+// encoder_traverse.
+void decode_json_encoder(struct decode *d, uint64_t obj,
+			 const struct decode_type *ti)
+{
+	heap_type_edge(d, obj, ti);
+	decode_field(d, obj, ENCODER_MARKERS, "markers");
+	decode_field(d, obj, ENCODER_DEFAULT, "default");
+	decode_field(d, obj, ENCODER_ENCODER, "encoder");
+	decode_field(d, obj, ENCODER_INDENT, "indent");
+	decode_field(d, obj, ENCODER_KEY_SEP, "key_separator");
+	decode_field(d, obj, ENCODER_ITEM_SEP, "item_separator");
+	if (d->l->minor < 7) {
+		decode_field(d, obj, ENCODER_SORT_KEYS, "sort_keys");
+		decode_field(d, obj, ENCODER_SKIPKEYS, "skipkeys");
+	}
+}

@@ -238,8 +238,9 @@ const struct decoder decoders[] = {
 	  .type_name = "re.Pattern", .decode = decode_sre_pattern },
 	{ .name = "re.Match", .traverse = "match_traverse",
 	  .type_name = "re.Match", .decode = decode_sre_match },
-	{ .name = "SRE_Scanner", .traverse = "scanner_traverse",
-	  .type_name = "_sre.SRE_Scanner", .decode = decode_sre_scanner },
+	/* both _sre and _json have a local scanner_traverse: by name */
+	{ .name = "SRE_Scanner", .type_name = "_sre.SRE_Scanner",
+	  .decode = decode_sre_scanner },
 	{ .name = "ContextVar", .traverse = "contextvar_tp_traverse",
 	  .type_name = "_contextvars.ContextVar",
 	  .decode = decode_contextvar },
@@ -247,6 +248,15 @@ const struct decoder decoders[] = {
 	  .type_name = "_contextvars.Token", .decode = decode_context_token },
 	{ .name = "Context", .traverse = "context_tp_traverse",
 	  .type_name = "_contextvars.Context", .decode = decode_context },
+	/* types.GenericAlias, types.UnionType; _json */
+	{ .name = "GenericAlias", .traverse = "ga_traverse",
+	  .type_name = "types.GenericAlias", .decode = decode_generic_alias },
+	{ .name = "UnionType", .traverse = "union_traverse",
+	  .type_name = "types.UnionType", .decode = decode_union },
+	{ .name = "json Scanner", .type_name = "_json.Scanner",
+	  .decode = decode_json_scanner },
+	{ .name = "json Encoder", .traverse = "encoder_traverse",
+	  .type_name = "_json.Encoder", .decode = decode_json_encoder },
 
 	/* types.c: metatypes with a traverse of their own (ctypes') */
 	{ .name = "metatype", .type_flag = TPFLAGS_TYPE_SUBCLASS,

@@ -45,8 +45,6 @@ KNOWN_MISSES = {
     '_ctypes.PyCStructType': ('pyenv-3.13.0',),
     '_ctypes.UnionType': ('pyenv-3.13.0',),
     '_elementtree._element_iterator': ('*',),
-    '_json.Encoder': ('*',),
-    '_json.Scanner': ('*',),
     '_lsprof.Profiler': ('pyenv-3.10.13', 'pyenv-3.11.7', 'pyenv-3.12.1', 'pyenv-3.13.0', 'debian-3.11'),
     '_queue.SimpleQueue': ('pyenv-3.7.16', 'pyenv-3.8.18', 'pyenv-3.9.18', 'pyenv-3.10.13', 'pyenv-3.11.7', 'pyenv-3.12.1', 'pyenv-3.13.0', 'debian-3.11'),
     '_socket.socket': ('pyenv-3.12.1', 'pyenv-3.13.0'),
@@ -85,8 +83,6 @@ KNOWN_MISSES = {
     'itertools.starmap': ('*',),
     'itertools.takewhile': ('*',),
     'itertools.zip_longest': ('*',),
-    'types.GenericAlias': ('pyenv-3.9.18', 'pyenv-3.10.13', 'pyenv-3.11.7', 'pyenv-3.12.1', 'pyenv-3.13.0', 'debian-3.11'),
-    'types.UnionType': ('pyenv-3.10.13', 'pyenv-3.11.7', 'pyenv-3.12.1', 'pyenv-3.13.0', 'debian-3.11'),
     'xml.etree.ElementTree.TreeBuilder': ('*',),
     'xml.etree.ElementTree.XMLParser': ('*',),
 }

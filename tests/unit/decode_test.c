@@ -936,6 +936,35 @@ static void test_iterators(unsigned m)
 	fields_test(m, "Context", "_contextvars.Context", NULL, 48, ctx);
 }
 
+/* types.GenericAlias, types.UnionType (DWARF); _json (constants). */
+static void test_aliases_json(unsigned m)
+{
+	if (m != 6 && m != 12)
+		return;
+	const bool v6 = m == 6;
+	const struct field ga[] = {
+		{ L.ga_origin, "__origin__" }, { L.ga_args, "__args__" },
+		{ 0 }
+	};
+	const struct field un[] = { { L.union_args, "__args__" }, { 0 } };
+	const struct field scanner[] = {
+		{ v6 ? 16 : 24, v6 ? "strict" : "object_hook" },
+		{ 56, "parse_constant" }, { 0 }
+	};
+	const struct field encoder[] = {
+		{ 16, "markers" }, { 24, "default" }, { 56, "item_separator" },
+		{ v6 ? 72 : 0, v6 ? "skipkeys" : NULL }, { 0 }
+	};
+
+	if (!v6) {
+		fields_test(m, "GenericAlias", "types.GenericAlias",
+			    "ga_traverse", 64, ga);
+		fields_test(m, "UnionType", "types.UnionType", NULL, 32, un);
+	}
+	fields_test(m, "json Scanner", "_json.Scanner", NULL, 72, scanner);
+	fields_test(m, "json Encoder", "_json.Encoder", NULL, 96, encoder);
+}
+
 /* ---- functions.c --------------------------------------------------------- */
 
 static uint64_t code_new(const char *name)
@@ -1560,6 +1589,7 @@ int main(void)
 		test_ctypes(m);
 		test_io(m);
 		test_iterators(m);
+		test_aliases_json(m);
 		test_code(m);
 		test_function(m);
 		test_method(m);

@@ -222,6 +222,11 @@ const struct layout_table layout_table_3_13 = {
 		[LAYOUT_tok_oldval] = 32,
 		[LAYOUT_ctx_prev] = 16,
 		[LAYOUT_ctx_vars] = 24,
+		[LAYOUT_ga_origin] = 16,
+		[LAYOUT_ga_args] = 24,
+		[LAYOUT_ga_parameters] = 32,
+		[LAYOUT_union_args] = 16,
+		[LAYOUT_union_parameters] = 24,
 		[LAYOUT_cell_ref] = 16,
 		[LAYOUT_method_func] = 16,
 		[LAYOUT_method_self] = 24,
@@ -377,7 +382,7 @@ const struct layout_table layout_table_3_13 = {
 
 /* Every field of layout.h, no fewer: a field missing here would read as 0. */
 #ifndef LAYOUT_TABLES_UNCHECKED
-_Static_assert(LAYOUT_NFIELDS == 357,
+_Static_assert(LAYOUT_NFIELDS == 362,
 	       "the layout table of Python 3.13 lacks fields of layout.h: "
 	       "run make layout-tables");
 #endif
