@@ -49,6 +49,7 @@ KNOWN_MISSES = {
     '_queue.SimpleQueue': ('pyenv-3.7.16', 'pyenv-3.8.18', 'pyenv-3.9.18', 'pyenv-3.10.13', 'pyenv-3.11.7', 'pyenv-3.12.1', 'pyenv-3.13.0', 'debian-3.11'),
     '_socket.socket': ('pyenv-3.12.1', 'pyenv-3.13.0'),
     '_ssl.MemoryBIO': ('pyenv-3.10.13', 'pyenv-3.11.7', 'pyenv-3.12.1', 'pyenv-3.13.0', 'debian-3.11'),
+    '_ssl._SSLContext': ('pyenv-3.10.13', 'pyenv-3.11.7', 'pyenv-3.12.1', 'pyenv-3.13.0', 'debian-3.11'),
     '_ssl._SSLSocket': ('pyenv-3.10.13', 'pyenv-3.11.7', 'pyenv-3.12.1', 'pyenv-3.13.0', 'debian-3.11'),
     '_struct.Struct': ('pyenv-3.10.13', 'pyenv-3.11.7', 'pyenv-3.12.1', 'pyenv-3.13.0', 'debian-3.11'),
     '_struct.unpack_iterator': ('pyenv-3.9.18', 'pyenv-3.10.13', 'pyenv-3.11.7', 'pyenv-3.12.1', 'pyenv-3.13.0', 'debian-3.11'),
