@@ -416,7 +416,9 @@ static void read_link_map(struct scan *s)
 	// l_name at 8, l_ld at 16, l_next at 24.
 	if (!r_debug || !target_read_u64(s->t, r_debug + 8, &lm))
 		return;
-	while (lm && s->nlinks < MAX_LINKS) {
+	// A bounded walk: the list may loop, its entries may name nothing.
+	for (size_t steps = 0; lm && s->nlinks < MAX_LINKS &&
+			       steps < 4 * MAX_LINKS; steps++) {
 		uint64_t w[4];
 
 		if (!target_read_ok(s->t, w, lm, sizeof(w)))
