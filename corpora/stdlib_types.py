@@ -143,11 +143,16 @@ def functools_types():
     lru = ft._lru_cache_wrapper(f, 2, False, object)
     lru(m('key1'))
     lru(m('key2'))
+    # A cache that filled and went on: its oldest entries were reused
+    # (the full path of bounded_lru_cache_wrapper), typed keys.
+    busy = ft._lru_cache_wrapper(f, 32, True, object)
+    for i in range(100):
+        busy(m('busy%d' % (i % 48)), i % 3)
     unbounded = ft._lru_cache_wrapper(f, None, False, object)
     unbounded(m('k1'))
     unbounded(m('k2'))
     zero = ft._lru_cache_wrapper(f, 0, False, object)
-    out += [lru, unbounded, zero]
+    out += [lru, busy, unbounded, zero]
     key = ft.cmp_to_key(m('cmp'))
     out.append(key(m('keyobj')))
     return out

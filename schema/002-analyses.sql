@@ -60,7 +60,7 @@ CREATE TABLE anomalies(
   addr      INTEGER PRIMARY KEY REFERENCES objects(addr),
   kind      TEXT NOT NULL CHECK(kind = 'deficit' OR kind = 'unreferenced' OR kind = 'excess'),
   refcnt    INTEGER NOT NULL,  -- ob_refcnt as read
-  referrers INTEGER NOT NULL,  -- references to it found: 'traverse' and 'strong' edges and roots
+  referrers INTEGER NOT NULL,  -- references to it found: 'traverse' and 'strong' edges and roots (not an lru_cache's visits of what its entries own: the entries' edges count)
   detail    TEXT               -- what was left out of the count, if anything
 ) STRICT;
 

@@ -66,6 +66,7 @@ struct err *graph_cycles(const struct heap_graph *g, struct graph_cycles *ret)
 	// traverse visits; for types gcscope cannot decode, the pointers a
 	// scan found stand in for their traverse.
 	struct err *err = csr_build(g, (1u << HEAP_EDGE_TRAVERSE) |
+				       (1u << HEAP_EDGE_VISITED) |
 				       (1u << HEAP_EDGE_CONSERVATIVE),
 				    &start, &adj);
 
@@ -209,6 +210,7 @@ struct err *graph_reach(const struct heap_graph *g, struct graph_reach *ret)
 	uint32_t *start, *adj;
 	// Every reference that holds: not a weakref's borrowed pointer.
 	struct err *err = csr_build(g, (1u << HEAP_EDGE_TRAVERSE) |
+				       (1u << HEAP_EDGE_VISITED) |
 				       (1u << HEAP_EDGE_STRONG) |
 				       (1u << HEAP_EDGE_CONSERVATIVE),
 				    &start, &adj);
@@ -282,7 +284,9 @@ struct err *graph_unreachable(const struct heap_graph *g, uint8_t **ret)
 {
 	size_t n = g->nnodes;
 	uint32_t *start, *adj;
-	struct err *err = csr_build(g, 1u << HEAP_EDGE_TRAVERSE, &start, &adj);
+	struct err *err = csr_build(g, (1u << HEAP_EDGE_TRAVERSE) |
+				       (1u << HEAP_EDGE_VISITED),
+				    &start, &adj);
 
 	*ret = NULL;
 	if (err)
@@ -383,7 +387,8 @@ struct err *graph_anomalies(const struct heap_graph *g,
 	for (size_t i = 0; i < g->nedges; i++) {
 		uint32_t s = g->src[i], d = g->dst[i];
 
-		if (g->kind[i] == HEAP_EDGE_BORROWED)
+		if (g->kind[i] == HEAP_EDGE_BORROWED ||
+		    g->kind[i] == HEAP_EDGE_VISITED)
 			continue;
 		// The interned dict's references to mortal strings are not in
 		// their counts (Objects/unicodeobject.c intern_common).

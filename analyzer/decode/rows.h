@@ -88,6 +88,7 @@ DECODE_FN(decode_enumerate);
 /* stdlib.c */
 DECODE_FN(decode_partial);
 DECODE_FN(decode_lru_cache);
+DECODE_FN(decode_lru_entry);
 DECODE_FN(decode_defaultdict);
 DECODE_FN(decode_thread_local);
 DECODE_FN(decode_element);

@@ -44,29 +44,36 @@ void decode_partial(struct decode *d, uint64_t obj,
 /*
  * lru_cache_tp_traverse (Modules/_functoolsmodule.c): the entries of the
  * bounded cache's list from root.next back to the root, then the fields.
- * 3.6 visits each entry (an object of its own) and maxsize_O; 3.7+ the
- * key and result of each entry, and from 3.10 the entry's type.
+ * 3.6 visits each entry (an object of its own, tracked) and maxsize_O;
+ * 3.7+ the key and result of each entry, and from 3.10 the entry's type.
+ * Each entry has two owners: the cache dict (its value) and the list (the
+ * reference PyObject_New made, released by lru_cache_clear_list); the
+ * list's is the wrapper's "<entry>", visited in 3.6, strong in 3.7+. What
+ * 3.7+ visits for an entry is the entry's own (decode_lru_entry counts
+ * it there), so it is visited, not counted again.
  */
 void decode_lru_cache(struct decode *d, uint64_t obj,
 		      const struct decode_type *ti)
 {
 	const struct layout *l = d->l;
-	const bool links = l->lru_maxsize_obj >= 0;
+	const bool tracked = l->lru_maxsize_obj >= 0;
 	uint64_t link = decode_u64(d, obj + l->lru_root_next);
 	uint64_t i;
 
 	heap_type_edge(d, obj, ti);
 	for (i = 0; link && link != obj && i < d->lim->max_items &&
 	     !decode_failed(d) && !d->problem; i++) {
-		if (links) {
-			decode_edge(d, link, HEAP_EDGE_TRAVERSE, "<entry>");
-		} else {
-			decode_field(d, link, l->lruelem_key, "<entry key>");
-			decode_field(d, link, l->lruelem_result,
-				     "<entry result>");
+		decode_edge(d, link, tracked ? HEAP_EDGE_TRAVERSE :
+				     HEAP_EDGE_STRONG, "<entry>");
+		if (!tracked) {
+			decode_field_kind(d, link, l->lruelem_key,
+					  HEAP_EDGE_VISITED, "<entry key>");
+			decode_field_kind(d, link, l->lruelem_result,
+					  HEAP_EDGE_VISITED, "<entry result>");
 			if (ti->flags & TPFLAGS_HEAPTYPE)
-				decode_field(d, link, l->ob_type,
-					     "<entry type>");
+				decode_field_kind(d, link, l->ob_type,
+						  HEAP_EDGE_VISITED,
+						  "<entry type>");
 		}
 		link = decode_u64(d, link + l->lruelem_next);
 	}
@@ -79,6 +86,23 @@ void decode_lru_cache(struct decode *d, uint64_t obj,
 	decode_field(d, obj, l->lru_elem_type, "lru_list_elem_type");
 	decode_field(d, obj, l->lru_cache_info_type, "cache_info_type");
 	decode_field(d, obj, l->lru_dict, "__dict__");
+}
+
+/*
+ * An lru_cache entry (lru_list_elem): its key and result, its type from
+ * 3.10 (a heap type). Tracked in 3.6 (lru_list_elem_traverse), in 3.7+
+ * it is not: what it holds it owns, and the wrapper visits it.
+ */
+void decode_lru_entry(struct decode *d, uint64_t obj,
+		      const struct decode_type *ti)
+{
+	const struct layout *l = d->l;
+	const enum heap_edge_kind kind = l->lru_maxsize_obj >= 0 ?
+		HEAP_EDGE_TRAVERSE : HEAP_EDGE_STRONG;
+
+	heap_type_edge(d, obj, ti);
+	decode_field_kind(d, obj, l->lruelem_key, kind, "key");
+	decode_field_kind(d, obj, l->lruelem_result, kind, "result");
 }
 
 // defdict_traverse (Modules/_collectionsmodule.c): the factory, then the

@@ -82,6 +82,7 @@ static const char *const edge_kinds[] = {
 	[HEAP_EDGE_STRONG] = "strong",
 	[HEAP_EDGE_BORROWED] = "borrowed",
 	[HEAP_EDGE_CONSERVATIVE] = "conservative",
+	[HEAP_EDGE_VISITED] = "traverse",
 };
 
 static const char *const found_names[] = {

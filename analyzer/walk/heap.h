@@ -27,6 +27,10 @@ enum heap_edge_kind {
 	HEAP_EDGE_STRONG,        /* owned, but not visited by tp_traverse */
 	HEAP_EDGE_BORROWED,      /* a pointer that owns no reference */
 	HEAP_EDGE_CONSERVATIVE,  /* a word that points at a known object */
+	HEAP_EDGE_VISITED,       /* visited by tp_traverse, but the reference
+				    is owned by an object the walk finds on
+				    its own (an lru_cache entry's type):
+				    schema 'traverse', not counted twice */
 };
 
 /** Object status (schema: objects.status). */

@@ -28,6 +28,7 @@ enum {
 	S = HEAP_EDGE_STRONG,
 	B = HEAP_EDGE_BORROWED,
 	C = HEAP_EDGE_CONSERVATIVE,
+	V = HEAP_EDGE_VISITED,
 };
 
 /* A reference the object must have; the list ends with dst 0. */
@@ -550,23 +551,53 @@ static void test_lru_cache(unsigned m)
 	image_w64(o + L.lru_cache, cache);
 	image_w64(o + L.lru_func, func);
 	image_w64(o + L.lru_cache_info_type, info);
-	struct want want[8];
+	struct want want[12];
 	int n = 0;
 
-	if (links) {
-		want[n++] = (struct want){ e1, T, "<entry>" };
-		want[n++] = (struct want){ e2, T, "<entry>" };
-	} else {
-		want[n++] = (struct want){ k1, T, "<entry key>" };
-		want[n++] = (struct want){ r1, T, "<entry result>" };
-		want[n++] = (struct want){ k2, T, "<entry key>" };
-		want[n++] = (struct want){ r2, T, "<entry result>" };
+	// 3.7+: the list's reference to each entry is strong (not visited);
+	// the entry's key and result are visited, but counted in the entry.
+	want[n++] = (struct want){ e1, links ? T : S, "<entry>" };
+	if (!links) {
+		want[n++] = (struct want){ k1, V, "<entry key>" };
+		want[n++] = (struct want){ r1, V, "<entry result>" };
+	}
+	want[n++] = (struct want){ e2, links ? T : S, "<entry>" };
+	if (!links) {
+		want[n++] = (struct want){ k2, V, "<entry key>" };
+		want[n++] = (struct want){ r2, V, "<entry result>" };
 	}
 	want[n++] = (struct want){ cache, T, "cache" };
 	want[n++] = (struct want){ func, T, "__wrapped__" };
 	want[n++] = (struct want){ info, T, "cache_info_type" };
 	want[n] = (struct want){ 0 };
 	check(o, "lru_cache", want, gc_size(size), "");
+}
+
+/*
+ * An lru_cache entry of 3.7+ (untracked, no traverse), matched by its
+ * name: the key and result it owns.
+ */
+static void test_lru_entry(unsigned m)
+{
+	begin("lru_entry", m);
+	uint64_t type = image_alloc(IMAGE_TYPE_SLOT);
+	uint64_t k = image_int(7), r = image_str("seven");
+	uint64_t e = image_alloc(64);
+
+	image_header(type, image_sym("PyType_Type"), image_refcnt_static());
+	image_w64(type + L.tp_name, image_cstring("functools._lru_list_elem"));
+	image_w64(type + L.tp_basicsize, 64);
+	image_w64(type + L.tp_flags, 1UL << 12);
+	image_w64(type + L.tp_base, image_sym("PyBaseObject_Type"));
+	image_header(e, type, 2);
+	image_w64(e + L.lruelem_key, k);
+	image_w64(e + L.lruelem_result, r);
+	hold(e);
+	const struct want want[] = {
+		{ k, S, "key" }, { r, S, "result" }, { 0 }
+	};
+
+	check(e, "lru_entry", want, 64, "");
 }
 
 static void test_defaultdict(unsigned m)
@@ -1579,6 +1610,7 @@ int main(void)
 		test_partial(m, false);
 		test_partial(m, true);
 		test_lru_cache(m);
+		test_lru_entry(m);
 		test_defaultdict(m);
 		test_thread_local(m);
 		test_element(m, false);
