@@ -178,7 +178,7 @@ def thread_types():
     th = need('_thread')
     loc = th._local()
     loc.x = m('local-attr')
-    return [loc, th._local(), th.RLock()]
+    return [loc, th._local(), th.RLock(), th.allocate_lock()]
 
 
 @factory
@@ -271,8 +271,16 @@ def json_types():
 @factory
 def csv_types():
     cs = need('_csv')
-    import io
-    return [cs.reader(iter([])), cs.writer(io.StringIO())]
+
+    class File(object):
+        pass
+    f = File()
+    f.write = m('write')
+    # A dialect passed alone is the reader's own; a line terminator of
+    # its own (a str made here).
+    dialect = cs.Dialect(delimiter=';', lineterminator=''.join(['<', 'eol>']))
+    rows = iter([';'.join(['a', 'b'])])
+    return [dialect, cs.reader(rows, dialect), cs.writer(f, dialect)]
 
 
 @factory
@@ -293,8 +301,8 @@ def io_types():
 @factory
 def struct_types():
     st = need('_struct')
-    s = st.Struct('i')
-    return [s, s.iter_unpack(b'\0' * 8)]
+    s = st.Struct(''.join(['<', 'ihq']))
+    return [s, s.iter_unpack(bytearray(s.size * 2))]
 
 
 @factory
@@ -337,7 +345,7 @@ def operator_types():
 @factory
 def array_types():
     ar = need('array')
-    a = ar.array('i', [1, 2])
+    a = ar.array('d', [1.5, 2.5])
     return [a, iter(a)]
 
 
@@ -357,8 +365,14 @@ def datetime_types():
 @factory
 def queue_types():
     q = need('_queue').SimpleQueue()
-    q.put(m('queued'))
-    return [q]
+    # Items put and got past the start of its buffer (a ring from 3.13).
+    for i in range(12):
+        q.put(m('queued%d' % i))
+    for i in range(9):
+        q.get()
+    for i in range(12, 16):
+        q.put(m('queued%d' % i))
+    return [q, need('_queue').SimpleQueue()]
 
 
 @factory
@@ -403,7 +417,17 @@ def typing_types():
 def ssl_types():
     sl = need('_ssl')
     ctx = sl._SSLContext(sl.PROTOCOL_TLS_CLIENT)
-    return [ctx, sl.MemoryBIO()]
+    out = [ctx, sl.MemoryBIO()]
+    # A server's context with its callbacks (the SNI one is refused on a
+    # client's).
+    server = sl._SSLContext(sl.PROTOCOL_TLS_SERVER)
+    if hasattr(server, 'sni_callback'):
+        server.sni_callback = m('sni_callback')
+    else:
+        server.set_servername_callback(m('sni_callback'))
+    if hasattr(server, '_msg_callback'):
+        server._msg_callback = m('msg_callback')
+    return out + [server]
 
 
 @factory

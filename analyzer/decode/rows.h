@@ -135,6 +135,19 @@ DECODE_FN(decode_union);
 DECODE_FN(decode_json_scanner);
 DECODE_FN(decode_json_encoder);
 
+/* extmods.c */
+DECODE_FN(decode_csv_dialect);
+DECODE_FN(decode_csv_reader);
+DECODE_FN(decode_csv_writer);
+DECODE_FN(decode_struct);
+DECODE_FN(decode_unpack_iterator);
+DECODE_FN(decode_arrayiter);
+DECODE_FN(decode_simplequeue);
+DECODE_FN(decode_ssl_context);
+DECODE_FN(decode_ssl_socket);
+DECODE_FN(decode_profiler);
+DECODE_FN(decode_type_only);
+
 /* A dict's keys table, as the decoders of dicts and types read it. */
 struct dict_keys {
 	uint64_t entries;     // first entry

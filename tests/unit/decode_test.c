@@ -59,7 +59,7 @@ static unsigned passed, failed;
 static unsigned minor;              /* version of the test running */
 static struct image_runtime rt;
 static const char *test_name;
-static const struct decoder *rows_tested[128];
+static const struct decoder *rows_tested[256];
 static size_t nrows_tested;
 
 static struct err *on_type(void *arg, const struct heap_type *type)
@@ -209,7 +209,7 @@ static void check(uint64_t obj, const char *row, const struct want *want,
 	if (!r) {
 		fail("no decoder row '%s'", row);
 		ok = false;
-	} else if (nrows_tested < 128) {
+	} else if (nrows_tested < 256) {
 		size_t k = 0;
 
 		while (k < nrows_tested && rows_tested[k] != r)
@@ -996,6 +996,199 @@ static void test_aliases_json(unsigned m)
 	fields_test(m, "json Encoder", "_json.Encoder", NULL, 96, encoder);
 }
 
+/* extmods.c: _csv, _struct, array, _queue, _socket, _ssl, _lsprof, _thread
+ * (constants of the extension modules' structs, matched by name). */
+
+enum {
+	EXT_TYPE = -2,   // the reference to the instance's type
+	EXT_SKIP = -3,   // not in this version
+};
+
+/* A reference of an ext_test() instance; the list ends with off 0. */
+struct ext_field {
+	int32_t off;
+	int kind;
+	const char *label;
+};
+
+/*
+ * An instance of a type named @p tp_name, static or (@p heap) a heap type,
+ * whose references @p f are set to distinct strs (EXT_TYPE: its type) and
+ * must be reported in that order.
+ */
+static void ext_test(unsigned m, const char *row, const char *tp_name,
+		     int64_t basicsize, bool heap, const struct ext_field *f)
+{
+	static char name[96];   // the test's name until the next begin()
+	uint64_t type, unused;
+
+	snprintf(name, sizeof(name), "%s%s", row, heap ? " heap" : "");
+	begin(name, m);
+	if (heap) {
+		type = image_heap_type(tp_name, image_str("m"), false, &unused);
+		image_w64(type + L.tp_name, image_cstring(tp_name));
+		image_w64(type + L.tp_basicsize, basicsize);
+		image_w64(type + L.tp_dictoffset, 0);
+		image_w64(type + L.tp_weaklistoffset, 0);
+		image_wfield(type, L.tp_members, 0);
+		image_w64(type + L.tp_traverse,
+			  image_sym("partial_traverse") + 8);
+	} else {
+		type = stdlib_type(tp_name, "partial_traverse", basicsize, true);
+	}
+	uint64_t o = image_gc_new(type, basicsize, 1, false);
+	struct want want[16];
+	size_t n = 0;
+
+	for (; f->off && n < 15; f++) {
+		char text[32];
+
+		if (f->off == EXT_SKIP)
+			continue;
+		if (f->off == EXT_TYPE) {
+			want[n++] = (struct want){ type, T, "__class__" };
+			continue;
+		}
+		snprintf(text, sizeof(text), "x%zu", n);
+		want[n] = (struct want){ image_str(text), f->kind, f->label };
+		image_w64(o + f->off, want[n++].dst);
+	}
+	want[n].dst = 0;
+	check(o, row, want, gc_size(basicsize), "");
+}
+
+static void test_extmods_csv_struct_array(unsigned m)
+{
+	const bool heap = m >= 10;
+	const int32_t type = heap ? EXT_TYPE : EXT_SKIP;
+	const struct ext_field dialect[] = {
+		{ 40, T, "lineterminator" }, { EXT_TYPE, T, NULL }, { 0 }
+	};
+	const struct ext_field reader[] = {
+		{ 24, T, "dialect" }, { 16, T, "<input_iter>" },
+		{ 32, T, "<fields>" }, { type, T, NULL }, { 0 }
+	};
+	const struct ext_field writer[] = {
+		{ 24, T, "dialect" }, { 16, T, "<write>" },
+		{ heap ? 64 : EXT_SKIP, T, "<error_obj>" }, { type, T, NULL },
+		{ 0 }
+	};
+	const struct ext_field st[] = {
+		{ EXT_TYPE, T, NULL }, { 40, T, "format" }, { 0 }
+	};
+	const struct ext_field unpack[] = {
+		{ type, T, NULL }, { 16, T, "<struct>" },
+		{ 32, T, "<buffer obj>" }, { 0 }
+	};
+	const struct ext_field arrayiter[] = {
+		{ type, T, NULL }, { 24, T, "<array>" }, { 0 }
+	};
+	const struct ext_field type_only[] = { { EXT_TYPE, T, NULL }, { 0 } };
+
+	ext_test(m, "csv reader", "_csv.reader", 88, heap, reader);
+	ext_test(m, "csv writer", "_csv.writer", 72, heap, writer);
+	if (!heap) {
+		ext_test(m, "unpack_iterator 3.6-3.8", "unpack_iterator", 112,
+			 false, unpack);
+		ext_test(m, "arrayiterator 3.6-3.9", "arrayiterator", 40,
+			 false, arrayiter);
+		return;
+	}
+	ext_test(m, "csv Dialect", "_csv.Dialect", 48, true, dialect);
+	ext_test(m, "Struct", "_struct.Struct", 56, true, st);
+	ext_test(m, "unpack_iterator", "_struct.unpack_iterator", 112, true,
+		 unpack);
+	ext_test(m, "array", "array.array", 64, true, type_only);
+	ext_test(m, "arrayiterator", "array.arrayiterator", 40, true,
+		 arrayiter);
+}
+
+/*
+ * SimpleQueue: its list (≤3.12), or the items of its ring buffer from the
+ * get index on, wrapping around (3.13).
+ */
+static void test_simplequeue(unsigned m)
+{
+	if (m < 13) {
+		const struct ext_field q[] = {
+			{ 32, T, "<queue>" },
+			{ m >= 10 ? EXT_TYPE : EXT_SKIP, T, NULL }, { 0 }
+		};
+
+		ext_test(m, "SimpleQueue", "_queue.SimpleQueue", 56, m >= 10,
+			 q);
+		return;
+	}
+	begin("SimpleQueue ring", m);
+	uint64_t type = stdlib_type("_queue.SimpleQueue", "partial_traverse",
+				    72, true);
+	uint64_t o = image_gc_new(type, 72, 1, false);
+	uint64_t items = image_alloc(4 * 8);
+	uint64_t v[4];
+
+	for (int i = 0; i < 4; i++) {
+		char text[8];
+
+		snprintf(text, sizeof(text), "q%d", i);
+		v[i] = image_str(text);
+	}
+	// Three items from index 2 of 4: slots 2, 3, then 0.
+	image_w64(items + 16, v[0]);
+	image_w64(items + 24, v[1]);
+	image_w64(items + 0, v[2]);
+	image_w64(items + 8, v[3]);   // a stale slot, not an item
+	image_w64(o + 24 + 0, 1);     // put_idx
+	image_w64(o + 24 + 8, 2);     // get_idx
+	image_w64(o + 24 + 16, items);
+	image_w64(o + 24 + 24, 4);    // items_cap
+	image_w64(o + 24 + 32, 3);    // num_items
+	const struct want want[] = {
+		{ v[0], T, "<item>" }, { v[1], T, "<item>" },
+		{ v[2], T, "<item>" }, { 0 }
+	};
+
+	check(o, "SimpleQueue", want, gc_size(72), "");
+}
+
+static void test_extmods_ssl_lsprof_thread(unsigned m)
+{
+	const bool heap = m >= 10;
+	const int32_t type = heap ? EXT_TYPE : EXT_SKIP;
+	const struct ext_field ctx[] = {
+		{ 40, T, "sni_callback" }, { 64, T, "_msg_callback" },
+		{ type, T, NULL },
+		{ m >= 13 ? 96 : EXT_SKIP, S, "<psk_client_callback>" },
+		{ m >= 13 ? 104 : EXT_SKIP, S, "<psk_server_callback>" },
+		{ 0 }
+	};
+	const struct ext_field sock[] = {
+		{ m >= 12 ? 72 : EXT_SKIP, T, "<exc>" },
+		{ m < 12 ? 72 : EXT_SKIP, T, "<exc_type>" },
+		{ m < 12 ? 80 : EXT_SKIP, T, "<exc_value>" },
+		{ m < 12 ? 88 : EXT_SKIP, T, "<exc_tb>" }, { type, T, NULL },
+		{ 0 }
+	};
+	const struct ext_field prof[] = {
+		{ type, T, NULL }, { 48, m >= 13 ? T : S, "timer" }, { 0 }
+	};
+	const struct ext_field type_only[] = { { EXT_TYPE, T, NULL }, { 0 } };
+
+	ext_test(m, "ssl _SSLContext", "_ssl._SSLContext",
+		 m >= 13 ? 112 : 96, heap, ctx);
+	ext_test(m, "ssl _SSLSocket", "_ssl._SSLSocket", 96, heap, sock);
+	ext_test(m, "lsprof Profiler", "_lsprof.Profiler", 80, heap, prof);
+	if (!heap)
+		return;
+	ext_test(m, "ssl MemoryBIO", "_ssl.MemoryBIO", 48, true, type_only);
+	ext_test(m, "thread lock", "_thread.lock", 40, true, type_only);
+	ext_test(m, "thread RLock", "_thread.RLock", 48, true, type_only);
+	if (m >= 12)
+		ext_test(m, "socket", "_socket.socket", 56, true, type_only);
+	if (m >= 13)
+		ext_test(m, "thread _ThreadHandle", "_thread._ThreadHandle",
+			 48, true, type_only);
+}
+
 /* ---- functions.c --------------------------------------------------------- */
 
 static uint64_t code_new(const char *name)
@@ -1622,6 +1815,9 @@ int main(void)
 		test_io(m);
 		test_iterators(m);
 		test_aliases_json(m);
+		test_extmods_csv_struct_array(m);
+		test_simplequeue(m);
+		test_extmods_ssl_lsprof_thread(m);
 		test_code(m);
 		test_function(m);
 		test_method(m);
