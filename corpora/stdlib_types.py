@@ -336,6 +336,57 @@ def itertools_types():
 
 
 @factory
+def itertools_running():
+    """itertools iterators part-way through: what they keep between steps
+    (the tee's values, groupby's keys, the last result) is set."""
+    it = need('itertools')
+    src = [m('r0'), m('r1'), m('r2')]
+    out = []
+
+    def started(obj, steps=1):
+        for _ in range(steps):
+            next(obj)
+        out.append(obj)
+        return obj
+
+    # A tee 60 values ahead of its twin: the first data object is full
+    # (57 values) and links to a second holding 3; the twin is at 0.
+    lead, lag = it.tee(iter([m('tee%d' % i) for i in range(60)]))
+    started(lead, 60)
+    out.append(lag)
+    data = [r for r in gc.get_referents(lag) if type(r).__name__ == '_tee_dataobject']
+    data += [r for r in gc.get_referents(data[0])
+             if type(r).__name__ == '_tee_dataobject']
+    out.extend(data)
+    started(it.tee(src)[0], 2)
+    g = it.groupby(src, key=m('key'))
+    out.extend([next(g)[1], g])
+    started(it.cycle(src), 2)
+    started(it.cycle(src), 4)
+    started(it.chain([m('c0')], src), 2)
+    started(it.islice(src, 0, None, 2))
+    started(it.compress(src, [m('sel')]))
+    started(it.zip_longest(src, [m('z0')], fillvalue=m('zfill')), 2)
+    started(it.product(src, [m('p0')]))
+    started(it.permutations(src, 2))
+    started(it.combinations(src, 2))
+    started(it.combinations_with_replacement(src, 2))
+    started(it.accumulate(src, m('add')), 2)
+    started(it.repeat(m('rep'), 5))
+    out.append(it.count(2 ** 80, 3 ** 50))
+    out.append(it.count(1.5, 0.25))
+    try:
+        out.append(it.accumulate(src, m('add'), initial=m('initial')))
+        started(it.accumulate(src, m('add'), initial=m('initial')), 2)
+    except TypeError:        # 3.6, 3.7: no initial value
+        pass
+    for name in ('pairwise', 'batched'):
+        if hasattr(it, name):
+            started(getattr(it, name)(src, *([2] if name == 'batched' else [])))
+    return out
+
+
+@factory
 def operator_types():
     op = need('_operator')
     return [op.itemgetter(m('item')), op.attrgetter('a', 'b'),

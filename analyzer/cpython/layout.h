@@ -172,6 +172,56 @@ struct cpython_version;
 	X(lruelem_next, "lru_list_elem", "next")                              \
 	X(lruelem_key, "lru_list_elem", "key")                                \
 	X(lruelem_result, "lru_list_elem", "result")                          \
+	/* itertools (Modules/itertoolsmodule.c) */                           \
+	X(groupby_it, "groupbyobject", "it")                                  \
+	X(groupby_keyfunc, "groupbyobject", "keyfunc")                        \
+	X(groupby_tgtkey, "groupbyobject", "tgtkey")                          \
+	X(groupby_currkey, "groupbyobject", "currkey")                        \
+	X(groupby_currvalue, "groupbyobject", "currvalue")                    \
+	X(grouper_parent, "_grouperobject", "parent")                         \
+	X(grouper_tgtkey, "_grouperobject", "tgtkey")                         \
+	X(teedata_it, "teedataobject", "it")                                  \
+	X(teedata_numread, "teedataobject", "numread")                        \
+	X(teedata_nextlink, "teedataobject", "nextlink")                      \
+	X(teedata_values, "teedataobject", "values")                          \
+	X(tee_dataobj, "teeobject", "dataobj")                                \
+	X(cycle_it, "cycleobject", "it")                                      \
+	X(cycle_saved, "cycleobject", "saved")                                \
+	X(dropwhile_func, "dropwhileobject", "func")                          \
+	X(dropwhile_it, "dropwhileobject", "it")                              \
+	X(takewhile_func, "takewhileobject", "func")                          \
+	X(takewhile_it, "takewhileobject", "it")                              \
+	X(islice_it, "isliceobject", "it")                                    \
+	X(starmap_func, "starmapobject", "func")                              \
+	X(starmap_it, "starmapobject", "it")                                  \
+	X(chain_source, "chainobject", "source")                              \
+	X(chain_active, "chainobject", "active")                              \
+	X(product_pools, "productobject", "pools")                            \
+	X(product_result, "productobject", "result")                          \
+	X(combinations_pool, "combinationsobject", "pool")                    \
+	X(combinations_result, "combinationsobject", "result")                \
+	X(cwr_pool, "cwrobject", "pool")                                      \
+	X(cwr_result, "cwrobject", "result")                                  \
+	X(permutations_pool, "permutationsobject", "pool")                    \
+	X(permutations_result, "permutationsobject", "result")                \
+	X(accumulate_total, "accumulateobject", "total")                      \
+	X(accumulate_it, "accumulateobject", "it")                            \
+	X(accumulate_binop, "accumulateobject", "binop")                      \
+	X(accumulate_initial, "accumulateobject", "initial")                  \
+	X(compress_data, "compressobject", "data")                            \
+	X(compress_selectors, "compressobject", "selectors")                  \
+	X(filterfalse_func, "filterfalseobject", "func")                      \
+	X(filterfalse_it, "filterfalseobject", "it")                          \
+	X(count_long_cnt, "countobject", "long_cnt")                          \
+	X(count_long_step, "countobject", "long_step")                        \
+	X(repeat_element, "repeatobject", "element")                          \
+	X(ziplongest_ittuple, "ziplongestobject", "ittuple")                  \
+	X(ziplongest_result, "ziplongestobject", "result")                    \
+	X(ziplongest_fillvalue, "ziplongestobject", "fillvalue")              \
+	X(pairwise_it, "pairwiseobject", "it")                                \
+	X(pairwise_old, "pairwiseobject", "old")                              \
+	X(pairwise_result, "pairwiseobject", "result")                        \
+	X(batched_it, "batchedobject", "it")                                  \
 	/* _thread._local (Modules/_threadmodule.c) */                        \
 	X(local_args, "localobject", "args")                                  \
 	X(local_kw, "localobject", "kw")                                      \

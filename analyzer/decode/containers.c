@@ -182,10 +182,16 @@ void decode_list(struct decode *d, uint64_t obj, const struct decode_type *ti)
 		     decode_var_size(d, obj));
 }
 
-// tupletraverse (Objects/tupleobject.c): the items, inside the object.
+/*
+ * tupletraverse (Objects/tupleobject.c): the items, inside the object.
+ * The 1-tuple that property_descr_get (≤3.7) caches between calls holds
+ * the object of its last call uncounted, freed or not since: nothing.
+ */
 void decode_tuple(struct decode *d, uint64_t obj, const struct decode_type *ti)
 {
 	(void)ti;
+	if (obj == d->sym->property_args)
+		return;
 	decode_items(d, obj + d->l->tuple_items, decode_var_size(d, obj));
 }
 

@@ -71,6 +71,8 @@ struct decode_symbols {
 	uint64_t set_dummy;     // *_PySet_Dummy
 	uint64_t generic_alloc; // PyType_GenericAlloc
 	uint64_t lookdict;      // ≤3.10: lookup function of general dicts
+	uint64_t property_args; // ≤3.7: the tuple property_descr_get keeps
+				// for its next call, whose item it released
 };
 
 /** What the walker does for a decoder. */

@@ -148,6 +148,30 @@ DECODE_FN(decode_ssl_socket);
 DECODE_FN(decode_profiler);
 DECODE_FN(decode_type_only);
 
+/* itertools.c */
+DECODE_FN(decode_it_groupby);
+DECODE_FN(decode_it_grouper);
+DECODE_FN(decode_it_teedata);
+DECODE_FN(decode_it_tee);
+DECODE_FN(decode_it_cycle);
+DECODE_FN(decode_it_dropwhile);
+DECODE_FN(decode_it_takewhile);
+DECODE_FN(decode_it_starmap);
+DECODE_FN(decode_it_filterfalse);
+DECODE_FN(decode_it_islice);
+DECODE_FN(decode_it_chain);
+DECODE_FN(decode_it_product);
+DECODE_FN(decode_it_combinations);
+DECODE_FN(decode_it_cwr);
+DECODE_FN(decode_it_permutations);
+DECODE_FN(decode_it_accumulate);
+DECODE_FN(decode_it_compress);
+DECODE_FN(decode_it_count);
+DECODE_FN(decode_it_repeat);
+DECODE_FN(decode_it_zip_longest);
+DECODE_FN(decode_it_pairwise);
+DECODE_FN(decode_it_batched);
+
 /* A dict's keys table, as the decoders of dicts and types read it. */
 struct dict_keys {
 	uint64_t entries;     // first entry

@@ -627,6 +627,14 @@ void setup_decoders(struct walk *w)
 		      NULL, NULL);
 	if (target_symbol(w->t, "_PySet_Dummy", &addr, NULL, NULL))
 		target_read_u64(w->t, addr, &w->sym.set_dummy);
+	// property_descr_get's static cached_args (Objects/descrobject.c,
+	// ≤3.7), a local static GCC names cached_args.0, in libpython.
+	size_t module;
+
+	if (l->minor <= 7 &&
+	    target_symbol(w->t, "cached_args.0", &addr, NULL, &module) &&
+	    (long)module == l->module)
+		target_read_u64(w->t, addr, &w->sym.property_args);
 }
 
 // A combined dict with a key that is not a str uses lookdict (≤3.10).

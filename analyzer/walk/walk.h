@@ -16,7 +16,7 @@
 
 enum {
 	MAX_INTERPRETERS = 256,  // sub-interpreters followed via ->next
-	MAX_KNOWN = 128,         // exported types and traverses matched
+	MAX_KNOWN = 256,         // exported types and traverses matched
 	MAX_SKIP = 16,           // free lists skipped in one struct scan
 	MAX_HEADS = 64,          // collector list heads kept for gc_resolve
 	EDGE_LABEL_MAX = 256,    // bytes of a reference's label kept
