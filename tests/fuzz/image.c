@@ -51,6 +51,7 @@ static const char *const func_names[] = {
 	"bytesio_traverse", "buffered_traverse", "textiowrapper_traverse",
 	"itemgetter_traverse", "odictiter_traverse", "dictview_traverse",
 	"contextvar_tp_traverse", "ga_traverse",
+	"groupby_traverse", "teedataobject_traverse",
 };
 #define NFUNCS (sizeof(func_names) / sizeof(func_names[0]))
 _Static_assert(NFUNCS * 0x10 <= 0x800, "too many image functions");

@@ -59,6 +59,7 @@ static unsigned passed, failed;
 static unsigned minor;              /* version of the test running */
 static struct image_runtime rt;
 static const char *test_name;
+static const char *want_corrupt;    /* the object is corrupt, for this */
 static const struct decoder *rows_tested[256];
 static size_t nrows_tested;
 
@@ -117,6 +118,7 @@ static void begin(const char *name, unsigned m)
 {
 	test_name = name;
 	minor = m;
+	want_corrupt = NULL;
 	if (image_begin(m, &rt)) {
 		fprintf(stderr, "decode_test: no layout for 3.%u\n", m);
 		exit(1);
@@ -163,7 +165,12 @@ static void check(uint64_t obj, const char *row, const struct want *want,
 		fail("object 0x%" PRIx64 " not reported", obj);
 		ok = false;
 	}
-	if (ok && got.status != HEAP_OK) {
+	if (ok && want_corrupt && (got.status != HEAP_CORRUPT ||
+				   strcmp(got.detail, want_corrupt))) {
+		fail("status %d: '%s', want corrupt: '%s'", got.status,
+		     got.detail, want_corrupt);
+		ok = false;
+	} else if (ok && !want_corrupt && got.status != HEAP_OK) {
 		fail("status %d: %s", got.status, got.detail);
 		ok = false;
 	}
@@ -965,6 +972,209 @@ static void test_iterators(unsigned m)
 		    "contextvar_tp_traverse", 64, cv);
 	fields_test(m, "Token", "_contextvars.Token", NULL, 48, tok);
 	fields_test(m, "Context", "_contextvars.Context", NULL, 48, ctx);
+}
+
+/* ---- itertools.c ------------------------------------------------------- */
+
+/*
+ * A _tee_dataobject holding @p numread values, the last of them at
+ * LINKCELLS: the iterator, the values read, the next link.
+ */
+static void test_teedata(unsigned m, int32_t numread)
+{
+	begin(numread > 57 ? "_tee_dataobject numread too large" :
+	      "_tee_dataobject", m);
+	const int64_t size = L.teedata_values + 57 * 8;
+	uint64_t type = stdlib_type("itertools._tee_dataobject",
+				    "teedataobject_traverse", size, false);
+	uint64_t o = image_gc_new(type, size, 1, false);
+	uint64_t it = image_str("it"), next = image_str("nextlink");
+	struct want want[61];
+	int n = 0;
+
+	image_w64(o + L.teedata_it, it);
+	image_w32(o + L.teedata_numread, (uint32_t)numread);
+	image_w64(o + L.teedata_nextlink, next);
+	want[n++] = (struct want){ it, T, "it" };
+	for (int32_t i = 0; i < 57; i++) {
+		static char labels[57][16];
+		char text[16];
+
+		snprintf(text, sizeof(text), "value%d", (int)i);
+		snprintf(labels[i], sizeof(labels[i]), "values[%d]", (int)i);
+		image_w64(o + L.teedata_values + 8 * i, image_str(text));
+		if (i < numread && numread <= 57)
+			want[n++] = (struct want){
+				image_r64(o + L.teedata_values + 8 * i), T,
+				labels[i] };
+	}
+	if (numread <= 57)
+		want[n++] = (struct want){ next, T, "nextlink" };
+	else
+		want_corrupt = "tee data object holds more values than it has";
+	want[n] = (struct want){ 0 };
+	check(o, "itertools._tee_dataobject", want, gc_size(size), "");
+}
+
+/*
+ * 3.12+: a heap type of itertools (groupby) whose traverse visits the
+ * type before the fields.
+ */
+static void test_itertools_heap(unsigned m)
+{
+	begin("itertools.groupby heap type", m);
+	uint64_t name, module = image_str("itertools");
+	uint64_t t = image_heap_type("groupby", module, false, &name);
+	const int64_t size = L.groupby_currvalue + 24;
+
+	image_w64(t + L.tp_name, image_cstring("itertools.groupby"));
+	image_w64(t + L.tp_basicsize, size);
+	image_w64(t + L.tp_traverse, image_sym("groupby_traverse"));
+	image_w64(t + L.tp_dictoffset, 0);
+	image_w64(t + L.tp_weaklistoffset, 0);
+	image_w64(t + L.tp_members, 0);
+	uint64_t o = image_gc_new(t, size, 1, false);
+	uint64_t it = image_str("it"), key = image_str("key");
+	uint64_t value = image_str("value");
+
+	image_w64(o + L.groupby_it, it);
+	image_w64(o + L.groupby_keyfunc, image_sym("_Py_NoneStruct"));
+	image_w64(o + L.groupby_tgtkey, key);
+	image_w64(o + L.groupby_currkey, key);
+	image_w64(o + L.groupby_currvalue, value);
+	const struct want want[] = {
+		{ t, T, "__class__" }, { it, T, "it" },
+		{ image_sym("_Py_NoneStruct"), T, "keyfunc" },
+		{ key, T, "tgtkey" }, { key, T, "currkey" },
+		{ value, T, "currvalue" }, { 0 }
+	};
+
+	check(o, "itertools.groupby", want, gc_size(size), "");
+}
+
+/*
+ * Every itertools row: groupby and the tee's data object by their
+ * traverse, the others by name; the fields each visits, in its order,
+ * on 3.8 (static types, accumulate's initial) and 3.13 (heap types,
+ * pairwise's result, batched).
+ */
+static void test_itertools(unsigned m)
+{
+	if (m != 8 && m != 13)
+		return;
+	const struct field gb[] = {
+		{ L.groupby_it, "it" }, { L.groupby_keyfunc, "keyfunc" },
+		{ L.groupby_tgtkey, "tgtkey" },
+		{ L.groupby_currkey, "currkey" },
+		{ L.groupby_currvalue, "currvalue" }, { 0 }
+	};
+	const struct field gr[] = {
+		{ L.grouper_parent, "parent" },
+		{ L.grouper_tgtkey, "tgtkey" }, { 0 }
+	};
+	const struct field tee[] = { { L.tee_dataobj, "dataobj" }, { 0 } };
+	const struct field cyc[] = {
+		{ L.cycle_it, "it" }, { L.cycle_saved, "saved" }, { 0 }
+	};
+	const struct field dw[] = {
+		{ L.dropwhile_it, "it" }, { L.dropwhile_func, "func" }, { 0 }
+	};
+	const struct field tw[] = {
+		{ L.takewhile_it, "it" }, { L.takewhile_func, "func" }, { 0 }
+	};
+	const struct field sm[] = {
+		{ L.starmap_it, "it" }, { L.starmap_func, "func" }, { 0 }
+	};
+	const struct field ff[] = {
+		{ L.filterfalse_it, "it" }, { L.filterfalse_func, "func" },
+		{ 0 }
+	};
+	const struct field isl[] = { { L.islice_it, "it" }, { 0 } };
+	const struct field ch[] = {
+		{ L.chain_source, "source" }, { L.chain_active, "active" },
+		{ 0 }
+	};
+	const struct field pr[] = {
+		{ L.product_pools, "pools" }, { L.product_result, "result" },
+		{ 0 }
+	};
+	const struct field co[] = {
+		{ L.combinations_pool, "pool" },
+		{ L.combinations_result, "result" }, { 0 }
+	};
+	const struct field cwr[] = {
+		{ L.cwr_pool, "pool" }, { L.cwr_result, "result" }, { 0 }
+	};
+	const struct field pe[] = {
+		{ L.permutations_pool, "pool" },
+		{ L.permutations_result, "result" }, { 0 }
+	};
+	const struct field acc[] = {
+		{ L.accumulate_binop, "func" }, { L.accumulate_it, "it" },
+		{ L.accumulate_total, "total" },
+		{ L.accumulate_initial, "initial" }, { 0 }
+	};
+	const struct field cm[] = {
+		{ L.compress_data, "data" },
+		{ L.compress_selectors, "selectors" }, { 0 }
+	};
+	const struct field cnt[] = {
+		{ L.count_long_cnt, "long_cnt" },
+		{ L.count_long_step, "long_step" }, { 0 }
+	};
+	const struct field rep[] = { { L.repeat_element, "element" }, { 0 } };
+	const struct field zl[] = {
+		{ L.ziplongest_ittuple, "ittuple" },
+		{ L.ziplongest_result, "result" },
+		{ L.ziplongest_fillvalue, "fillvalue" }, { 0 }
+	};
+	const struct field pw[] = {
+		{ L.pairwise_it, "it" }, { L.pairwise_old, "old" },
+		{ L.pairwise_result, "result" }, { 0 }
+	};
+	const struct field ba[] = { { L.batched_it, "it" }, { 0 } };
+
+	fields_test(m, "itertools.groupby", "itertools.groupby",
+		    "groupby_traverse", 72, gb);
+	fields_test(m, "itertools.groupby", "itertools.groupby", NULL, 72, gb);
+	fields_test(m, "itertools._grouper", "itertools._grouper", NULL, 32,
+		    gr);
+	fields_test(m, "itertools._tee", "itertools._tee", NULL, 48, tee);
+	fields_test(m, "itertools.cycle", "itertools.cycle", NULL, 48, cyc);
+	fields_test(m, "itertools.dropwhile", "itertools.dropwhile", NULL, 40,
+		    dw);
+	fields_test(m, "itertools.takewhile", "itertools.takewhile", NULL, 40,
+		    tw);
+	fields_test(m, "itertools.starmap", "itertools.starmap", NULL, 32, sm);
+	fields_test(m, "itertools.filterfalse", "itertools.filterfalse", NULL,
+		    32, ff);
+	fields_test(m, "itertools.islice", "itertools.islice", NULL, 56, isl);
+	fields_test(m, "itertools.chain", "itertools.chain", NULL, 32, ch);
+	fields_test(m, "itertools.product", "itertools.product", NULL, 48, pr);
+	fields_test(m, "itertools.combinations", "itertools.combinations",
+		    NULL, 56, co);
+	fields_test(m, "itertools.combinations_with_replacement",
+		    "itertools.combinations_with_replacement", NULL, 56, cwr);
+	fields_test(m, "itertools.permutations", "itertools.permutations",
+		    NULL, 64, pe);
+	fields_test(m, "itertools.accumulate", "itertools.accumulate", NULL,
+		    56, acc);
+	fields_test(m, "itertools.compress", "itertools.compress", NULL, 32,
+		    cm);
+	fields_test(m, "itertools.count", "itertools.count", NULL, 40, cnt);
+	fields_test(m, "itertools.repeat", "itertools.repeat", NULL, 32, rep);
+	fields_test(m, "itertools.zip_longest", "itertools.zip_longest", NULL,
+		    56, zl);
+	if (m >= 13) {
+		fields_test(m, "itertools.pairwise", "itertools.pairwise",
+			    NULL, 40, pw);
+		fields_test(m, "itertools.batched", "itertools.batched", NULL,
+			    40, ba);
+		test_itertools_heap(m);
+	}
+	test_teedata(m, 3);
+	test_teedata(m, 57);
+	test_teedata(m, 58);
 }
 
 /* types.GenericAlias, types.UnionType (DWARF); _json (constants). */
@@ -1818,6 +2028,7 @@ int main(void)
 		test_extmods_csv_struct_array(m);
 		test_simplequeue(m);
 		test_extmods_ssl_lsprof_thread(m);
+		test_itertools(m);
 		test_code(m);
 		test_function(m);
 		test_method(m);
