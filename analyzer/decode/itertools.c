@@ -65,8 +65,8 @@ void decode_it_teedata(struct decode *d, uint64_t obj,
 	if (l->teedata_numread < 0 || l->teedata_values < 0)
 		return;
 	numread = (int32_t)decode_u32(d, obj + l->teedata_numread);
-	if (numread > TEEDATA_LINKCELLS) {
-		d->problem = "tee data object holds more values than it has";
+	if (numread < 0 || numread > TEEDATA_LINKCELLS) {
+		d->problem = "tee data object's numread out of range";
 		return;
 	}
 	for (int32_t i = 0; i < numread && !decode_failed(d); i++) {

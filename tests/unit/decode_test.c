@@ -977,12 +977,15 @@ static void test_iterators(unsigned m)
 /* ---- itertools.c ------------------------------------------------------- */
 
 /*
- * A _tee_dataobject holding @p numread values, the last of them at
- * LINKCELLS: the iterator, the values read, the next link.
+ * A _tee_dataobject that has read @p numread of its LINKCELLS values: the
+ * iterator, the values read, the next link; corrupt, with only the
+ * iterator, when numread is out of range.
  */
 static void test_teedata(unsigned m, int32_t numread)
 {
-	begin(numread > 57 ? "_tee_dataobject numread too large" :
+	const bool bad = numread < 0 || numread > 57;
+
+	begin(bad ? "_tee_dataobject numread out of range" :
 	      "_tee_dataobject", m);
 	const int64_t size = L.teedata_values + 57 * 8;
 	uint64_t type = stdlib_type("itertools._tee_dataobject",
@@ -1003,15 +1006,15 @@ static void test_teedata(unsigned m, int32_t numread)
 		snprintf(text, sizeof(text), "value%d", (int)i);
 		snprintf(labels[i], sizeof(labels[i]), "values[%d]", (int)i);
 		image_w64(o + L.teedata_values + 8 * i, image_str(text));
-		if (i < numread && numread <= 57)
+		if (i < numread && !bad)
 			want[n++] = (struct want){
 				image_r64(o + L.teedata_values + 8 * i), T,
 				labels[i] };
 	}
-	if (numread <= 57)
+	if (!bad)
 		want[n++] = (struct want){ next, T, "nextlink" };
 	else
-		want_corrupt = "tee data object holds more values than it has";
+		want_corrupt = "tee data object's numread out of range";
 	want[n] = (struct want){ 0 };
 	check(o, "itertools._tee_dataobject", want, gc_size(size), "");
 }
@@ -1175,6 +1178,7 @@ static void test_itertools(unsigned m)
 	test_teedata(m, 3);
 	test_teedata(m, 57);
 	test_teedata(m, 58);
+	test_teedata(m, -1);
 }
 
 /* types.GenericAlias, types.UnionType (DWARF); _json (constants). */
