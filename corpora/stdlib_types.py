@@ -236,6 +236,11 @@ def ctypes_types():
     sub = pt.x
     out = [pt, U(), arr, ptr, ct.c_int(5), s, cb, arr[1:3], ct.byref(pt),
            Point, U, arr_t, cb_t, ct.POINTER(Point), Point.x]
+    # Instances of each metatype: pointer types to a simple type and to a
+    # Structure, an array type, a function type with argtypes and restype,
+    # simple types.
+    out += [ct.POINTER(ct.c_char), ct.CFUNCTYPE(ct.c_char_p, ct.c_int, ct.c_double),
+            ct.c_char * 3, ct.c_int, ct.c_char_p]
     return out
 
 

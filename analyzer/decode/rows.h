@@ -172,6 +172,10 @@ DECODE_FN(decode_it_zip_longest);
 DECODE_FN(decode_it_pairwise);
 DECODE_FN(decode_it_batched);
 
+/* ctypes.c */
+DECODE_FN(decode_ctypes_cdatatype);
+DECODE_FN(decode_ctypes_ctype);
+
 /* A dict's keys table, as the decoders of dicts and types read it. */
 struct dict_keys {
 	uint64_t entries;     // first entry

@@ -52,6 +52,7 @@ static const char *const func_names[] = {
 	"itemgetter_traverse", "odictiter_traverse", "dictview_traverse",
 	"contextvar_tp_traverse", "ga_traverse",
 	"groupby_traverse", "teedataobject_traverse",
+	"CDataType_traverse", "CType_Type_traverse",
 };
 #define NFUNCS (sizeof(func_names) / sizeof(func_names[0]))
 _Static_assert(NFUNCS * 0x10 <= 0x800, "too many image functions");

@@ -41,11 +41,6 @@ SCRIPT = gcstest.CORPORA / 'stdlib_types.py'
 # Types not yet decoded fully, and the interpreters (INTERPRETERS names)
 # where they are not: '*' for all of them.
 KNOWN_MISSES = {
-    '_ctypes.PyCArrayType': ('pyenv-3.13.0',),
-    '_ctypes.PyCFuncPtrType': ('pyenv-3.13.0',),
-    '_ctypes.PyCPointerType': ('*',),
-    '_ctypes.PyCStructType': ('pyenv-3.13.0',),
-    '_ctypes.UnionType': ('pyenv-3.13.0',),
     '_elementtree._element_iterator': ('*',),
     'decimal.Context': ('pyenv-3.13.0',),
     'decimal.ContextManager': ('pyenv-3.13.0',),

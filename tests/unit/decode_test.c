@@ -837,6 +837,142 @@ static void test_ctypes(unsigned m)
 		    "PyCArg_traverse", 64, carg);
 }
 
+/*
+ * ctypes' metatypes: a type made by one (named @p tp_name; its traverse
+ * @p traverse, or one only the name tells) is decoded as a type plus, up
+ * to 3.12, its StgDict's proto when the metatype's traverse is
+ * CDataType_traverse, or, 3.13, the StgInfo after the type object.
+ */
+enum {
+	CT_STGDICT_PROTO = 96,
+	CT_STGINFO_SIZE = 128,
+};
+
+static uint64_t ctypes_metatype(const char *tp_name, const char *traverse,
+				int64_t size)
+{
+	uint64_t meta = image_alloc(IMAGE_TYPE_SLOT);
+
+	image_header(meta, image_sym("PyType_Type"), image_refcnt_static());
+	image_w64(meta + L.tp_name, image_cstring(tp_name));
+	image_w64(meta + L.tp_basicsize, size);
+	image_w64(meta + L.tp_flags, TPFLAGS_HAVE_GC | TPFLAGS_TYPE_SUBCLASS |
+				     1UL << 10 | 1UL << 12);
+	image_w64(meta + L.tp_traverse, traverse ? image_sym(traverse) :
+		  image_sym("lookdict") + 0x3000);
+	image_w64(meta + L.tp_base, image_sym("PyType_Type"));
+	return meta;
+}
+
+static void ctypes_metatype_test(unsigned m, const char *row,
+				 const char *tp_name, const char *traverse,
+				 bool proto_visited)
+{
+	static char name[96];
+	const bool info = m >= 13;
+	const int64_t info_off = (L.sizeof_heaptype + 15) & ~15LL;
+	const int64_t meta_size = info ? info_off + CT_STGINFO_SIZE + 32 :
+					 L.sizeof_heaptype;
+
+	snprintf(name, sizeof(name), "%s%s", row, traverse ? "" : " by name");
+	begin(name, m);
+	uint64_t meta = ctypes_metatype(tp_name, traverse, meta_size);
+	uint64_t object = image_sym("PyBaseObject_Type");
+	uint64_t t = image_gc_new(meta, meta_size, 2, false);
+	uint64_t qualname = image_str("CT");
+	uint64_t bases[] = { object }, mro[] = { t, object };
+	uint64_t tuple_bases = image_tuple(1, bases);
+	uint64_t tuple_mro = image_tuple(2, mro);
+	uint64_t proto = image_str("proto");
+	uint64_t dict;
+
+	image_w64(t + L.tp_name, qualname + L.sizeof_str_ascii);
+	image_w64(t + L.tp_basicsize, 32);
+	image_w64(t + L.tp_flags, TPFLAGS_HEAPTYPE | TPFLAGS_HAVE_GC |
+				  1UL << 10 | 1UL << 12);
+	image_w64(t + L.tp_traverse, image_sym("subtype_traverse"));
+	image_w64(t + L.tp_base, object);
+	image_wfield(t, L.ht_name, qualname);
+	image_wfield(t, L.ht_qualname, qualname);
+	image_wfield(t, L.tp_bases, tuple_bases);
+	image_wfield(t, L.tp_mro, tuple_mro);
+	if (info) {
+		dict = image_dict(0, NULL, NULL, false);
+	} else {
+		// A StgDict: a dict subclass, proto after the dict.
+		uint64_t stg = stdlib_type("StgDict", "partial_traverse",
+					   CT_STGDICT_PROTO + 16, true);
+
+		dict = image_gc_new(stg, CT_STGDICT_PROTO + 16, 1, false);
+		image_w64(dict + CT_STGDICT_PROTO, proto);
+	}
+	image_wfield(t, L.tp_dict, dict);
+	hold(t);
+	struct want want[16];
+	size_t n = 0;
+
+	if (info) {
+		static const char *const labels[] = {
+			"<proto>", "<argtypes>", "<converters>", "<restype>",
+			"<checker>", "<module>",
+		};
+		static const int offs[] = { 56, 88, 96, 104, 112, 120 };
+
+		for (size_t i = 0; i < 6; i++) {
+			char text[16];
+
+			snprintf(text, sizeof(text), "i%zu", i);
+			want[n] = (struct want){ image_str(text), T,
+						 labels[i] };
+			image_w64(t + info_off + offs[i], want[n++].dst);
+		}
+		want[n++] = (struct want){ meta, T, "__class__" };
+	} else if (proto_visited) {
+		want[n++] = (struct want){ proto, T, "<proto>" };
+	}
+	want[n++] = (struct want){ dict, T, "__dict__" };
+	want[n++] = (struct want){ tuple_mro, T, "__mro__" };
+	want[n++] = (struct want){ tuple_bases, T, "__bases__" };
+	want[n++] = (struct want){ object, T, "__base__" };
+	if (L.ht_name >= 0)
+		want[n++] = (struct want){ qualname, S, "__name__" };
+	if (L.ht_qualname >= 0)
+		want[n++] = (struct want){ qualname, S, "__qualname__" };
+	want[n].dst = 0;
+	check(t, row, want, gc_size(meta_size), "CT");
+}
+
+static void test_ctypes_metatypes(unsigned m)
+{
+	if (m != 8 && m != 12 && m != 13)
+		return;
+	const bool old = m < 13;
+
+	ctypes_metatype_test(m, "ctypes CDataType", "_ctypes.PyCStructType",
+			     old ? "CDataType_traverse" : "CType_Type_traverse",
+			     true);
+	ctypes_metatype_test(m, "ctypes CDataType", "_ctypes.PyCStructType",
+			     NULL, true);
+	ctypes_metatype_test(m, "ctypes UnionType", "_ctypes.UnionType", NULL,
+			     true);
+	ctypes_metatype_test(m, "ctypes PyCPointerType",
+			     "_ctypes.PyCPointerType", NULL, true);
+	ctypes_metatype_test(m, "ctypes PyCFuncPtrType",
+			     "_ctypes.PyCFuncPtrType", NULL, true);
+	// Before 3.13 arrays' and simple types' metatypes keep type_traverse.
+	ctypes_metatype_test(m, "ctypes PyCArrayType", "_ctypes.PyCArrayType",
+			     NULL, false);
+	ctypes_metatype_test(m, "ctypes PyCSimpleType",
+			     "_ctypes.PyCSimpleType", NULL, false);
+	if (!old) {
+		ctypes_metatype_test(m, "ctypes CType_Type",
+				     "_ctypes.CType_Type",
+				     "CType_Type_traverse", true);
+		ctypes_metatype_test(m, "ctypes CType_Type",
+				     "_ctypes.CType_Type", NULL, true);
+	}
+}
+
 /* _io: layouts from the DWARF; 3.12 visits more. */
 static void test_io(unsigned m)
 {
@@ -1733,7 +1869,7 @@ static void test_metatype(unsigned m)
 	uint64_t extra = image_str("extra");
 
 	image_header(meta, image_sym("PyType_Type"), image_refcnt_static());
-	image_w64(meta + L.tp_name, image_cstring("_ctypes.PyCStructType"));
+	image_w64(meta + L.tp_name, image_cstring("meta.Meta"));
 	image_w64(meta + L.tp_basicsize, meta_size);
 	image_w64(meta + L.tp_flags, TPFLAGS_HAVE_GC | TPFLAGS_TYPE_SUBCLASS |
 				     1UL << 12);
@@ -2026,6 +2162,7 @@ int main(void)
 		test_asyncio(m);
 		test_pickle(m);
 		test_ctypes(m);
+		test_ctypes_metatypes(m);
 		test_io(m);
 		test_iterators(m);
 		test_aliases_json(m);
