@@ -1278,6 +1278,12 @@ def reap_child():
 
 
 CREATE_FLAGS = os.O_RDWR | os.O_CREAT | os.O_TRUNC     # main(): mallocstats.txt, ready
+# main(): pymalloc's statistics are printed every STATS_PAUSE seconds until
+# STATS_STABLE printings in a row are the same as the one before, at most
+# STATS_PRINTS times.
+STATS_PAUSE = 0.2
+STATS_STABLE = 4
+STATS_PRINTS = 30
 
 
 def parse_args(argv):
@@ -1356,18 +1362,22 @@ def main():
     function called here would leave its frame behind before 3.11), uses
     only paths and flags made before the forks, and unbinds its locals
     again (the child recorded this frame's locals as roots).  The stats
-    are printed twice, into check_path (unlinked at once: only its open fd
-    keeps it) and then stats_path, each read back through its fd, and the
-    two must be identical.  The loop makes the same calls each time, and
-    once more before the first printing, without it: the calls made after
-    the second printing were all made before the first (a first call can
-    allocate for good: the keyword tuple an argument parser builds on
-    first use in 3.6 and 3.7, a tuple for a free list) and between the
-    two, where anything they left behind would show as a difference.  What
-    is read back are bytes objects too big for pymalloc (more than 512
-    bytes), released again.  "ready" is written inline too, with os calls
-    (no codecs or io), after it: a function called for it would leave its
-    frame behind, a pymalloc block the stats do not count.
+    are printed into check_path (unlinked at once: only its open fd keeps
+    it) and read back through its fd, every STATS_PAUSE seconds, until
+    STATS_STABLE printings in a row are the same as the one before: the
+    process is idle then, and pymalloc is as the core will find it.  (Now
+    and then, under heavy load, one block in use was freed between the
+    statistics and the core; a change seen here is written to stderr, and
+    the printing goes on until it settles.)  The loop makes the same calls
+    each time, and once more before the first printing, without it: the
+    calls made after the last printing were all made before it (a first
+    call can allocate for good: the keyword tuple an argument parser
+    builds on first use in 3.6 and 3.7, a tuple for a free list).  What is
+    read back are bytes objects too big for pymalloc (more than 512
+    bytes), released again; the last is written to stats_path.  "ready"
+    is written inline too, with os calls (no codecs or io), after it: a
+    function called for it would leave its frame behind, a pymalloc block
+    the stats do not count.
     """
     global SCALE
     ready_path, truth_dir, SCALE, refbugs_dir = parse_args(sys.argv[1:])
@@ -1415,11 +1425,11 @@ def main():
     reap_child()
     if stats_path is not None:
         saved = os.dup(2)
-        k = 0
-        while k < 3:                    # 0: warming up, 1: check_path, 2: stats_path
-            fd = os.open(stats_path if k == 2 else check_path, CREATE_FLAGS, 0o644)
-            if k < 2:
-                os.unlink(check_path)
+        k = same = 0
+        first = b''
+        while k < STATS_PRINTS and same < STATS_STABLE:
+            fd = os.open(check_path, CREATE_FLAGS, 0o644)
+            os.unlink(check_path)
             os.dup2(fd, 2)
             if k:
                 sys._debugmallocstats()
@@ -1427,19 +1437,29 @@ def main():
             os.lseek(fd, 0, os.SEEK_SET)
             second = os.read(fd, 1 << 16)
             os.close(fd)
-            if k == 1:
-                first = second
+            if k > 2 and second != first:
+                sys.stderr.write(
+                    'leaky: pymalloc changed while the process idled (printing %d); '
+                    'before - after +:\n' % k
+                    + '\n'.join(['- ' + line for line in first.decode().splitlines()
+                                  if line not in second.decode().splitlines()]
+                                 + ['+ ' + line for line in second.decode().splitlines()
+                                    if line not in first.decode().splitlines()]) + '\n')
+                sys.stderr.flush()
+                same = 0
+            elif k > 1:
+                same += 1
+            first = second
             k += 1
+            time.sleep(STATS_PAUSE)
+        if same < STATS_STABLE or not second:
+            raise AssertionError('leaky: sys._debugmallocstats() printed nothing, or'
+                                 ' did not settle in %d printings' % k)
+        fd = os.open(stats_path, CREATE_FLAGS, 0o644)
+        os.write(fd, second)
+        os.close(fd)
         os.close(saved)
-        if first != second or not second:
-            raise AssertionError(
-                'leaky: sys._debugmallocstats() printed different things twice in a row'
-                ' (the parent allocated in between), or nothing; first - second +:\n'
-                + '\n'.join(['- ' + line for line in first.decode().splitlines()
-                             if line not in second.decode().splitlines()]
-                            + ['+ ' + line for line in second.decode().splitlines()
-                               if line not in first.decode().splitlines()]))
-        del saved, k, fd, first, second
+        del saved, k, same, fd, first, second
     fd = os.open(ready, CREATE_FLAGS, 0o644)
     os.write(fd, b'ready\n')
     os.close(fd)

@@ -145,7 +145,9 @@ def functools_types():
     lru(m('key2'))
     # A cache that filled and went on: its oldest entries were reused
     # (the full path of bounded_lru_cache_wrapper), typed keys.
-    busy = ft._lru_cache_wrapper(f, 32, True, object)
+    def g(x, kind):
+        return Marker('result')
+    busy = ft._lru_cache_wrapper(g, 32, True, object)
     for i in range(100):
         busy(m('busy%d' % (i % 48)), i % 3)
     unbounded = ft._lru_cache_wrapper(f, None, False, object)

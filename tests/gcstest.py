@@ -1381,9 +1381,13 @@ class Analyses:
                           in con.execute('SELECT addr, depth, via, label FROM reach')}
             self.garbage = list(con.execute(
                 'SELECT addr, reason, finalizer FROM garbage ORDER BY rowid'))
+            # The suspected bugs; what a holder explains, with its cause.
             self.anomalies = {addr: DbAnomaly(kind, refcnt, referrers, detail)
                               for addr, kind, refcnt, referrers, detail in con.execute(
-                                  'SELECT addr, kind, refcnt, referrers, detail FROM anomalies')}
+                                  'SELECT addr, kind, refcnt, referrers, detail FROM anomalies'
+                                  ' WHERE cause IS NULL')}
+            self.explained = dict(con.execute(
+                'SELECT addr, cause FROM anomalies WHERE cause IS NOT NULL'))
             self.cycle_rows = list(con.execute(
                 'SELECT cycle_id, addr FROM cycles ORDER BY rowid'))
             self.type_finalizer = dict(con.execute('SELECT addr, has_finalizer FROM types'))

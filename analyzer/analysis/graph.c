@@ -375,15 +375,22 @@ struct err *graph_anomalies(const struct heap_graph *g,
 	mem_huge(maybe, (n + 1) * sizeof(*maybe));
 	uint32_t *class_refs = calloc(n + 1, sizeof(*class_refs));
 	mem_huge(class_refs, (n + 1) * sizeof(*class_refs));
+	// The first conservative root and edge of each node: its holder.
+	uint32_t *first_root = malloc((n + 1) * sizeof(*first_root));
+	mem_huge(first_root, (n + 1) * sizeof(*first_root));
+	uint32_t *first_edge = malloc((n + 1) * sizeof(*first_edge));
+	mem_huge(first_edge, (n + 1) * sizeof(*first_edge));
 	struct graph_anomaly *out = NULL;
 	struct err *err = NULL;
 
 	*ret = NULL;
 	*nret = 0;
-	if (!refs || !maybe || !class_refs) {
+	if (!refs || !maybe || !class_refs || !first_root || !first_edge) {
 		err = &err_nomem;
 		goto out;
 	}
+	memset(first_root, 0xff, (n + 1) * sizeof(*first_root));
+	memset(first_edge, 0xff, (n + 1) * sizeof(*first_edge));
 	for (size_t i = 0; i < g->nedges; i++) {
 		uint32_t s = g->src[i], d = g->dst[i];
 
@@ -401,10 +408,13 @@ struct err *graph_anomalies(const struct heap_graph *g,
 			class_refs[s]++;
 			continue;
 		}
-		if (g->kind[i] == HEAP_EDGE_CONSERVATIVE)
+		if (g->kind[i] == HEAP_EDGE_CONSERVATIVE) {
 			maybe[d]++;
-		else
+			if (first_edge[d] == HEAP_NONE)
+				first_edge[d] = i;
+		} else {
 			refs[d]++;
+		}
 	}
 	// Every instance of a heap type owns a reference to it
 	// (PyType_GenericAlloc).
@@ -415,10 +425,15 @@ struct err *graph_anomalies(const struct heap_graph *g,
 			refs[x->type] += class_refs[v] ? class_refs[v] : 1;
 	}
 	for (size_t r = 0; r < g->nroots; r++) {
-		if (g->root_conservative[r])
-			maybe[g->root[r]]++;
-		else
-			refs[g->root[r]]++;
+		uint32_t v = g->root[r];
+
+		if (g->root_conservative[r]) {
+			maybe[v]++;
+			if (first_root[v] == HEAP_NONE)
+				first_root[v] = r;
+		} else {
+			refs[v]++;
+		}
 	}
 	for (size_t v = 0; v < n; v++) {
 		const struct heap_node *x = &g->nodes[v];
@@ -431,10 +446,9 @@ struct err *graph_anomalies(const struct heap_graph *g,
 			continue;
 		if (x->refcnt < refs[v])
 			kind = GRAPH_DEFICIT;
-		else if (x->refcnt > 0 && refs[v] + maybe[v] == 0)
+		else if (x->refcnt > 0 && refs[v] == 0)
 			kind = GRAPH_UNREFERENCED;
-		else if (x->refcnt > refs[v] + maybe[v] &&
-			 !(x->flags & HEAP_NODE_C_HELD))
+		else if (x->refcnt > refs[v])
 			kind = GRAPH_EXCESS;
 		else
 			continue;
@@ -454,6 +468,10 @@ struct err *graph_anomalies(const struct heap_graph *g,
 			.kind = kind,
 			.referrers = refs[v],
 			.conservative = maybe[v],
+			.explained = kind != GRAPH_DEFICIT &&
+				     x->refcnt <= refs[v] + maybe[v],
+			.holder_root = first_root[v],
+			.holder_edge = first_edge[v],
 		};
 	}
 	*ret = out;
@@ -464,5 +482,7 @@ out:
 	free(refs);
 	free(maybe);
 	free(class_refs);
+	free(first_root);
+	free(first_edge);
 	return err;
 }

@@ -70,20 +70,28 @@ enum graph_anomaly_kind {
 	GRAPH_EXCESS,        /* more counted references than found */
 };
 
-/** An object whose reference count the references found do not explain. */
+/**
+ * An object whose reference count differs from the references found. It
+ * is explained when the count is higher and words found by a scan (a
+ * conservative root: a C stack, a static, a runtime struct; a word of an
+ * object of an undecoded type) can hold the rest; the first such holder
+ * is named. Otherwise it is a suspected bug.
+ */
 struct graph_anomaly {
 	uint32_t node;
 	enum graph_anomaly_kind kind;
 	int64_t referrers;      /* traverse and strong references, roots */
 	int64_t conservative;   /* and conservative ones, not in referrers */
+	bool explained;         /* conservative >= refcnt - referrers > 0 */
+	uint32_t holder_root;   /* first conservative root, or HEAP_NONE */
+	uint32_t holder_edge;   /* first conservative edge, or HEAP_NONE */
 };
 
 /**
  * Compare each object's reference count with the references to it found:
  * edges other than borrowed ones (but not the interned dict's, which are
  * not counted), each instance's reference to its heap type, and roots.
- * Immortal and static objects are skipped, and excess is not reported for
- * kinds C code holds uncounted (HEAP_NODE_C_HELD).
+ * Immortal and static objects are skipped.
  *
  * @param ret the anomalies, by node; free() it.
  * @return NULL on success.

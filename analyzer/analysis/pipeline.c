@@ -105,24 +105,35 @@ static struct err *write_analyses(struct db_writer *s, const struct heap_graph *
 	t = now_ms();
 	if (!err)
 		err = graph_anomalies(g, &anomalies, &nanomalies);
-	as->anomalies = 0;
+	as->anomalies = as->explained = 0;
 	for (size_t i = 0; !err && i < nanomalies; i++) {
 		const struct graph_anomaly *a = &anomalies[i];
-		char detail[96] = "";
+		char detail[96] = "", cause[256] = "";
 
 		if (lost && a->kind != GRAPH_DEFICIT)
 			continue;
-		as->anomalies++;
-
-		if (a->conservative)
+		if (a->explained) {
+			as->explained++;
+			err = db_writer_holder(s, g, a->holder_root,
+					       a->holder_edge, cause,
+					       sizeof(cause));
+			if (!err && !cause[0])
+				snprintf(cause, sizeof(cause), "?");
+		} else {
+			as->anomalies++;
+		}
+		if (a->conservative && !a->explained)
 			snprintf(detail, sizeof(detail),
 				 "%" PRId64 " more possible references from "
 				 "objects scanned conservatively",
 				 a->conservative);
-		err = db_writer_anomaly(s, g->nodes[a->node].addr,
-				   anomaly_kinds[a->kind],
-				   g->nodes[a->node].refcnt, a->referrers,
-				   detail[0] ? detail : NULL);
+		if (!err)
+			err = db_writer_anomaly(s, g->nodes[a->node].addr,
+					anomaly_kinds[a->kind],
+					g->nodes[a->node].refcnt,
+					a->referrers,
+					detail[0] ? detail : NULL,
+					cause[0] ? cause : NULL);
 	}
 	as->anomalies_ms = now_ms() - t;
 	free(anomalies);
@@ -192,6 +203,7 @@ static struct err *write_meta(struct db_writer *s, struct target *t,
 	META_U64("unreachable", as->unreachable);
 	META_U64("gc_garbage", as->gc_garbage);
 	META_U64("anomalies", as->anomalies);
+	META_U64("anomalies_explained", as->explained);
 	// How long each part took, in milliseconds (make bench reads them).
 	META_U64("time_walk_ms", as->walk_ms);
 	META_U64("time_cycles_ms", as->cycles_ms);
@@ -518,11 +530,13 @@ static void print_summary(const struct snapshot_options *o,
 		fprintf(f,
 			"Python %s (%s layout): %" PRIu64 " objects, %" PRIu64
 			" tracked, %" PRIu64 " references, %zu cycles, %zu "
-			"unreachable, %zu in gc.garbage, %zu refcount anomalies, "
+			"unreachable, %zu in gc.garbage, %zu refcount anomalies "
+			"(suspected bugs; %zu more explained), "
 			"%" PRIu64 " found in pymalloc's arenas only -> %s\n",
 			l->version, layout_source_name(l->source), st->objects,
 			st->tracked, st->edges, as->cycles, as->unreachable,
-			as->gc_garbage, as->anomalies, st->arena_objects, o->db);
+			as->gc_garbage, as->anomalies, as->explained,
+			st->arena_objects, o->db);
 }
 
 struct err *snapshot_take(const struct snapshot_options *o,

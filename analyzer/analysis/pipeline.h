@@ -68,7 +68,8 @@ struct snapshot_analyses {
 	size_t reachable;     /* objects a root reaches */
 	size_t unreachable;   /* what the next full collection would free */
 	size_t gc_garbage;    /* items of gc.garbage */
-	size_t anomalies;     /* refcount anomalies */
+	size_t anomalies;     /* refcount anomalies suspected of a bug */
+	size_t explained;     /* and those a holder found explains */
 };
 
 /** What a snapshot took and found. */

@@ -34,22 +34,28 @@ struct err *report_census(struct report *rp, bool *found_ret)
 		return err;
 #define META_INT(key)                                                        \
 	"(SELECT CAST(value AS INTEGER) FROM meta WHERE key = '" key "')"
+#define TOTALS(suspected)                                                    \
+	"SELECT " META_INT("census") ", "                                    \
+	"(SELECT value FROM meta WHERE key = 'census_problem'), "            \
+	META_INT("pymalloc_arenas") ", "                                     \
+	META_INT("pymalloc_pools") ", "                                      \
+	META_INT("pymalloc_arena_bytes") ", "                                \
+	META_INT("pymalloc_used_bytes") ", "                                 \
+	META_INT("pymalloc_object_bytes") ", "                               \
+	META_INT("pymalloc_buffer_bytes") ", "                               \
+	META_INT("pymalloc_unknown_bytes") ", "                              \
+	META_INT("pymalloc_free_bytes") ", "                                 \
+	META_INT("arena_objects") ", "                                       \
+	"(SELECT count(*) FROM anomalies a JOIN objects o "                  \
+	"ON o.addr = a.addr WHERE o.found = 'arena' AND "                    \
+	"a.kind = 'unreferenced'" suspected ")"
+	// Held by nothing: no holder explains it (schema 4 records those
+	// explained too, with their cause).
 	err = query_table(rp, &totals,
-			  "SELECT " META_INT("census") ", "
-			  "(SELECT value FROM meta WHERE key = 'census_problem'), "
-			  META_INT("pymalloc_arenas") ", "
-			  META_INT("pymalloc_pools") ", "
-			  META_INT("pymalloc_arena_bytes") ", "
-			  META_INT("pymalloc_used_bytes") ", "
-			  META_INT("pymalloc_object_bytes") ", "
-			  META_INT("pymalloc_buffer_bytes") ", "
-			  META_INT("pymalloc_unknown_bytes") ", "
-			  META_INT("pymalloc_free_bytes") ", "
-			  META_INT("arena_objects") ", "
-			  "(SELECT count(*) FROM anomalies a JOIN objects o "
-			  "ON o.addr = a.addr WHERE o.found = 'arena' AND "
-			  "a.kind = 'unreferenced')",
+			  db_reader_version(rp->db) >= 4 ?
+			  TOTALS(" AND a.cause IS NULL") : TOTALS(""),
 			  12, total_names, NULL, 0, NULL);
+#undef TOTALS
 #undef META_INT
 	if (err)
 		return err;

@@ -65,6 +65,7 @@ enum command_flags {
 	TAKES_SQL = 1 << 1,     /* a second argument: the statement */
 	TAKES_LIMIT = 1 << 2,   /* --limit */
 	TAKES_CYCLES = 1 << 3,  /* --garbage-only, --type, --members */
+	TAKES_ALL = 1 << 4,     /* --all */
 };
 
 /** A command: how it runs, its help, its exit statuses, its gdb command. */

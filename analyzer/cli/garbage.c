@@ -134,43 +134,82 @@ struct err *report_anomalies(struct report *rp, bool *found_ret)
 {
 	(void)found_ret;
 	static const char *const type_names[] = {
-		"type", "kind", "objects", "refs", "type_addr",
+		"type", "kind", "objects", "refs", "type_addr", "suspected",
 	};
 	static const enum column_kind type_kinds[] = {
-		COL_VALUE, COL_VALUE, COL_VALUE, COL_VALUE, COL_ADDR,
+		COL_VALUE, COL_VALUE, COL_VALUE, COL_VALUE, COL_ADDR, COL_VALUE,
 	};
 	static const char *const object_names[] = {
 		"kind", "addr", "type", "refcnt", "referrers", "difference",
-		"repr", "detail",
+		"repr", "detail", "cause",
 	};
 	static const enum column_kind object_kinds[] = {
 		COL_VALUE, COL_ADDR, COL_VALUE, COL_VALUE, COL_VALUE,
-		COL_VALUE, COL_VALUE, COL_VALUE,
+		COL_VALUE, COL_VALUE, COL_VALUE, COL_VALUE,
 	};
 	struct table types, objects = { 0 };
+	// Schema 4 names what explains an anomaly (cause); before, every
+	// anomaly recorded was suspected.
+	const bool causes = db_reader_version(rp->db) >= 4;
+	const bool all = rp->o->all && causes;
+	int64_t explained = 0;
 	struct err *err;
 
 	err = need_version(rp, 2, "anomalies table");
 	if (err)
 		return err;
+	if (causes)
+		err = query_int(rp, "SELECT count(*) FROM anomalies WHERE "
+			       "cause IS NOT NULL", NULL, &explained);
+	if (err)
+		return err;
 	err = query_table(rp, &types,
+			  all ? "SELECT type, kind, objects, refs, type_addr, "
+				"suspected FROM anomaly_types" :
+			  causes ? "SELECT type, kind, objects, refs, type_addr "
+				   "FROM anomaly_types WHERE suspected" :
 			  "SELECT type, kind, objects, refs, type_addr "
 			  "FROM anomaly_types",
-			  5, type_names, type_kinds, rp->o->limit, NULL);
+			  all ? 6 : 5, type_names, type_kinds, rp->o->limit,
+			  NULL);
 	if (err)
 		return err;
 	err = query_table(rp, &objects,
+			  all ? "SELECT a.kind, a.addr, o.type, a.refcnt, "
+				"a.referrers, a.refcnt - a.referrers, o.repr, "
+				"a.detail, a.cause FROM anomalies a "
+				"LEFT JOIN objects o ON o.addr = a.addr "
+				"ORDER BY a.cause IS NOT NULL, a.kind, "
+				"abs(a.refcnt - a.referrers) DESC, a.addr" :
+			  causes ? "SELECT a.kind, a.addr, o.type, a.refcnt, "
+				   "a.referrers, a.refcnt - a.referrers, "
+				   "o.repr, a.detail FROM anomalies a "
+				   "LEFT JOIN objects o ON o.addr = a.addr "
+				   "WHERE a.cause IS NULL "
+				   "ORDER BY a.kind, abs(a.refcnt - "
+				   "a.referrers) DESC, a.addr" :
 			  "SELECT a.kind, a.addr, o.type, a.refcnt, "
 			  "a.referrers, a.refcnt - a.referrers, o.repr, "
 			  "a.detail FROM anomalies a "
 			  "LEFT JOIN objects o ON o.addr = a.addr "
 			  "ORDER BY a.kind, abs(a.refcnt - a.referrers) DESC, "
 			  "a.addr",
-			  8, object_names, object_kinds, rp->o->limit, NULL);
+			  all ? 9 : 8, object_names, object_kinds,
+			  rp->o->limit, NULL);
 	if (!err)
 		err = print_two_lists(rp, &types, &objects,
+				      explained ?
+				      "no suspected anomalies: what the "
+				      "references found leave of each count, "
+				      "a holder explains" :
 				      "no anomalies recorded: the references "
 				      "found explain every reference count");
+	if (!err && explained && !all)
+		fprintf(rp->o->json ? rp->notes : rp->out,
+			"%s%" PRId64 " more anomalies explained by a holder "
+			"(a C stack, a static, a runtime struct, an object "
+			"scanned conservatively): --all shows them\n",
+			rp->o->json ? "note: " : "", explained);
 	table_deinit(&types);
 	table_deinit(&objects);
 	return err;

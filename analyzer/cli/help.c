@@ -43,7 +43,7 @@ const struct exit_status_doc exit_statuses[NSTATUSES] = {
 		"stopped it longer than --max-pause, or the database could not "
 		"be written; the other commands: the database cannot be read "
 		"(missing, not a gcscope database, a schema version other than "
-		"1 to 3, version 1 for garbage, leaks and path, below 3 for "
+		"1 to 4, version 1 for garbage, leaks and path, below 3 for "
 		"census), or the sql STATEMENT is not exactly one read-only "
 		"statement, does not compile or fails; layout: FILE cannot be "
 		"read or its version is unknown",
@@ -80,7 +80,7 @@ const struct exit_status_doc exit_statuses[NSTATUSES] = {
 #define STATUS_ANSWER "the answer was printed"
 #define STATUS_DB \
 	"the database cannot be read (missing, not a gcscope database, a " \
-	"schema version other than 1 to 3, or without what the command " \
+	"schema version other than 1 to 4, or without what the command " \
 	"needs)"
 #define STATUS_ARGS "the command line is wrong"
 #define STATUS_SAN "a sanitizer report (SANITIZE=1 builds)"
@@ -158,7 +158,7 @@ static const char gdb_heap_note[] =
 
 static const char analysis_intro[] =
 	"The other commands read a database gcscope snapshot wrote (schema\n"
-	"versions 1 to 3), opened read-only, and print one record per line in\n"
+	"versions 1 to 4), opened read-only, and print one record per line in\n"
 	"aligned columns, addresses as 0x...; ADDR is an object's address, in\n"
 	"hex (0x7f3a1c2d4e50) or decimal:\n";
 
@@ -398,9 +398,9 @@ const struct command commands[] = {
 		.name = "leaks",
 		.main = report_main,
 		.report = report_anomalies,
-		.flags = TAKES_LIMIT,
+		.flags = TAKES_LIMIT | TAKES_ALL,
 		.limit = DEFAULT_LIMIT,
-		.usage = "gcscope leaks DB [--limit N] [--json]",
+		.usage = "gcscope leaks DB [--all] [--limit N] [--json]",
 		.summary =
 		"reference counts the references found do not explain,\n"
 		"by type, then the objects: the anomalies table\n"
@@ -415,6 +415,16 @@ const struct command commands[] = {
 		"its preview and what the count left out. Needs schema\n"
 		"version 2.\n"
 		"\n"
+		"Only suspected bugs are listed: an anomaly no holder\n"
+		"explains (anomalies.cause NULL). A count higher than the\n"
+		"references found is explained when words that may hold\n"
+		"the rest were found: a thread's C stack, a static of a\n"
+		"loaded file, a runtime struct, an object of a type gcscope\n"
+		"cannot decode (schema version 4); a line says how many\n"
+		"were explained.\n"
+		"\n"
+		"  --all      list the explained anomalies too, with their\n"
+		"             cause (suspected first)\n"
 		HELP_OPTIONS
 		HELP_LISTS,
 		.status = {
@@ -423,7 +433,7 @@ const struct command commands[] = {
 		.gdb_name = "py-leaks",
 		.gdb_summary = "Show the reference-count anomalies of the Python "
 			       "heap, by type then one by one.",
-		.gdb_usage = "py-leaks [--limit N]",
+		.gdb_usage = "py-leaks [--all] [--limit N]",
 		.gdb_help =
 		"Each object's ob_refcnt is compared with the references to it found in\n"
 		"the heap and its roots; what does not agree is in the snapshot's\n"
@@ -438,9 +448,10 @@ const struct command commands[] = {
 		"  excess        refcnt > referrers: a leaked Py_INCREF (difference is\n"
 		"                how many references leaked)\n"
 		"\n"
-		"Some anomalies are expected on a healthy heap (what C code holds: the\n"
-		"arguments of the C call a thread is blocked in, extension statics, ...;\n"
-		"see README.md).\n"
+		"Only suspected bugs are shown: an anomaly whose missing references no\n"
+		"holder explains.  What C code holds (a thread's C stack, an extension's\n"
+		"statics, a runtime struct, an object of a type gcscope cannot decode)\n"
+		"explains an anomaly: --all shows those too, with their cause.\n"
 		"\n"
 		"  --limit N  print at most N rows of each table (default 50), then how\n"
 		"             many more there are; 0: all\n",
@@ -523,7 +534,7 @@ const struct command commands[] = {
 			"reaches it",
 			[STATUS_FAILED] =
 			"the database cannot be read (missing, not a gcscope "
-			"database, a schema version other than 1 to 3, or "
+			"database, a schema version other than 1 to 4, or "
 			"version 1)",
 			[STATUS_USAGE] = STATUS_ARGS,
 			[STATUS_SANITIZER] = STATUS_SAN,

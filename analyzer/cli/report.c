@@ -95,6 +95,9 @@ static struct err *parse(const struct command *c, int argc, char **argv,
 #define IS(name) (len == strlen(name) && !strncmp(arg, name, len))
 		if (IS("--json")) {
 			ret->json = true;
+		} else if (IS("--all")) {
+			need = TAKES_ALL;
+			ret->all = true;
 		} else if (IS("--garbage-only")) {
 			need = TAKES_CYCLES;
 			ret->garbage_only = true;

@@ -30,6 +30,7 @@ struct report_options {
 	uint64_t limit;       /* rows (cycles: cycles) to print; 0: all */
 	uint64_t members;     /* cycles: members and references per cycle; 0: all */
 	bool garbage_only;    /* cycles --garbage-only */
+	bool all;             /* leaks --all: explained anomalies too */
 	bool json;            /* --json */
 	bool help;            /* COMMAND --help: print its help instead */
 };

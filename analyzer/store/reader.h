@@ -26,7 +26,7 @@
 /** The schema versions (PRAGMA user_version) db_reader_open() accepts. */
 enum {
 	DB_SCHEMA_OLDEST = 1,  /**< schema/001-snapshot.sql */
-	DB_SCHEMA_NEWEST = 3,  /**< schema/003-census.sql */
+	DB_SCHEMA_NEWEST = 4,  /**< schema/004-causes.sql */
 };
 
 /** A snapshot database opened for reading. */

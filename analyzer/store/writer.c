@@ -71,7 +71,7 @@ struct db_writer {
 	mode_t mode;          // the replaced file's permissions, or -1
 	char *after_load;     // schema statements run by db_writer_finish()
 	sqlite3_stmt *meta, *type;
-	sqlite3_stmt *root, *garbage, *anomaly;
+	sqlite3_stmt *root, *garbage, *anomaly, *root_label;
 	sqlite3_stmt *arena_row, *pool_row, *usage_row;
 	uint64_t rows;        // rows in the open transaction
 	int finished;         // renamed into place
@@ -306,8 +306,10 @@ struct err *db_writer_create(const char *path, const char *schema,
 			   &s->root)) ||
 	    (err = prepare(s, "INSERT INTO garbage VALUES (?, ?, ?)",
 			   &s->garbage)) ||
-	    (err = prepare(s, "INSERT INTO anomalies VALUES (?, ?, ?, ?, ?)",
-			   &s->anomaly)) ||
+	    (err = prepare(s, "INSERT INTO anomalies VALUES "
+			      "(?, ?, ?, ?, ?, ?)", &s->anomaly)) ||
+	    (err = prepare(s, "SELECT label FROM roots WHERE rowid = ?",
+			   &s->root_label)) ||
 	    (err = prepare(s, "INSERT INTO pymalloc_arenas VALUES "
 			      "(?, ?, ?, ?, ?)", &s->arena_row)) ||
 	    (err = prepare(s, "INSERT INTO pymalloc_pools VALUES "
@@ -619,14 +621,48 @@ struct err *db_writer_garbage(struct db_writer *s, uint64_t addr, const char *re
 }
 
 struct err *db_writer_anomaly(struct db_writer *s, uint64_t addr, const char *kind,
-			 int64_t refcnt, int64_t referrers, const char *detail)
+			 int64_t refcnt, int64_t referrers, const char *detail,
+			 const char *cause)
 {
 	sqlite3_bind_int64(s->anomaly, 1, addr);
 	sqlite3_bind_text(s->anomaly, 2, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s->anomaly, 3, refcnt);
 	sqlite3_bind_int64(s->anomaly, 4, referrers);
 	bind_text(s->anomaly, 5, detail);
+	bind_text(s->anomaly, 6, cause);
 	return step(s, s->anomaly);
+}
+
+struct err *db_writer_holder(struct db_writer *s, const struct heap_graph *g,
+			     uint32_t root, uint32_t edge, char *buf,
+			     size_t size)
+{
+	buf[0] = 0;
+	if (root != HEAP_NONE) {
+		// Roots are rows as they were reported: root r is row r + 1.
+		sqlite3_bind_int64(s->root_label, 1, (int64_t)root + 1);
+		int rc = sqlite3_step(s->root_label);
+
+		if (rc == SQLITE_ROW)
+			snprintf(buf, size, "%s",
+				 (const char *)sqlite3_column_text(
+					 s->root_label, 0));
+		sqlite3_reset(s->root_label);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return err_sqlite(s, "cannot read the roots of");
+		return NULL;
+	}
+	if (edge != HEAP_NONE && edge < s->nedges &&
+	    g->src[edge] < s->nobjects) {
+		const struct object_row *o = &s->objects[g->src[edge]];
+		uint32_t label = s->edge_labels[edge];
+
+		snprintf(buf, size, "a word (%s) of %s at 0x%" PRIx64 ", "
+			 "scanned conservatively",
+			 label ? s->labels + label - 1 : "?",
+			 o->type ? s->arena + o->type - 1 : "?", o->addr);
+	}
+	return NULL;
 }
 
 struct err *db_writer_arena(void *arg, const struct heap_arena *a)
@@ -1273,7 +1309,7 @@ static void finalize_statements(struct db_writer *s)
 {
 	sqlite3_stmt **stmts[] = {
 		&s->meta, &s->type,
-		&s->root, &s->garbage, &s->anomaly,
+		&s->root, &s->garbage, &s->anomaly, &s->root_label,
 		&s->arena_row, &s->pool_row, &s->usage_row,
 	};
 

@@ -74,9 +74,22 @@ struct err *db_writer_reach(struct db_writer *s, size_t index, uint32_t depth,
 struct err *db_writer_garbage(struct db_writer *s, uint64_t addr, const char *reason,
 			 bool finalizer);
 
-/** Record an anomaly; kind is 'deficit', 'unreferenced' or 'excess'. */
+/**
+ * Record an anomaly; kind is 'deficit', 'unreferenced' or 'excess'; cause
+ * names what explains it, NULL for a suspected bug.
+ */
 struct err *db_writer_anomaly(struct db_writer *s, uint64_t addr, const char *kind,
-			 int64_t refcnt, int64_t referrers, const char *detail);
+			 int64_t refcnt, int64_t referrers, const char *detail,
+			 const char *cause);
+
+/**
+ * Describe into @p buf the holder of a graph_anomaly: conservative root
+ * @p root (its label), else conservative edge @p edge (the word of an
+ * undecoded object). Either may be HEAP_NONE; buf is "" then.
+ */
+struct err *db_writer_holder(struct db_writer *s, const struct heap_graph *g,
+			     uint32_t root, uint32_t edge, char *buf,
+			     size_t size);
 
 /** Record that object @p index is in cycle @p cycle_id (from 1). */
 struct err *db_writer_cycle(struct db_writer *s, size_t index, uint32_t cycle_id);

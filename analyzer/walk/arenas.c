@@ -139,20 +139,19 @@ static void census_find(struct walk *w)
 
 /*
  * C statics hold objects too: an extension's cached str or dict, a path
- * the runtime keeps. Scan the memory of every loaded file (the executable,
- * libpython, extension modules) for words pointing at an object found in
- * the arenas only, and record each as a conservative root labelled with
- * the symbol that holds it, so that such an object is not taken for a
- * leak; and each thread's C stack above its stack pointer. Only those
+ * the runtime keeps. The memory of every loaded file and each thread's C
+ * stack are scanned for words pointing at an object found in the arenas
+ * only (holders.c), each recorded as a conservative root labelled with
+ * its holder, so that such an object is not taken for a leak. Only those
  * objects: the others were found through references.
  */
-// Whether p is an object found in the arenas only.
-static bool arena_only(struct walk *w, uint64_t p)
+static bool arena_only(struct walk *w, uint64_t p, void *arg)
 {
 	struct census *c = &w->census;
 	size_t k;
 	long n;
 
+	(void)arg;
 	return c->npools && p >= c->pools[0].addr &&
 	       p < c->pools[c->npools - 1].addr + c->pool_size && !(p & 7) &&
 	       census_pool_of(c, p, &k) && k != SIZE_MAX &&
@@ -162,65 +161,8 @@ static bool arena_only(struct walk *w, uint64_t p)
 
 static void static_roots(struct walk *w)
 {
-	char label[160];
-
-	if (!w->st->arena_objects)
-		return;
-	for (size_t m = 0; m < target_num_modules(w->t) && !w->err; m++) {
-		const struct target_module *mod = target_module(w->t, m);
-		const char *base = strrchr(mod->name, '/');
-		uint64_t at = mod->start, start, len;
-		const unsigned char *data;
-
-		base = base ? base + 1 : mod->name;
-		while (at < mod->end && !w->err &&
-		       target_next_segment(w->t, at, &start, &len, &data) &&
-		       start < mod->end) {
-			uint64_t end = start + len < mod->end ? start + len :
-								mod->end;
-
-			for (uint64_t a = (start + 7) & ~7ULL; a + 8 <= end;
-			     a += 8) {
-				uint64_t p;
-
-				memcpy(&p, data + (a - start), 8);
-				if (!arena_only(w, p))
-					continue;
-				const char *sym = target_symbol_at(w->t, a);
-
-				snprintf(label, sizeof(label),
-					 "static %s in %s+0x%" PRIx64,
-					 sym ? sym : "?", base, a - mod->start);
-				root_add(w, p, HEAP_ROOT_INTERPRETER, label,
-					 true);
-			}
-			at = end;
-		}
-	}
-	// And each thread's C stack, from its stack pointer up: a C caller
-	// holds what it is working on there.
-	const uint64_t *sps;
-	size_t nsps = target_stack_pointers(w->t, &sps);
-
-	for (size_t i = 0; i < nsps && !w->err; i++) {
-		uint64_t start, len;
-		const unsigned char *data;
-
-		if (!target_next_segment(w->t, sps[i], &start, &len, &data) ||
-		    start > sps[i])
-			continue;
-		for (uint64_t a = (sps[i] + 7) & ~7ULL; a + 8 <= start + len &&
-		     a - sps[i] < (64u << 20); a += 8) {
-			uint64_t p;
-
-			memcpy(&p, data + (a - start), 8);
-			if (!arena_only(w, p))
-				continue;
-			snprintf(label, sizeof(label), "C stack of thread %zu "
-				 "at 0x%" PRIx64, i + 1, a);
-			root_add(w, p, HEAP_ROOT_THREAD, label, true);
-		}
-	}
+	if (w->st->arena_objects)
+		c_memory_roots(w, arena_only, NULL);
 }
 
 struct usage_key {

@@ -290,6 +290,8 @@ struct err *heap_walk(struct target *t, const struct layout *l,
 		if (pass == 0 && !w.err)
 			census_walk(&w);
 	}
+	if (!w.err)
+		walk_holders(&w);
 	if (!w.err && w.census.available) {
 		double start = census_clock();
 

@@ -61,10 +61,6 @@ long root(struct walk *w, uint64_t addr, enum heap_root_kind kind,
  * before 3.12, atexit and audit hooks. Scan them for words that point at
  * live objects and record those as conservative roots, named by offset.
  */
-struct span {
-	uint64_t start, end;
-};
-
 static void struct_roots(struct walk *w, uint64_t base, int64_t size,
 			 const char *what, const struct span *skip, int nskip)
 {
@@ -338,8 +334,11 @@ static void interpreter_roots(struct walk *w, uint64_t interp, uint64_t gc)
 		    nskip == MAX_SKIP)
 			continue;
 		skip[nskip].start = interp + free_lists[k].off;
-		skip[nskip++].end = interp + free_lists[k].off +
-				    free_lists[k].size;
+		skip[nskip].end = interp + free_lists[k].off +
+				  free_lists[k].size;
+		if (w->nfree_lists < MAX_FREE_LISTS)
+			w->free_lists[w->nfree_lists++] = skip[nskip];
+		nskip++;
 	}
 	struct_roots(w, interp, l->sizeof_interp, "PyInterpreterState", skip,
 		     nskip);

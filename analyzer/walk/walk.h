@@ -18,6 +18,7 @@ enum {
 	MAX_INTERPRETERS = 256,  // sub-interpreters followed via ->next
 	MAX_KNOWN = 256,         // exported types and traverses matched
 	MAX_SKIP = 16,           // free lists skipped in one struct scan
+	MAX_FREE_LISTS = 64,     // free lists remembered for holders.c
 	MAX_HEADS = 64,          // collector list heads kept for gc_resolve
 	EDGE_LABEL_MAX = 256,    // bytes of a reference's label kept
 };
@@ -36,6 +37,11 @@ enum type_verdict {
 	TYPE_NOT,
 	TYPE_YES,
 	TYPE_UNREAD,
+};
+
+// Memory the walk must not take for a holder: a free list's slots.
+struct span {
+	uint64_t start, end;
 };
 
 struct walk {
@@ -97,6 +103,8 @@ struct walk {
 	uint32_t *garbage;            // nodes in gc.garbage
 	size_t ngarbage, garbage_cap;
 	uint32_t interned;            // the interned dict's node, or HEAP_NONE
+	struct span free_lists[MAX_FREE_LISTS];  // of every interpreter
+	size_t nfree_lists;
 
 	// The collector's list heads and their generations; whether a list
 	// could not be walked whole (gc_resolve is needed then).
@@ -158,6 +166,11 @@ long root_add(struct walk *w, uint64_t addr, enum heap_root_kind kind,
 	      const char *label, bool conservative);
 uint64_t walk_peek(struct walk *w, uint64_t addr, int32_t off);
 void walk_roots(struct walk *w);
+
+/* holders.c: C memory that holds objects without a reference found */
+typedef bool c_holder_fn(struct walk *w, uint64_t p, void *arg);
+void c_memory_roots(struct walk *w, c_holder_fn *want, void *arg);
+void walk_holders(struct walk *w);
 
 /* arenas.c: the census's objects and accounting */
 void census_walk(struct walk *w);

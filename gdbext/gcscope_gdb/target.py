@@ -149,7 +149,8 @@ class Snapshot:
         for key, what in (('objects', 'objects'), ('edges', 'references'),
                           ('cycles', 'cycles'), ('unreachable', 'unreachable'),
                           ('gc_garbage', 'in gc.garbage'),
-                          ('anomalies', 'refcount anomalies')):
+                          ('anomalies', 'refcount anomalies'),
+                          ('anomalies_explained', 'explained by a holder')):
             if key in meta:
                 parts.append('%s %s' % (meta[key], what))
         return '%s; %.1f s' % (', '.join(parts), self.seconds)

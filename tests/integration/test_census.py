@@ -99,7 +99,7 @@ def check_leaked(config):
     for leak in truth.leaked:
         rows = query(db, 'SELECT o.type, o.refcnt, o.found, o.repr, a.kind, a.refcnt, '
                          'a.referrers FROM objects o LEFT JOIN anomalies a ON a.addr = o.addr '
-                         'WHERE o.addr = ?', (leak.addr,))
+                         'AND a.cause IS NULL WHERE o.addr = ?', (leak.addr,))
         if not rows:
             failures.append('%#x %s %s: not in objects' % (leak.addr, leak.type, leak.value))
             continue
@@ -227,7 +227,7 @@ def check_clean(config):
                         "WHERE o.found = 'arena' GROUP BY 1")
     leaks = query(db, "SELECT printf('%#x', o.addr), o.type, o.refcnt, o.repr "
                       "FROM anomalies a JOIN objects o ON o.addr = a.addr "
-                      "WHERE o.found = 'arena' AND a.kind = 'unreferenced'")
+                      "WHERE o.found = 'arena' AND a.kind = 'unreferenced' AND a.cause IS NULL")
     print('  found in the arenas only: %s; held by %s; unreferenced: %d'
           % (', '.join('%s %d' % row for row in found) or 'none',
              ', '.join('%s %d' % row for row in holders) or 'nothing found', len(leaks)))

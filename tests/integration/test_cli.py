@@ -33,6 +33,8 @@ COMMANDS = ('types', 'cycles', 'garbage', 'leaks', 'census', 'path', 'referrers'
             'referents', 'sql')
 MORE = re.compile(r'^\.\.\. (\d+) more (\w+) \(--limit 0 shows all\)$')
 NOTE = re.compile(r'^note: (\d+) more (\w+) not shown \(--limit 0 shows all\)$')
+# The newest schema version this gcscope writes: one file per version.
+NEWEST_SCHEMA = len(list((gcstest.REPO / 'schema').glob('*.sql')))
 
 
 # ---------------------------------------------------------------------------
@@ -248,7 +250,7 @@ def bad_databases():
         con.commit()
         con.close()
         error_line(['cycles', other], FATAL, 'is not a gcscope database',
-                   'no meta table', 'schema version 0', 'reads versions 1 to 3')
+                   'no meta table', 'schema version 0', 'reads versions 1 to %d' % NEWEST_SCHEMA)
         for version in (4, 0):
             copy = work / ('v%d.db' % version)
             shutil.copyfile(f.db, copy)
@@ -259,7 +261,7 @@ def bad_databases():
             for command in ('types', 'sql'):
                 args = [command, copy] + (['SELECT 1'] if command == 'sql' else [])
                 error_line(args, FATAL, 'schema version %d' % version,
-                           'this gcscope reads versions 1 to 3')
+                           'this gcscope reads versions 1 to %d' % NEWEST_SCHEMA)
 
 
 def unknown_address():
@@ -514,16 +516,32 @@ def garbage():
 
 
 LEAK_OBJECTS = ('SELECT a.kind, a.addr, o.type, a.refcnt, a.referrers,'
-                ' a.refcnt - a.referrers AS difference, o.repr, a.detail FROM anomalies a'
-                ' LEFT JOIN objects o ON o.addr = a.addr')
+                ' a.refcnt - a.referrers AS difference, o.repr, a.detail%s FROM anomalies a'
+                ' LEFT JOIN objects o ON o.addr = a.addr%s')
 
 
 def leaks():
+    """leaks: the suspected anomalies (cause NULL), a note with the number
+    explained; --all: every anomaly, with its cause."""
     f = fixture()
-    types = f.dicts('SELECT type, kind, objects, refs, type_addr FROM anomaly_types')
-    objects = f.dicts(LEAK_OBJECTS)
+    types = f.dicts('SELECT type, kind, objects, refs, type_addr FROM anomaly_types'
+                    ' WHERE suspected')
+    objects = f.dicts(LEAK_OBJECTS % ('', ' WHERE a.cause IS NULL'))
+    explained = f.rows('SELECT count(*) FROM anomalies WHERE cause IS NOT NULL')[0][0]
     value, notes = as_json('leaks', f.db, '--limit', '0')
-    expect(notes, [], 'leaks --json --limit 0: notes')
+    note = ('note: %d more anomalies explained by a holder (a C stack, a static, a runtime'
+            ' struct, an object scanned conservatively): --all shows them' % explained)
+    expect(notes, [note] if explained else [], 'leaks --json --limit 0: notes')
+    every, notes = as_json('leaks', f.db, '--limit', '0', '--all')
+    expect(notes, [], 'leaks --all --json: notes')
+    key = lambda o: o['addr']
+    expect(sorted(every['objects'], key=key),
+           sorted(f.dicts(LEAK_OBJECTS % (', a.cause', '')), key=key), 'leaks --all --json objects')
+    print('  leaks --all: %d anomalies, %d explained (%s)'
+          % (len(every['objects']), explained,
+             '; '.join('%s %d' % kv for kv in f.rows(
+                 "SELECT substr(cause, 1, instr(cause || ' ', ' ') - 1), count(*)"
+                 " FROM anomalies WHERE cause IS NOT NULL GROUP BY 1 ORDER BY 2 DESC"))))
     key = lambda t: (t['type_addr'] or 0, t['kind'])
     expect(sorted(value['types'], key=key), sorted(types, key=key), 'leaks --json types')
     key = lambda o: o['addr']
@@ -543,6 +561,9 @@ def leaks():
         raise AssertionError('leaks: no objects header')
     by_addr = {o['addr']: o for o in objects}
     rows = lines[header[0] + 1:]
+    if explained:
+        expect(rows[-1], note[len('note: '):], 'leaks: the line of the anomalies explained')
+        rows = rows[:-1]
     expect(len(rows), len(objects), 'leaks objects shown with --limit 0')
     for line in rows:
         kind, addr, typ, refcnt, referrers, difference = line.split()[:6]
@@ -552,7 +573,7 @@ def leaks():
                'leaks object %s' % addr)
     print('  %d anomalies: %s' % (len(objects), ', '.join(
         '%s %d' % (k, n) for k, n in f.rows('SELECT kind, count(*) FROM anomalies'
-                                             ' GROUP BY kind'))))
+                                             ' WHERE cause IS NULL GROUP BY kind'))))
 
 
 # ---------------------------------------------------------------------------

@@ -152,7 +152,7 @@ def findings(db):
     con = sqlite3.connect('file:%s?mode=ro' % db, uri=True)
     try:
         return set(con.execute('SELECT addr, reason FROM garbage UNION '
-                               'SELECT addr, kind FROM anomalies'))
+                               'SELECT addr, kind FROM anomalies WHERE cause IS NULL'))
     finally:
         con.close()
 
