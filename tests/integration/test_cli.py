@@ -251,7 +251,7 @@ def bad_databases():
         con.close()
         error_line(['cycles', other], FATAL, 'is not a gcscope database',
                    'no meta table', 'schema version 0', 'reads versions 1 to %d' % NEWEST_SCHEMA)
-        for version in (4, 0):
+        for version in (NEWEST_SCHEMA + 1, 0):
             copy = work / ('v%d.db' % version)
             shutil.copyfile(f.db, copy)
             con = sqlite3.connect(str(copy))
@@ -540,8 +540,10 @@ def leaks():
     print('  leaks --all: %d anomalies, %d explained (%s)'
           % (len(every['objects']), explained,
              '; '.join('%s %d' % kv for kv in f.rows(
-                 "SELECT substr(cause, 1, instr(cause || ' ', ' ') - 1), count(*)"
-                 " FROM anomalies WHERE cause IS NOT NULL GROUP BY 1 ORDER BY 2 DESC"))))
+                 "SELECT CASE WHEN cause LIKE 'a word%' THEN 'a word of an object scanned'"
+                 " WHEN cause LIKE 'static %' THEN 'a static' WHEN cause LIKE 'C stack %'"
+                 " THEN 'a C stack' ELSE substr(cause, 1, instr(cause || '+', '+') - 1) END,"
+                 " count(*) FROM anomalies WHERE cause IS NOT NULL GROUP BY 1 ORDER BY 2 DESC"))))
     key = lambda t: (t['type_addr'] or 0, t['kind'])
     expect(sorted(value['types'], key=key), sorted(types, key=key), 'leaks --json types')
     key = lambda o: o['addr']
