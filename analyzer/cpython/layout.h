@@ -53,6 +53,12 @@ struct cpython_version;
 	X(interp_fl_context, "PyInterpreterState", "context")                 \
 	X(interp_fl_exc, "PyInterpreterState", "exc_state")                   \
 	X(interp_fl_objects, "PyInterpreterState", "object_state")            \
+	/* _Py_IDENTIFIER's strings (3.10+), atexit's Python callbacks */     \
+	X(interp_ids_size, "PyInterpreterState", "unicode.ids.size")          \
+	X(interp_ids_array, "PyInterpreterState", "unicode.ids.array")        \
+	X(interp_atexit_callbacks, "PyInterpreterState", "atexit.callbacks")  \
+	X(interp_atexit_ncallbacks, "PyInterpreterState",                     \
+	  "atexit.ncallbacks")                                                \
 	X(exc_errnomap, "struct _Py_exc_state", "errnomap")                   \
 	X(exc_memerrors, "struct _Py_exc_state", "memerrors_freelist")        \
 	/* threads */                                                         \
@@ -227,6 +233,8 @@ struct cpython_version;
 	X(local_kw, "localobject", "kw")                                      \
 	X(local_dicts, "localobject", "localdicts|dummies")                   \
 	X(local_watchdogs, "localobject", "thread_watchdogs")                 \
+	X(local_key, "localobject", "key")                                    \
+	X(local_wr_callback, "localobject", "wr_callback")                    \
 	/* typing's C types (Objects/typevarobject.c, 3.12+) */               \
 	X(tv_bound, "typevarobject", "bound")                                 \
 	X(tv_evaluate_bound, "typevarobject", "evaluate_bound")               \

@@ -131,6 +131,11 @@ void decode_thread_local(struct decode *d, uint64_t obj,
 	decode_field(d, obj, l->local_dicts,
 		     l->local_watchdogs >= 0 ? "localdicts" : "dummies");
 	decode_field(d, obj, l->local_watchdogs, "thread_watchdogs");
+	// Owned, not visited (before 3.13): the key of the thread dicts
+	// and the callback of the weakrefs to the threads.
+	decode_field_kind(d, obj, l->local_key, HEAP_EDGE_STRONG, "key");
+	decode_field_kind(d, obj, l->local_wr_callback, HEAP_EDGE_STRONG,
+			  "wr_callback");
 }
 
 /*

@@ -342,6 +342,36 @@ static void interpreter_roots(struct walk *w, uint64_t interp, uint64_t gc)
 	}
 	struct_roots(w, interp, l->sizeof_interp, "PyInterpreterState", skip,
 		     nskip);
+	// The strings of _Py_IDENTIFIER (3.10+: per interpreter, an array
+	// that owns each, Objects/unicodeobject.c _PyUnicode_FromId) and
+	// atexit's Python callbacks (3.10+: func, args, kwargs of each).
+	char label[64];
+	uint64_t ids = walk_peek(w, interp, l->interp_ids_array);
+	uint64_t nids = walk_peek(w, interp, l->interp_ids_size);
+
+	for (uint64_t i = 0; ids && i < nids && i < MAX_IDENTIFIERS &&
+	     !w->err; i++) {
+		snprintf(label, sizeof(label), "identifier %" PRIu64
+			 " (_Py_IDENTIFIER)", i);
+		root(w, walk_peek(w, ids + 8 * i, 0), HEAP_ROOT_INTERPRETER,
+		     label);
+	}
+	uint64_t calls = walk_peek(w, interp, l->interp_atexit_callbacks);
+	uint32_t ncalls = (uint32_t)walk_peek(w, interp,
+					      l->interp_atexit_ncallbacks);
+	static const char *const call_parts[] = { "func", "args", "kwargs" };
+
+	for (uint32_t i = 0; calls && i < ncalls && i < MAX_ATEXIT && !w->err;
+	     i++) {
+		uint64_t cb = walk_peek(w, calls + 8 * (uint64_t)i, 0);
+
+		for (int k = 0; cb && k < 3; k++) {
+			snprintf(label, sizeof(label), "atexit callback %u %s",
+				 i, call_parts[k]);
+			root(w, walk_peek(w, cb + 8 * k, 0),
+			     HEAP_ROOT_INTERPRETER, label);
+		}
+	}
 	// The errno -> OSError subclass map (3.10+; a static before), by name.
 	if (l->interp_fl_exc >= 0)
 		root_field(w, interp + l->interp_fl_exc, l->exc_errnomap,

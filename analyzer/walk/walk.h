@@ -19,6 +19,8 @@ enum {
 	MAX_KNOWN = 256,         // exported types and traverses matched
 	MAX_SKIP = 16,           // free lists skipped in one struct scan
 	MAX_FREE_LISTS = 64,     // free lists remembered for holders.c
+	MAX_IDENTIFIERS = 1 << 20, // _Py_IDENTIFIER strings of an interpreter
+	MAX_ATEXIT = 1 << 16,    // atexit callbacks of an interpreter
 	MAX_HEADS = 64,          // collector list heads kept for gc_resolve
 	EDGE_LABEL_MAX = 256,    // bytes of a reference's label kept
 };

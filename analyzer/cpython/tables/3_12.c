@@ -34,6 +34,10 @@ const struct layout_table layout_table_3_12 = {
 		[LAYOUT_interp_fl_context] = 273384,
 		[LAYOUT_interp_fl_exc] = 273400,
 		[LAYOUT_interp_fl_objects] = 267348,
+		[LAYOUT_interp_ids_size] = 267392,
+		[LAYOUT_interp_ids_array] = 267400,
+		[LAYOUT_interp_atexit_callbacks] = 3944,
+		[LAYOUT_interp_atexit_ncallbacks] = 3952,
 		[LAYOUT_exc_errnomap] = 0,
 		[LAYOUT_exc_memerrors] = 8,
 		[LAYOUT_tstate_next] = 8,
@@ -200,6 +204,8 @@ const struct layout_table layout_table_3_12 = {
 		[LAYOUT_local_kw] = 32,
 		[LAYOUT_local_dicts] = 48,
 		[LAYOUT_local_watchdogs] = -1,
+		[LAYOUT_local_key] = 16,
+		[LAYOUT_local_wr_callback] = 56,
 		[LAYOUT_tv_bound] = 24,
 		[LAYOUT_tv_evaluate_bound] = 32,
 		[LAYOUT_tv_constraints] = 40,
@@ -431,7 +437,7 @@ const struct layout_table layout_table_3_12 = {
 
 /* Every field of layout.h, no fewer: a field missing here would read as 0. */
 #ifndef LAYOUT_TABLES_UNCHECKED
-_Static_assert(LAYOUT_NFIELDS == 411,
+_Static_assert(LAYOUT_NFIELDS == 417,
 	       "the layout table of Python 3.12 lacks fields of layout.h: "
 	       "run make layout-tables");
 #endif
