@@ -587,6 +587,14 @@ def plant_refbugs(extension_dir):
                    made and leaked: ob_refcnt 1, 0 referrers, kind
                    'unreferenced'; the str in it is held by the list alone
                    (ob_refcnt 1, 1 referrer: no anomaly)
+      reused_dict  a dict holding an empty list, made by refbugs.reused_dict
+                   right after it released another dict, and leaked: it
+                   usually has the other's memory, from the dict free list,
+                   whose slot still holds that address (a stale pointer, no
+                   reference): ob_refcnt 1, 0 referrers, kind 'unreferenced'
+      leak_incref_str  a str made at run time, held by one list in
+                   REFBUG_HOLDERS, Py_INCREF'd 5 more times: ob_refcnt 6,
+                   1 referrer, kind 'excess'
       over_decref  an OverReleased held by two lists in REFBUG_HOLDERS,
                    Py_DECREF'd once by refbugs.over_decref without a
                    reference of its own: ob_refcnt 1, 2 referrers, kind
@@ -600,7 +608,7 @@ def plant_refbugs(extension_dir):
                    by refbugs.leak_strs
 
     The objects are referred to by their lists only: REFBUGS keeps their
-    addresses as ints.  All three are tracked by the collector; none is
+    addresses as ints.  All but the str are tracked by the collector; none is
     garbage (a collection counts the over-released one's negative gc_refs
     as references from outside, so it stays).  The floats and strs are not
     tracked (nor in objects.tsv): pymalloc blocks in use that no object
@@ -617,6 +625,13 @@ def plant_refbugs(extension_dir):
     addr = refbugs.leak_incref(leaked, LEAKED_INCREFS)
     REFBUGS.append(('leak_incref', addr, 'excess', 1 + LEAKED_INCREFS, 1))
     REFBUGS.append(('orphan_list', refbugs.orphan_list(), 'unreferenced', 1, 0))
+    addr, _ = refbugs.reused_dict()
+    REFBUGS.append(('reused_dict', addr, 'unreferenced', 1, 0))
+    increfed = ''.join(['refbugs: ', 'a str Py_INCREF\'d too often'])
+    REFBUG_HOLDERS.append([increfed])
+    addr = refbugs.leak_incref(increfed, LEAKED_INCREFS)
+    del increfed
+    REFBUGS.append(('leak_incref_str', addr, 'excess', 1 + LEAKED_INCREFS, 1))
     released = OverReleased()
     REFBUG_HOLDERS.append([released])
     REFBUG_HOLDERS.append([released])
@@ -686,21 +701,23 @@ def check_refbugs(objs, counts, referents):
     Each planted object must be in objs with the expected count (as
     true_refcounts computed it for the sleeping parent) and be referred to
     exactly the expected number of times among the objects' referents.
+    An untracked one (the str) is read through its address: its raw
+    count first, then its type through a reference of this child's own.
     """
     index = {id(o): k for k, o in enumerate(objs)}
     rows, problems = [], []
     for name, addr, kind, refcnt, referrers in REFBUGS:
         k = index.get(addr)
         if k is None:
-            problems.append('%s: %#x is not tracked' % (name, addr))
-            continue
+            count = ctypes.c_ssize_t.from_address(addr + REFCNT_OFFSET).value
+            tname = type_name(type(ctypes.cast(addr, ctypes.py_object).value))
+        else:
+            count, tname = counts[k], type_name(type(objs[k]))
         found = sum(refs.count(addr) for refs in referents)
-        if counts[k] != refcnt or found != referrers:
+        if count != refcnt or found != referrers:
             problems.append('%s: %#x %s has refcnt %d and %d referrers, expected %d and %d'
-                            % (name, addr, type_name(type(objs[k])), counts[k], found,
-                               refcnt, referrers))
-        rows.append(('%#x' % addr, kind, str(counts[k]), str(found), name,
-                     type_name(type(objs[k]))))
+                            % (name, addr, tname, count, found, refcnt, referrers))
+        rows.append(('%#x' % addr, kind, str(count), str(found), name, tname))
     if problems:
         raise AssertionError('planted refcount bugs are not as designed: '
                              + '; '.join(problems))

@@ -132,6 +132,42 @@ orphan_list(PyObject *self, PyObject *unused)
 	return PyLong_FromVoidPtr(list);        /* list's one reference: leaked */
 }
 
+PyDoc_STRVAR(reused_dict_doc,
+"reused_dict() -> (address, address of the dict released before)\n\n"
+"Release a new dict, then make another, holding an empty list (so that\n"
+"the collector tracks it), and leak it: nothing refers to it, its count\n"
+"is 1. The second dict usually takes the first's memory back from the\n"
+"dict free list, whose slot keeps that address: a stale pointer, no\n"
+"reference.");
+
+static PyObject *
+reused_dict(PyObject *self, PyObject *unused)
+{
+	PyObject *first, *dict, *list;
+	void *was;
+
+	(void)self;
+	(void)unused;
+	first = PyDict_New();
+	if (first == NULL)
+		return NULL;
+	was = first;
+	Py_DECREF(first);
+	dict = PyDict_New();
+	if (dict == NULL)
+		return NULL;
+	list = PyList_New(0);
+	if (list == NULL || PyDict_SetItemString(dict, "refbugs", list) < 0) {
+		Py_XDECREF(list);
+		Py_DECREF(dict);
+		return NULL;
+	}
+	Py_DECREF(list);                        /* the dict holds it */
+	/* dict's one reference: leaked */
+	return Py_BuildValue("(NN)", PyLong_FromVoidPtr(dict),
+			     PyLong_FromVoidPtr(was));
+}
+
 PyDoc_STRVAR(over_decref_doc,
 "over_decref(obj) -> id(obj)\n\n"
 "Py_DECREF(obj) once without owning the reference: a deficit of 1.\n"
@@ -237,6 +273,7 @@ leak_strs(PyObject *self, PyObject *args)
 static PyMethodDef refbugs_methods[] = {
 	{"leak_incref", leak_incref, METH_VARARGS, leak_incref_doc},
 	{"orphan_list", orphan_list, METH_NOARGS, orphan_list_doc},
+	{"reused_dict", reused_dict, METH_NOARGS, reused_dict_doc},
 	{"over_decref", over_decref, METH_O, over_decref_doc},
 	{"leak_floats", leak_floats, METH_VARARGS, leak_floats_doc},
 	{"leak_strs", leak_strs, METH_VARARGS, leak_strs_doc},
