@@ -70,6 +70,7 @@ struct cpython_version;
 	X(tstate_thread_id, "PyThreadState", "thread_id")                     \
 	X(tstate_native_thread_id, "PyThreadState", "native_thread_id")       \
 	X(tstate_dict, "PyThreadState", "dict")                               \
+	X(tstate_on_delete_data, "PyThreadState", "on_delete_data")           \
 	X(tstate_async_exc, "PyThreadState", "async_exc")                     \
 	X(tstate_curexc_type, "PyThreadState", "curexc_type")                 \
 	X(tstate_curexc_value, "PyThreadState", "curexc_value")               \

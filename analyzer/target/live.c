@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "target/live.h"
+#include "target/target.h"
 
 enum {
 	MAX_THREADS = 1 << 16,
@@ -30,6 +31,7 @@ enum {
 	PM_BATCH = 1024,           // runs per PAGEMAP_SCAN
 	RED_ZONE = 128,            // bytes below a stack pointer still live
 	MAX_SPS = 4096,            // stack pointers kept
+	MAX_REGS = 1024,           // threads whose registers are kept
 };
 
 struct stopped {
@@ -883,8 +885,13 @@ static struct err *copy_stopped(struct copier *k, struct stopped *th,
 	for (unsigned i = 0; i < nth && c->nsps < MAX_SPS; i++) {
 		struct user_regs_struct regs;
 
-		if (ptrace(PTRACE_GETREGS, th[i].tid, 0, &regs) == 0)
-			c->sps[c->nsps++] = regs.rsp;
+		if (ptrace(PTRACE_GETREGS, th[i].tid, 0, &regs) != 0)
+			continue;
+		if (c->nregs == c->nsps && c->nregs < MAX_REGS &&
+		    sizeof(regs) == TARGET_NREGS * 8)
+			memcpy(c->regs + TARGET_NREGS * c->nregs++, &regs,
+			       sizeof(regs));
+		c->sps[c->nsps++] = regs.rsp;
 	}
 	if (!c->stopped)
 		blocked_stack_pointers(k->pid, c);
@@ -945,13 +952,16 @@ struct err *live_copy(pid_t pid, const struct live_request *req,
 	}
 	k = calloc(1, sizeof(*k));
 	c->sps = calloc(MAX_SPS, sizeof(*c->sps));
+	c->regs = calloc((size_t)MAX_REGS * TARGET_NREGS, sizeof(*c->regs));
 	if (stop)
 		th = calloc(MAX_THREADS, sizeof(*th));
-	if (!k || !c->sps || (stop && !th)) {
+	if (!k || !c->sps || !c->regs || (stop && !th)) {
 		free(k);
 		free(th);
 		free(c->sps);
+		free(c->regs);
 		c->sps = NULL;
+		c->regs = NULL;
 		return &err_nomem;
 	}
 	k->pid = pid;
@@ -1011,5 +1021,6 @@ void live_copy_deinit(struct live_copy *c)
 	free(c->segs);
 	free(c->maps);
 	free(c->sps);
+	free(c->regs);
 	memset(c, 0, sizeof(*c));
 }

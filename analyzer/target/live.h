@@ -67,6 +67,10 @@ struct live_copy {
 				       while stopped, or with --no-stop of
 				       those blocked in the kernel */
 	size_t nsps;
+	uint64_t *regs;             /* the general registers of the threads
+				       stopped (TARGET_NREGS each, as
+				       user_regs_struct), in sps order */
+	size_t nregs;               /* threads whose registers were read */
 };
 
 /**

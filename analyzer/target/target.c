@@ -89,6 +89,7 @@ struct target {
 	struct target_truncation cut; /* what of the memory the file lacks */
 	uint64_t sps[64];         /* each thread's stack pointer */
 	size_t nsps;
+	uint64_t regs[64 * TARGET_NREGS]; /* and its general registers */
 	const unsigned char *files_note; /* NT_FILE's descriptor, or NULL */
 	size_t files_note_size;   /* its bytes */
 	struct symbol *syms;      /* open addressing; NULL until first lookup */
@@ -409,8 +410,11 @@ static struct err *target_load_core(struct target *t)
 			// struct elf_prstatus: pr_reg (x86-64 struct
 			// user_regs_struct, rsp its 20th word) at 112.
 			if (nh.n_type == NT_PRSTATUS && nh.n_descsz >= 336 &&
-			    t->nsps < sizeof(t->sps) / sizeof(t->sps[0]))
+			    t->nsps < sizeof(t->sps) / sizeof(t->sps[0])) {
+				memcpy(t->regs + TARGET_NREGS * t->nsps,
+				       d + 112, TARGET_NREGS * 8);
 				memcpy(&t->sps[t->nsps++], d + 112 + 19 * 8, 8);
+			}
 			if (nh.n_type != NT_AUXV)
 				continue;
 			for (size_t k = 0; k + 16 <= nh.n_descsz; k += 16) {
@@ -1315,6 +1319,16 @@ size_t target_stack_pointers(struct target *t, const uint64_t **ret)
 		return t->live.nsps;
 	}
 	*ret = t->sps;
+	return t->nsps;
+}
+
+size_t target_thread_registers(struct target *t, const uint64_t **ret)
+{
+	if (t->live.nsps) {
+		*ret = t->live.regs;
+		return t->live.regs ? t->live.nregs : 0;
+	}
+	*ret = t->regs;
 	return t->nsps;
 }
 

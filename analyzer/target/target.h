@@ -265,6 +265,17 @@ bool target_truncation(struct target *t, struct target_truncation *ret);
  */
 size_t target_stack_pointers(struct target *t, const uint64_t **ret);
 
+/** The general registers of x86-64 (struct user_regs_struct): 27 words. */
+enum { TARGET_NREGS = 27 };
+
+/**
+ * The registers of the threads, TARGET_NREGS words each, thread i's at
+ * (*ret)[i * TARGET_NREGS]: from the core's NT_PRSTATUS notes, or read
+ * while a live process was stopped; thread i is that of stack pointer i.
+ * @return how many threads' there are (0 with --no-stop).
+ */
+size_t target_thread_registers(struct target *t, const uint64_t **ret);
+
 /** Describe the source, e.g. "core:/tmp/core.123", for the database. */
 const char *target_source(struct target *t);
 

@@ -23,6 +23,8 @@
 
 enum {
 	STACK_SCAN_MAX = 64 << 20,  // bytes of one thread's stack scanned
+	MALLOC_CHUNK_MAX = 1 << 24, // a malloc chunk's size taken as one
+	MALLOC_SCAN_MAX = 4096,     // bytes of a malloc'd block scanned
 };
 
 // Whether a static named sym is a free list (Objects/*object.c:
@@ -41,8 +43,100 @@ static bool in_free_list(const struct walk *w, uint64_t a)
 	return false;
 }
 
+/*
+ * A word of C memory that points at the start of a block in use that
+ * holds no object or buffer found -- a pymalloc block, or a block of
+ * glibc's malloc (its chunk header says so) -- a C struct: a thread's
+ * bootstate, a module's table -- leads to the words of that block: each
+ * pointing at a wanted object is a holder too, named after the block and
+ * what points to it. One level only, and each block once.
+ */
+struct scan {
+	struct walk *w;
+	c_holder_fn *want;
+	void *arg;
+	struct addr_set blocks;   // blocks scanned already
+};
+
+// Whether p starts a pymalloc block in use that holds nothing found:
+// its size, else 0.
+static uint32_t pymalloc_block(struct scan *sc, uint64_t p)
+{
+	const struct census *c = &sc->w->census;
+	const struct census_pool *pool;
+	size_t k;
+
+	if (!c->available || !c->npools || p < c->pools[0].addr ||
+	    p >= c->pools[c->npools - 1].addr + c->pool_size)
+		return 0;
+	pool = census_pool_of(c, p, &k);
+	if (!pool || k == SIZE_MAX || c->blocks[k] != CENSUS_USED ||
+	    census_block_addr(c, pool, k) != p)
+		return 0;
+	return pool->block_size;
+}
+
+/*
+ * Whether p starts a block of glibc's malloc in use: the word before it
+ * is its chunk's size (16-byte multiple, flag bits low, not mmapped)
+ * and the next chunk says the previous one, this, is in use. Its usable
+ * bytes, capped at MALLOC_SCAN_MAX, else 0. Objects are not blocks.
+ */
+static uint32_t malloc_block(struct scan *sc, uint64_t p)
+{
+	struct walk *w = sc->w;
+	uint64_t size, next;
+
+	if ((p & 15) || !target_read_u64(w->t, p - 8, &size) ||
+	    (size & 2) || (size & ~7ULL) < 32 ||
+	    (size & ~7ULL) > MALLOC_CHUNK_MAX || node_find(w, p) >= 0 ||
+	    node_find(w, p + 16) >= 0)
+		return 0;
+	size &= ~7ULL;
+	if (!target_read_u64(w->t, p - 16 + size + 8, &next) || !(next & 1))
+		return 0;
+	return size - 8 < MALLOC_SCAN_MAX ? (uint32_t)(size - 8) :
+					    MALLOC_SCAN_MAX;
+}
+
+// A block p starts that is not scanned yet: its size and what it is.
+static uint32_t unknown_block(struct scan *sc, uint64_t p, const char **what)
+{
+	uint32_t n;
+
+	if (addr_set_has(&sc->blocks, p))
+		return 0;
+	if ((n = pymalloc_block(sc, p)))
+		*what = "pymalloc";
+	else if ((n = malloc_block(sc, p)))
+		*what = "malloc'd";
+	return n;
+}
+
+static void block_holders(struct scan *sc, uint64_t p, uint32_t size,
+			  const char *what, const char *via,
+			  enum heap_root_kind kind)
+{
+	struct walk *w = sc->w;
+	char label[256];
+
+	addr_set_add(&sc->blocks, p);
+	for (uint32_t off = 0; off + 8 <= size && !w->err; off += 8) {
+		uint64_t q;
+
+		if (!target_read_u64(w->t, p + off, &q) || !q || (q & 7) ||
+		    !sc->want(w, q, sc->arg))
+			continue;
+		snprintf(label, sizeof(label), "a %s block of %u bytes at "
+			 "0x%" PRIx64 " (+%u) that %s points to", what, size, p,
+			 off, via);
+		root_add(w, q, kind, label, true);
+	}
+}
+
 void c_memory_roots(struct walk *w, c_holder_fn *want, void *arg)
 {
+	struct scan sc = { .w = w, .want = want, .arg = arg };
 	char label[160];
 
 	for (size_t m = 0; m < target_num_modules(w->t) && !w->err; m++) {
@@ -65,7 +159,14 @@ void c_memory_roots(struct walk *w, c_holder_fn *want, void *arg)
 				uint64_t p;
 
 				memcpy(&p, data + (a - start), 8);
-				if (!p || (p & 7) || !want(w, p, arg))
+				if (!p || (p & 7))
+					continue;
+				bool hit = want(w, p, arg);
+				const char *what = NULL;
+				uint32_t block = hit ? 0 :
+					unknown_block(&sc, p, &what);
+
+				if (!hit && !block)
 					continue;
 				const char *sym = target_symbol_at(w->t, a);
 
@@ -74,8 +175,13 @@ void c_memory_roots(struct walk *w, c_holder_fn *want, void *arg)
 				snprintf(label, sizeof(label),
 					 "static %s in %s+0x%" PRIx64,
 					 sym ? sym : "?", base, a - mod->start);
-				root_add(w, p, HEAP_ROOT_INTERPRETER, label,
-					 true);
+				if (hit)
+					root_add(w, p, HEAP_ROOT_INTERPRETER,
+						 label, true);
+				else
+					block_holders(&sc, p, block, what,
+						      label,
+						      HEAP_ROOT_INTERPRETER);
 			}
 			at = end;
 		}
@@ -97,11 +203,100 @@ void c_memory_roots(struct walk *w, c_holder_fn *want, void *arg)
 			uint64_t p;
 
 			memcpy(&p, data + (a - start), 8);
-			if (!p || (p & 7) || !want(w, p, arg))
+			if (!p || (p & 7))
+				continue;
+			bool hit = want(w, p, arg);
+			const char *what = NULL;
+			uint32_t block = hit ? 0 : unknown_block(&sc, p, &what);
+
+			if (!hit && !block)
 				continue;
 			snprintf(label, sizeof(label), "C stack of thread %zu "
 				 "at 0x%" PRIx64, i + 1, a);
-			root_add(w, p, HEAP_ROOT_THREAD, label, true);
+			if (hit)
+				root_add(w, p, HEAP_ROOT_THREAD, label, true);
+			else
+				block_holders(&sc, p, block, what, label,
+					      HEAP_ROOT_THREAD);
+		}
+	}
+	// And each thread's registers: a caller's callee-saved ones hold
+	// what it works on while the thread is blocked in the kernel.
+	static const char *const reg_names[TARGET_NREGS] = {
+		"r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9",
+		"r8", "rax", "rcx", "rdx", "rsi", "rdi", "orig_rax", "rip",
+		"cs", "eflags", "rsp", "ss", "fs_base", "gs_base", "ds", "es",
+		"fs", "gs",
+	};
+	const uint64_t *regs;
+	size_t nregs = target_thread_registers(w->t, &regs);
+
+	for (size_t i = 0; i < nregs && !w->err; i++) {
+		for (int r = 0; r < TARGET_NREGS; r++) {
+			uint64_t p = regs[i * TARGET_NREGS + r];
+
+			if (!p || (p & 7))
+				continue;
+			bool hit = want(w, p, arg);
+			const char *what = NULL;
+			uint32_t block = hit ? 0 : unknown_block(&sc, p, &what);
+
+			if (!hit && !block)
+				continue;
+			snprintf(label, sizeof(label), "register %s of thread "
+				 "%zu", reg_names[r], i + 1);
+			if (hit)
+				root_add(w, p, HEAP_ROOT_THREAD, label, true);
+			else
+				block_holders(&sc, p, block, what, label,
+					      HEAP_ROOT_THREAD);
+		}
+	}
+	addr_set_free(&sc.blocks);
+}
+
+void frame_span(struct walk *w, uint64_t start, uint64_t end,
+		const char *label)
+{
+	if (end <= start || w->nframe_spans >= MAX_FRAME_SPANS)
+		return;
+	if (end - start > 8 * (uint64_t)MAX_FRAME_STACK)
+		end = start + 8 * (uint64_t)MAX_FRAME_STACK;
+	if (w->nframe_spans == w->frame_spans_cap) {
+		size_t cap = w->frame_spans_cap ? 2 * w->frame_spans_cap : 64;
+		struct frame_span *p = realloc(w->frame_spans,
+					       cap * sizeof(*p));
+
+		if (!p)
+			return;
+		w->frame_spans = p;
+		w->frame_spans_cap = cap;
+	}
+	struct frame_span *s = &w->frame_spans[w->nframe_spans++];
+
+	s->start = start & ~7ULL;
+	s->end = end;
+	snprintf(s->label, sizeof(s->label), "%s", label);
+}
+
+// The words of running frames' value stacks past what was read.
+static void frame_holders(struct walk *w, c_holder_fn *want, void *arg)
+{
+	char label[200];
+
+	for (size_t i = 0; i < w->nframe_spans && !w->err; i++) {
+		const struct frame_span *s = &w->frame_spans[i];
+
+		for (uint64_t a = s->start; a + 8 <= s->end && !w->err; a += 8) {
+			uint64_t p;
+
+			if (!target_read_u64(w->t, a, &p) || !p || (p & 7) ||
+			    !want(w, p, arg))
+				continue;
+			snprintf(label, sizeof(label), "%.140s value stack at "
+				 "0x%" PRIx64 " (running: its top unknown)",
+				 s->label, a);
+			root_add(w, p, HEAP_ROOT_FRAME, label, true);
 		}
 	}
 }
@@ -164,7 +359,9 @@ void walk_holders(struct walk *w)
 		want++;
 	}
 	free(a);
-	if (want)
+	if (want) {
+		frame_holders(w, unexplained, &u);
 		c_memory_roots(w, unexplained, &u);
+	}
 	free(u.node);
 }

@@ -175,6 +175,9 @@ static void iframe_roots(struct walk *w, uint64_t f, const char *who)
 		return;
 	if (stacktop < nlocals || stacktop > nlocals + nstack)
 		stacktop = nlocals;
+	frame_span(w, f + l->iframe_localsplus + 8 * (uint64_t)stacktop,
+		   f + l->iframe_localsplus + 8 * ((uint64_t)nlocals + nstack),
+		   frame);
 	for (uint32_t i = 0; i < stacktop && !w->err; i++) {
 		uint64_t v = walk_peek(w, f + l->iframe_localsplus, 8 * i);
 		char name[128];
@@ -205,6 +208,10 @@ static void thread_roots(struct walk *w, uint64_t tstate)
 	root_field(w, tstate, l->tstate_dict, HEAP_ROOT_THREAD, who, "dict");
 	root_field(w, tstate, l->tstate_async_exc, HEAP_ROOT_THREAD, who,
 		   "async exception");
+	// 3.6-3.12: the weakref to the lock threading waits on to join the
+	// thread (_thread._set_sentinel); the thread state owns it.
+	root_field(w, tstate, l->tstate_on_delete_data, HEAP_ROOT_THREAD, who,
+		   "sentinel weakref");
 	root_field(w, tstate, l->tstate_curexc_type, HEAP_ROOT_THREAD, who,
 		   "exception type");
 	root_field(w, tstate, l->tstate_curexc_value, HEAP_ROOT_THREAD, who,
@@ -239,9 +246,28 @@ static void thread_roots(struct walk *w, uint64_t tstate)
 		for (int depth = 0; f && depth < 100000 && !w->err; depth++) {
 			char label[256];
 
-			frame_name(w, walk_peek(w, f, l->frame_code), who, label,
-				   sizeof(label));
+			uint64_t code = walk_peek(w, f, l->frame_code);
+
+			frame_name(w, code, who, label, sizeof(label));
 			root(w, f, HEAP_ROOT_FRAME, label);
+			// A running frame's stack top is a C local: what its
+			// decoder read stops short of it (3.6-3.9 f_stacktop is
+			// NULL, 3.10's f_stackdepth not kept up to date).
+			uint64_t vs = walk_peek(w, f, l->frame_valuestack);
+			uint64_t top = walk_peek(w, f, l->frame_stacktop);
+			uint32_t depth = l->frame_stackdepth >= 0 ?
+				(uint32_t)walk_peek(w, f, l->frame_stackdepth) : 0;
+			uint32_t nstack = 0;
+
+			target_read_ok(w->t, &nstack, code + l->code_stacksize,
+				       4);
+			uint64_t from = top >= vs && top ? top :
+					vs + 8 * (uint64_t)(depth < nstack ?
+							    depth : nstack);
+
+			if (vs && code)
+				frame_span(w, from, vs + 8 * (uint64_t)nstack,
+					   label);
 			f = walk_peek(w, f, l->frame_back);
 		}
 		return;

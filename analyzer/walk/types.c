@@ -165,7 +165,7 @@ static bool flags_ok(uint64_t flags)
 		(flags & (TPFLAGS_READY | TPFLAGS_READYING)));
 }
 
-static bool addr_set_has(const struct addr_set *set, uint64_t addr)
+bool addr_set_has(const struct addr_set *set, uint64_t addr)
 {
 	if (!set->cap)
 		return false;
@@ -179,7 +179,7 @@ static bool addr_set_has(const struct addr_set *set, uint64_t addr)
 }
 
 // Add a nonzero address; when out of memory it is only not kept.
-static void addr_set_add(struct addr_set *set, uint64_t addr)
+void addr_set_add(struct addr_set *set, uint64_t addr)
 {
 	if (!addr || addr_set_has(set, addr))
 		return;

@@ -21,6 +21,8 @@ enum {
 	MAX_FREE_LISTS = 64,     // free lists remembered for holders.c
 	MAX_IDENTIFIERS = 1 << 20, // _Py_IDENTIFIER strings of an interpreter
 	MAX_ATEXIT = 1 << 16,    // atexit callbacks of an interpreter
+	MAX_FRAME_SPANS = 1 << 16, // running frames' value stacks kept
+	MAX_FRAME_STACK = 1 << 16, // words of one value stack scanned
 	MAX_HEADS = 64,          // collector list heads kept for gc_resolve
 	EDGE_LABEL_MAX = 256,    // bytes of a reference's label kept
 };
@@ -44,6 +46,13 @@ enum type_verdict {
 // Memory the walk must not take for a holder: a free list's slots.
 struct span {
 	uint64_t start, end;
+};
+
+// The part of a running frame's value stack whose top is not known: the
+// interpreter keeps it in a C local while the frame runs a call.
+struct frame_span {
+	uint64_t start, end;
+	char label[120];
 };
 
 struct walk {
@@ -107,6 +116,8 @@ struct walk {
 	uint32_t interned;            // the interned dict's node, or HEAP_NONE
 	struct span free_lists[MAX_FREE_LISTS];  // of every interpreter
 	size_t nfree_lists;
+	struct frame_span *frame_spans; // value stacks of running frames
+	size_t nframe_spans, frame_spans_cap;
 
 	// The collector's list heads and their generations; whether a list
 	// could not be walked whole (gc_resolve is needed then).
@@ -151,6 +162,8 @@ struct decode_type *type_find(struct walk *w, uint64_t addr);
 struct decode_type *type_get(struct walk *w, uint64_t addr);
 bool is_type_object(struct walk *w, uint64_t addr);
 enum type_verdict type_verdict(struct walk *w, uint64_t addr);
+bool addr_set_has(const struct addr_set *set, uint64_t addr);
+void addr_set_add(struct addr_set *set, uint64_t addr);
 void addr_set_free(struct addr_set *set);
 bool plausible_object(struct walk *w, uint64_t p);
 void setup_decoders(struct walk *w);
@@ -173,6 +186,8 @@ void walk_roots(struct walk *w);
 typedef bool c_holder_fn(struct walk *w, uint64_t p, void *arg);
 void c_memory_roots(struct walk *w, c_holder_fn *want, void *arg);
 void walk_holders(struct walk *w);
+void frame_span(struct walk *w, uint64_t start, uint64_t end,
+		const char *label);
 
 /* arenas.c: the census's objects and accounting */
 void census_walk(struct walk *w);

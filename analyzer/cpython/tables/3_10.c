@@ -48,6 +48,7 @@ const struct layout_table layout_table_3_10 = {
 		[LAYOUT_tstate_thread_id] = 176,
 		[LAYOUT_tstate_native_thread_id] = -1,
 		[LAYOUT_tstate_dict] = 152,
+		[LAYOUT_tstate_on_delete_data] = 208,
 		[LAYOUT_tstate_async_exc] = 168,
 		[LAYOUT_tstate_curexc_type] = 88,
 		[LAYOUT_tstate_curexc_value] = 96,
@@ -437,7 +438,7 @@ const struct layout_table layout_table_3_10 = {
 
 /* Every field of layout.h, no fewer: a field missing here would read as 0. */
 #ifndef LAYOUT_TABLES_UNCHECKED
-_Static_assert(LAYOUT_NFIELDS == 417,
+_Static_assert(LAYOUT_NFIELDS == 418,
 	       "the layout table of Python 3.10 lacks fields of layout.h: "
 	       "run make layout-tables");
 #endif
