@@ -110,7 +110,7 @@ void decode_dict(struct decode *d, uint64_t obj, const struct decode_type *ti)
 	uint64_t values = decode_u64(d, obj + l->dict_values);
 	struct dict_keys k;
 
-	(void)ti;
+	decode_stgdict_fields(d, obj, ti);
 	if (!keys || !dict_keys_read(d, keys, &k)) {
 		d->problem = "unreadable dict keys";
 		return;

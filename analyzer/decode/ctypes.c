@@ -28,6 +28,10 @@
 
 enum {
 	STGDICT_PROTO = 96,           // StgDictObject.proto, ≤3.12
+	STGDICT_ARGTYPES = 128,
+	STGDICT_CONVERTERS = 136,
+	STGDICT_RESTYPE = 144,
+	STGDICT_CHECKER = 152,
 	STGINFO_ALIGN = 16,           // ALIGNOF_MAX_ALIGN_T
 	STGINFO_PROTO = 56,           // StgInfo.proto, 3.13
 	STGINFO_ARGTYPES = 88,
@@ -57,7 +61,8 @@ static uint64_t stgdict_of(struct decode *d, uint64_t type)
 	return dict;
 }
 
-// CDataType_traverse (≤3.12).
+// CDataType_traverse (≤3.12). The proto is the StgDict's (PyCStgDict_clear
+// releases it): visited here, counted there.
 static void decode_stgdict_type(struct decode *d, uint64_t obj,
 				const struct decode_type *ti)
 {
@@ -65,8 +70,35 @@ static void decode_stgdict_type(struct decode *d, uint64_t obj,
 
 	if (dict)
 		decode_edge(d, decode_u64(d, dict + STGDICT_PROTO),
-			    HEAP_EDGE_TRAVERSE, "<proto>");
+			    HEAP_EDGE_VISITED, "<proto>");
 	decode_type(d, obj, ti);
+}
+
+/*
+ * A StgDict (≤3.12) owns, besides its items, the proto, argtypes,
+ * converters, restype and checker of its type (PyCStgDict_clear); its
+ * traverse is dict's, which visits none of them.
+ */
+void decode_stgdict_fields(struct decode *d, uint64_t obj,
+			   const struct decode_type *ti)
+{
+	static const struct {
+		int32_t off;
+		const char *label;
+	} fields[] = {
+		{ STGDICT_PROTO, "<proto>" },
+		{ STGDICT_ARGTYPES, "<argtypes>" },
+		{ STGDICT_CONVERTERS, "<converters>" },
+		{ STGDICT_RESTYPE, "<restype>" },
+		{ STGDICT_CHECKER, "<checker>" },
+	};
+
+	if (stginfo_version(d) || !ti || !ti->valid ||
+	    strcmp(ti->name, "StgDict"))
+		return;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		decode_field_kind(d, obj, fields[i].off, HEAP_EDGE_STRONG,
+				  fields[i].label);
 }
 
 // CType_Type_traverse (3.13): the StgInfo, the metatype, the type.

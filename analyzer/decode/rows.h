@@ -200,4 +200,8 @@ bool dict_keys_read(struct decode *d, uint64_t keys, struct dict_keys *k);
 void split_values(struct decode *d, uint64_t values, uint64_t n,
 		  uint64_t shared_keys, bool attribute);
 
+/* ctypes.c: what a StgDict owns besides its items (≤3.12) */
+void decode_stgdict_fields(struct decode *d, uint64_t obj,
+			   const struct decode_type *ti);
+
 #endif /* GCSCOPE_DECODE_ROWS_H */

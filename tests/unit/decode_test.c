@@ -928,7 +928,7 @@ static void ctypes_metatype_test(unsigned m, const char *row,
 		}
 		want[n++] = (struct want){ meta, T, "__class__" };
 	} else if (proto_visited) {
-		want[n++] = (struct want){ proto, T, "<proto>" };
+		want[n++] = (struct want){ proto, V, "<proto>" };
 	}
 	want[n++] = (struct want){ dict, T, "__dict__" };
 	want[n++] = (struct want){ tuple_mro, T, "__mro__" };
