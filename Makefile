@@ -187,11 +187,13 @@ $(BUILD):
 	@mkdir -p $(BUILD)
 
 # Debian packages: the build (compiler, elfutils, SQLite; clang for the
-# fuzz targets), the tests (gdb
-# for gcore, Python with its debug symbols) and the demo (sqlite3 CLI).
+# fuzz targets), the tests (gdb for gcore, Python with its debug symbols,
+# libraries with C types of their own for the healthy programs) and the
+# demo (sqlite3 CLI).
 DEPS := build-essential clang pkg-config libdw-dev libelf-dev libsqlite3-dev \
 	sqlite3 gdb elfutils strace python3 python3-dev python3.11 python3.11-dbg \
-	python3-pytest python3-pytest-xdist
+	python3-pytest python3-pytest-xdist python3-numpy python3-lxml \
+	python3-sqlalchemy python3-yaml
 
 # The built-in layout tables, analyzer/cpython/tables/3_N.c, printed from
 # the DWARF of the pyenv builds of each version gcscope supports (its

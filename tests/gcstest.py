@@ -2041,8 +2041,9 @@ class CoreFile:
 # Live workloads
 
 # The system calls time.sleep() blocks in (x86-64): select (3.6-3.10),
-# clock_nanosleep (3.11+), nanosleep, poll, pselect6.
-SLEEP_SYSCALLS = {'23', '230', '35', '7', '270'}
+# clock_nanosleep (3.11+), nanosleep, poll, pselect6; and an idle asyncio
+# loop: epoll_wait, epoll_pwait.
+SLEEP_SYSCALLS = {'23', '230', '35', '7', '270', '232', '281'}
 
 
 def wait_asleep(pid, deadline):

@@ -16,6 +16,8 @@
 
 enum {
 	MAX_CONSERVATIVE = 1u << 16, // bytes scanned in one object
+	MAX_BLOCK_SCAN = 1u << 20,   // bytes of a malloc'd block it owns
+	MAX_CHUNK = 1ull << 32,      // a malloc chunk's size taken as one
 };
 
 /* ---- reads ----------------------------------------------------------- */
@@ -129,6 +131,40 @@ void decode_items(struct decode *d, uint64_t array, uint64_t n)
 	decode_words_free(v, small);
 }
 
+/*
+ * A word of an object scanned that points at the start of a block of
+ * malloc in use (no object) leads to that block's words: an extension
+ * type's array of references (a numpy object array's data). Objects found
+ * there are references of the object's too, labelled "<+OFF>[+N]".
+ */
+static void block_conservative(struct decode *d, uint64_t p, uint64_t off)
+{
+	uint64_t n = target_malloc_block(d->t, p, MAX_CHUNK);
+
+	if (!n || d->ops->known(d, p + 16))
+		return;
+	if (n > MAX_BLOCK_SCAN)
+		n = MAX_BLOCK_SCAN;
+	uint64_t nwords = n / 8, small[64];
+	uint64_t *v = decode_words(d, p, nwords, small, 64);
+	char label[64];
+
+	if (!v)
+		return;
+	// Only objects found already: a freed block kept for reuse (a tcache
+	// chunk passes for one in use) holds stale pointers to memory that
+	// may still look like an object.
+	for (uint64_t i = 0; i < nwords && !decode_failed(d); i++) {
+		if (!v[i] || (v[i] & 7) || !d->ops->found ||
+		    !d->ops->found(d, v[i]))
+			continue;
+		snprintf(label, sizeof(label), "<+%" PRIu64 ">[+%" PRIu64 "]",
+			 off, 8 * i);
+		decode_edge(d, v[i], HEAP_EDGE_CONSERVATIVE, label);
+	}
+	decode_words_free(v, small);
+}
+
 // Scan words of an object for pointers to objects already known, or to
 // objects whose type is known; label them with tp_members names.
 void decode_conservative(struct decode *d, uint64_t obj, uint64_t from,
@@ -151,9 +187,12 @@ void decode_conservative(struct decode *d, uint64_t obj, uint64_t from,
 
 		if (!p || (p & 7))
 			continue;
-		if (!d->ops->known(d, p))
-			continue;
 		uint64_t off = from + 8 * i;
+
+		if (!d->ops->known(d, p)) {
+			block_conservative(d, p, off);
+			continue;
+		}
 
 		label[0] = 0;
 		// tp_members of the type names the field, if it is one.

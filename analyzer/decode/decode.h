@@ -90,6 +90,8 @@ struct decode_ops {
 	/* Whether a word found by a scan points at an object: one found,
 	 * or one that looks live. */
 	bool (*known)(struct decode *d, uint64_t addr);
+	/* Whether an object was found at addr already. */
+	bool (*found)(struct decode *d, uint64_t addr);
 };
 
 /** The context of a decoder: one per walk, reset for each object. */

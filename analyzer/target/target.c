@@ -603,6 +603,24 @@ static struct err *target_load_modules(struct target *t)
 		m->pub.start = start;
 		m->pub.end = end;
 		m->pub.bias = elf ? bias : 0;
+		// A live process's module ends where its file's mappings do;
+		// its .bss goes on in an anonymous mapping (the program
+		// headers' memory size says how far).
+		size_t nph;
+
+		if (elf && elf_getphdrnum(elf, &nph) == 0) {
+			for (size_t k = 0; k < nph && k < 64; k++) {
+				GElf_Phdr ph;
+
+				if (!gelf_getphdr(elf, (int)k, &ph) ||
+				    ph.p_type != PT_LOAD)
+					continue;
+				uint64_t e = ph.p_vaddr + ph.p_memsz + bias;
+
+				if (e > m->pub.end && e - m->pub.end < (1ULL << 30))
+					m->pub.end = e;
+			}
+		}
 		err = module_ids(m);
 		if (err)
 			return err;
@@ -1320,6 +1338,20 @@ size_t target_stack_pointers(struct target *t, const uint64_t **ret)
 	}
 	*ret = t->sps;
 	return t->nsps;
+}
+
+uint64_t target_malloc_block(struct target *t, uint64_t p, uint64_t max)
+{
+	uint64_t size, next;
+
+	if (!p || (p & 15) || !target_read_u64(t, p - 8, &size) ||
+	    (size & 2) || (size & ~7ULL) < 32 || (size & ~7ULL) > max ||
+	    ((size & ~7ULL) & 15))
+		return 0;
+	size &= ~7ULL;
+	if (!target_read_u64(t, p - 8 + size, &next) || !(next & 1))
+		return 0;
+	return size - 8;
 }
 
 size_t target_thread_registers(struct target *t, const uint64_t **ret)

@@ -265,6 +265,17 @@ bool target_truncation(struct target *t, struct target_truncation *ret);
  */
 size_t target_stack_pointers(struct target *t, const uint64_t **ret);
 
+/**
+ * Whether @p p starts a block of glibc's malloc in use: the word before
+ * it is its chunk's size (a 16-byte multiple of at least 32 and at most
+ * @p max, not mmapped), and the next chunk's header says the previous
+ * one, this, is in use. A heuristic: a freed chunk kept in a tcache or
+ * fast bin passes too.
+ *
+ * @return the block's usable bytes, or 0.
+ */
+uint64_t target_malloc_block(struct target *t, uint64_t p, uint64_t max);
+
 /** The general registers of x86-64 (struct user_regs_struct): 27 words. */
 enum { TARGET_NREGS = 27 };
 

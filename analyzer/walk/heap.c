@@ -59,11 +59,17 @@ static bool op_known(struct decode *d, uint64_t addr)
 	return node_find(w, addr) >= 0 || plausible_object(w, addr);
 }
 
+static bool op_found(struct decode *d, uint64_t addr)
+{
+	return node_find(walk_of(d), addr) >= 0;
+}
+
 static const struct decode_ops walk_decode_ops = {
 	.edge = op_edge,
 	.buffer = op_buffer,
 	.type = op_type,
 	.known = op_known,
+	.found = op_found,
 };
 
 /* ---- objects --------------------------------------------------------- */

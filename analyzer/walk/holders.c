@@ -19,12 +19,14 @@
 
 #include "walk/walk.h"
 #include "analysis/graph.h"
+#include "cpython/layout.h"
 #include "target/target.h"
 
 enum {
 	STACK_SCAN_MAX = 64 << 20,  // bytes of one thread's stack scanned
 	MALLOC_CHUNK_MAX = 1 << 24, // a malloc chunk's size taken as one
 	MALLOC_SCAN_MAX = 4096,     // bytes of a malloc'd block scanned
+	STATIC_SCAN_MAX = 1 << 28,  // bytes of a module's .data or .bss
 };
 
 // Whether a static named sym is a free list (Objects/*object.c:
@@ -77,26 +79,38 @@ static uint32_t pymalloc_block(struct scan *sc, uint64_t p)
 }
 
 /*
- * Whether p starts a block of glibc's malloc in use: the word before it
- * is its chunk's size (16-byte multiple, flag bits low, not mmapped)
- * and the next chunk says the previous one, this, is in use. Its usable
- * bytes, capped at MALLOC_SCAN_MAX, else 0. Objects are not blocks.
+ * A word that points at the text of a str holds the str: C code that
+ * keeps a char * into it (a method table's ml_doc, a tp_doc) and the
+ * reference it took (numpy's add_docstring). The str's address, if p is
+ * where a wanted compact str's characters start, else 0.
  */
+static uint64_t text_of(struct scan *sc, uint64_t p)
+{
+	const struct layout *l = sc->w->l;
+	const int32_t heads[] = { l->sizeof_str_ascii, l->sizeof_str_compact };
+
+	for (int i = 0; i < 2; i++) {
+		if (heads[i] <= 0 || p < (uint64_t)heads[i])
+			continue;
+		uint64_t s = p - heads[i];
+
+		if (!(s & 7) && sc->want(sc->w, s, sc->arg))
+			return s;
+	}
+	return 0;
+}
+
+// A block of glibc's malloc p starts that is not an object: its usable
+// bytes, capped at MALLOC_SCAN_MAX, else 0.
 static uint32_t malloc_block(struct scan *sc, uint64_t p)
 {
 	struct walk *w = sc->w;
-	uint64_t size, next;
+	uint64_t n;
 
-	if ((p & 15) || !target_read_u64(w->t, p - 8, &size) ||
-	    (size & 2) || (size & ~7ULL) < 32 ||
-	    (size & ~7ULL) > MALLOC_CHUNK_MAX || node_find(w, p) >= 0 ||
-	    node_find(w, p + 16) >= 0)
+	if (node_find(w, p) >= 0 || node_find(w, p + 16) >= 0)
 		return 0;
-	size &= ~7ULL;
-	if (!target_read_u64(w->t, p - 16 + size + 8, &next) || !(next & 1))
-		return 0;
-	return size - 8 < MALLOC_SCAN_MAX ? (uint32_t)(size - 8) :
-					    MALLOC_SCAN_MAX;
+	n = target_malloc_block(w->t, p, MALLOC_CHUNK_MAX);
+	return n < MALLOC_SCAN_MAX ? (uint32_t)n : MALLOC_SCAN_MAX;
 }
 
 // A block p starts that is not scanned yet: its size and what it is.
@@ -134,6 +148,54 @@ static void block_holders(struct scan *sc, uint64_t p, uint32_t size,
 	}
 }
 
+// The words of [start, end) of a module's statics, a page at a time.
+static void static_range(struct scan *sc, uint64_t start, uint64_t end,
+			 const char *base, uint64_t mod_start, char *label,
+			 size_t size)
+{
+	struct walk *w = sc->w;
+	uint64_t page[512];
+
+	for (uint64_t at = start; at < end && !w->err; at += sizeof(page)) {
+		size_t n = (end - at < sizeof(page) ? end - at : sizeof(page)) / 8;
+
+		if (!n || !target_read_ok(w->t, page, at, 8 * n))
+			continue;
+		for (size_t i = 0; i < n && !w->err; i++) {
+			uint64_t p = page[i], a = at + 8 * i;
+
+			if (!p || (p & 7))
+				continue;
+			bool hit = sc->want(w, p, sc->arg);
+			const char *what = NULL;
+			uint32_t block = hit ? 0 : unknown_block(sc, p, &what);
+			uint64_t str = hit || block ? 0 : text_of(sc, p);
+
+			if (!hit && !block && !str)
+				continue;
+			const char *sym = target_symbol_at(w->t, a);
+
+			if (free_list_symbol(sym) || in_free_list(w, a))
+				continue;
+			snprintf(label, size, "static %s in %s+0x%" PRIx64,
+				 sym ? sym : "?", base, a - mod_start);
+			if (hit) {
+				root_add(w, p, HEAP_ROOT_INTERPRETER, label,
+					 true);
+			} else if (str) {
+				size_t len = strlen(label);
+
+				snprintf(label + len, size - len, " (its text)");
+				root_add(w, str, HEAP_ROOT_INTERPRETER, label,
+					 true);
+			} else {
+				block_holders(sc, p, block, what, label,
+					      HEAP_ROOT_INTERPRETER);
+			}
+		}
+	}
+}
+
 void c_memory_roots(struct walk *w, c_holder_fn *want, void *arg)
 {
 	struct scan sc = { .w = w, .want = want, .arg = arg };
@@ -142,49 +204,31 @@ void c_memory_roots(struct walk *w, c_holder_fn *want, void *arg)
 	for (size_t m = 0; m < target_num_modules(w->t) && !w->err; m++) {
 		const struct target_module *mod = target_module(w->t, m);
 		const char *base = strrchr(mod->name, '/');
-		uint64_t at = mod->start, start, len;
-		const unsigned char *data;
+		static const char *const sections[] = { ".data", ".bss" };
+		uint64_t ranges[2][2];
+		size_t nranges = 0;
 
 		base = base ? base + 1 : mod->name;
-		while (at < mod->end && !w->err &&
-		       target_next_segment(w->t, at, &start, &len, &data) &&
-		       start < mod->end) {
-			uint64_t end = start + len < mod->end ? start + len :
-								mod->end;
+		// Statics are in .data and .bss (a live process's .bss is the
+		// anonymous mapping after its file's); without section
+		// headers, all of the module's memory.
+		for (size_t k = 0; k < 2; k++) {
+			uint64_t at, size;
 
-			if (end <= at)
-				break;
-			for (uint64_t a = (start + 7) & ~7ULL; a + 8 <= end;
-			     a += 8) {
-				uint64_t p;
-
-				memcpy(&p, data + (a - start), 8);
-				if (!p || (p & 7))
-					continue;
-				bool hit = want(w, p, arg);
-				const char *what = NULL;
-				uint32_t block = hit ? 0 :
-					unknown_block(&sc, p, &what);
-
-				if (!hit && !block)
-					continue;
-				const char *sym = target_symbol_at(w->t, a);
-
-				if (free_list_symbol(sym) || in_free_list(w, a))
-					continue;
-				snprintf(label, sizeof(label),
-					 "static %s in %s+0x%" PRIx64,
-					 sym ? sym : "?", base, a - mod->start);
-				if (hit)
-					root_add(w, p, HEAP_ROOT_INTERPRETER,
-						 label, true);
-				else
-					block_holders(&sc, p, block, what,
-						      label,
-						      HEAP_ROOT_INTERPRETER);
+			if (target_section(w->t, m, sections[k], &at, &size) &&
+			    size && size < STATIC_SCAN_MAX) {
+				ranges[nranges][0] = at;
+				ranges[nranges++][1] = at + size;
 			}
-			at = end;
 		}
+		if (!nranges) {
+			ranges[0][0] = mod->start;
+			ranges[0][1] = mod->end;
+			nranges = 1;
+		}
+		for (size_t k = 0; k < nranges && !w->err; k++)
+			static_range(&sc, ranges[k][0] & ~7ULL, ranges[k][1],
+				     base, mod->start, label, sizeof(label));
 	}
 	// Each thread's C stack, from its stack pointer up: a C caller
 	// holds what it is working on there.
