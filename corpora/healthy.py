@@ -35,6 +35,8 @@ import weakref
 import xml.etree.ElementTree as ET
 
 KEEP = []
+# functools.cached_property is 3.8+; before, a property computed each time.
+cached_property = getattr(functools, 'cached_property', property)
 
 
 class Service:
@@ -45,7 +47,7 @@ class Service:
     def lookup(self, key):
         return (self.name, key, [key] * 2)
 
-    @functools.cached_property
+    @cached_property
     def settings(self):
         return {'name': self.name, 'limits': list(range(5))}
 
@@ -186,7 +188,7 @@ class Echo(asyncio.Protocol):
 
 
 async def serve(ready_path, truth_dir, with_libraries):
-    loop = asyncio.get_running_loop()
+    loop = asyncio.get_event_loop()
     server = await loop.create_server(Echo, '127.0.0.1', 0)
     port = server.sockets[0].getsockname()[1]
     reader, writer = await asyncio.open_connection('127.0.0.1', port)
@@ -215,7 +217,11 @@ def main():
     threads()
     if with_libraries:
         libraries()
-    asyncio.run(serve(args[0], args[1], with_libraries))
+    coroutine = serve(args[0], args[1], with_libraries)
+    if hasattr(asyncio, 'run'):
+        asyncio.run(coroutine)
+    else:                                   # 3.6
+        asyncio.get_event_loop().run_until_complete(coroutine)
 
 
 if __name__ == '__main__':
