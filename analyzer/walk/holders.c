@@ -196,9 +196,37 @@ static void static_range(struct scan *sc, uint64_t start, uint64_t end,
 	}
 }
 
+// What a word of a thread holds: a wanted object, or a block to scan.
+struct held {
+	bool hit;
+	uint32_t block;
+	const char *what;
+};
+
+static bool thread_word(struct scan *sc, uint64_t p, struct held *h)
+{
+	if (!p || (p & 7))
+		return false;
+	h->hit = sc->want(sc->w, p, sc->arg);
+	h->what = NULL;
+	h->block = h->hit ? 0 : unknown_block(sc, p, &h->what);
+	return h->hit || h->block;
+}
+
+static void thread_hold(struct scan *sc, uint64_t p, const struct held *h,
+			const char *label)
+{
+	if (h->hit)
+		root_add(sc->w, p, HEAP_ROOT_THREAD, label, true);
+	else
+		block_holders(sc, p, h->block, h->what, label,
+			      HEAP_ROOT_THREAD);
+}
+
 void c_memory_roots(struct walk *w, c_holder_fn *want, void *arg)
 {
 	struct scan sc = { .w = w, .want = want, .arg = arg };
+	struct held held;
 	char label[160];
 
 	for (size_t m = 0; m < target_num_modules(w->t) && !w->err; m++) {
@@ -247,21 +275,11 @@ void c_memory_roots(struct walk *w, c_holder_fn *want, void *arg)
 			uint64_t p;
 
 			memcpy(&p, data + (a - start), 8);
-			if (!p || (p & 7))
-				continue;
-			bool hit = want(w, p, arg);
-			const char *what = NULL;
-			uint32_t block = hit ? 0 : unknown_block(&sc, p, &what);
-
-			if (!hit && !block)
+			if (!thread_word(&sc, p, &held))
 				continue;
 			snprintf(label, sizeof(label), "C stack of thread %zu "
 				 "at 0x%" PRIx64, i + 1, a);
-			if (hit)
-				root_add(w, p, HEAP_ROOT_THREAD, label, true);
-			else
-				block_holders(&sc, p, block, what, label,
-					      HEAP_ROOT_THREAD);
+			thread_hold(&sc, p, &held, label);
 		}
 	}
 	// And each thread's registers: a caller's callee-saved ones hold
@@ -279,21 +297,11 @@ void c_memory_roots(struct walk *w, c_holder_fn *want, void *arg)
 		for (int r = 0; r < TARGET_NREGS; r++) {
 			uint64_t p = regs[i * TARGET_NREGS + r];
 
-			if (!p || (p & 7))
-				continue;
-			bool hit = want(w, p, arg);
-			const char *what = NULL;
-			uint32_t block = hit ? 0 : unknown_block(&sc, p, &what);
-
-			if (!hit && !block)
+			if (!thread_word(&sc, p, &held))
 				continue;
 			snprintf(label, sizeof(label), "register %s of thread "
 				 "%zu", reg_names[r], i + 1);
-			if (hit)
-				root_add(w, p, HEAP_ROOT_THREAD, label, true);
-			else
-				block_holders(&sc, p, block, what, label,
-					      HEAP_ROOT_THREAD);
+			thread_hold(&sc, p, &held, label);
 		}
 	}
 	addr_set_free(&sc.blocks);
