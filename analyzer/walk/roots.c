@@ -255,8 +255,10 @@ static void thread_roots(struct walk *w, uint64_t tstate)
 			// NULL, 3.10's f_stackdepth not kept up to date).
 			uint64_t vs = walk_peek(w, f, l->frame_valuestack);
 			uint64_t top = walk_peek(w, f, l->frame_stacktop);
-			uint32_t depth = l->frame_stackdepth >= 0 ?
-				(uint32_t)walk_peek(w, f, l->frame_stackdepth) : 0;
+			int32_t sdepth = l->frame_stackdepth >= 0 ?
+				(int32_t)walk_peek(w, f, l->frame_stackdepth) : 0;
+			// 3.10: -1 while the frame runs.
+			uint32_t depth = sdepth > 0 ? (uint32_t)sdepth : 0;
 			uint32_t nstack = 0;
 
 			target_read_ok(w->t, &nstack, code + l->code_stacksize,
