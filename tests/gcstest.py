@@ -17,6 +17,7 @@ import ast
 import bisect
 import collections
 import contextlib
+import ctypes
 import dataclasses
 import fcntl
 import hashlib
@@ -2072,13 +2073,23 @@ def process_state(pid):
         return f.read().rsplit(')', 1)[1].split()[0]
 
 
+SYS_TGKILL = 234        # x86-64
+
+
 def answers(workload, timeout=10):
     """True if the workload answers SIGUSR1 by writing READY.pong
-    (corpora/leaky.py answer_ping) within timeout seconds."""
+    (corpora/leaky.py answer_ping) within timeout seconds.
+
+    The signal goes to the main thread (tgkill), which runs Python's
+    handlers: sent to the process, the kernel may hand it to another
+    thread (one with no signal pending), whose C handler only flags it
+    for the main thread, asleep in time.sleep() for an hour."""
     pong = Path(str(workload.ready_path) + '.pong')
     if pong.exists():
         pong.unlink()
-    os.kill(workload.pid, signal.SIGUSR1)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syscall(SYS_TGKILL, workload.pid, workload.pid, signal.SIGUSR1) != 0:
+        os.kill(workload.pid, signal.SIGUSR1)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if pong.exists() and pong.read_text().startswith('pong %d' % workload.pid):
