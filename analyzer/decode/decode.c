@@ -334,21 +334,3 @@ int64_t decode_size(struct decode *d, uint64_t obj,
 	return presize + ((size + 7) & ~7LL);
 }
 
-// Kinds C code holds references to that no object accounts for: types
-// (caches, subclass lists, C statics), str (interned and identifier
-// caches), code and modules (C module state, running C calls), the
-// small-int cache.
-uint16_t decode_node_flags(struct decode *d, uint64_t obj,
-			   const struct decode_type *ti)
-{
-	uint16_t flags = 0;
-
-	if (ti->row)
-		flags |= ti->row->node_flags;
-	if (ti->value_row) {
-		flags |= ti->value_row->node_flags;
-		if (ti->value_row->node_flags_of)
-			flags |= ti->value_row->node_flags_of(d, obj, ti);
-	}
-	return flags;
-}

@@ -139,10 +139,6 @@ struct decoder {
 	/* A short preview of an instance into @p out, or leave it empty. */
 	void (*preview)(struct decode *d, uint64_t obj,
 			const struct decode_type *ti, char *out, size_t max);
-	/* HEAP_NODE_* flags of every instance, and of some (NULL: none). */
-	uint16_t node_flags;
-	uint16_t (*node_flags_of)(struct decode *d, uint64_t obj,
-				  const struct decode_type *ti);
 	unsigned flags;         // enum decoder_flags
 };
 
@@ -174,10 +170,6 @@ void decode_object(struct decode *d, uint64_t obj,
  */
 int64_t decode_size(struct decode *d, uint64_t obj,
 		    const struct decode_type *ti, char *out, size_t max);
-
-/** HEAP_NODE_C_HELD if C code holds objects of this kind uncounted. */
-uint16_t decode_node_flags(struct decode *d, uint64_t obj,
-			   const struct decode_type *ti);
 
 /** Whether the type at @p addr is a readable heap type. */
 bool decode_is_heap_type(struct decode *d, uint64_t addr);

@@ -25,8 +25,6 @@ SIZE_FN(bool_size);
 PREVIEW_FN(bool_preview);
 SIZE_FN(long_size);
 PREVIEW_FN(long_preview);
-uint16_t long_node_flags(struct decode *d, uint64_t obj,
-			 const struct decode_type *ti);
 SIZE_FN(float_size);
 PREVIEW_FN(float_preview);
 SIZE_FN(bytes_size);

@@ -264,21 +264,6 @@ void long_preview(struct decode *d, uint64_t obj, const struct decode_type *ti,
 	decode_long(d, obj, out, max, &nd);
 }
 
-// Small ints are shared from a cache C code holds (-5 to 256).
-uint16_t long_node_flags(struct decode *d, uint64_t obj,
-			 const struct decode_type *ti)
-{
-	int64_t nd;
-	char text[48];
-
-	if (ti->addr != d->sym->long_type ||
-	    !decode_long(d, obj, text, sizeof(text), &nd) || nd > 1)
-		return 0;
-	long v = strtol(text, NULL, 10);
-
-	return v >= -5 && v <= 256 ? HEAP_NODE_C_HELD : 0;
-}
-
 /* ---- float, bytes, None ---------------------------------------------- */
 
 int64_t float_size(struct decode *d, uint64_t obj,

@@ -90,7 +90,7 @@ static uint16_t node_flags(struct walk *w, uint32_t idx,
 		flags |= HEAP_NODE_FINALIZE;
 	if (target_module_at(w->t, addr) >= 0)
 		flags |= HEAP_NODE_STATIC;
-	return flags | decode_node_flags(&w->dc, addr, ti);
+	return flags;
 }
 
 // Whether obj, of type ti, has a GC head (static types have none:

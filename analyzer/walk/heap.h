@@ -206,8 +206,6 @@ enum heap_node_flags {
 	HEAP_NODE_HEAP_TYPE = 1 << 3,   /* its type is a heap type: it holds a
 					   reference to it */
 	HEAP_NODE_STATIC = 1 << 4,      /* in an executable's or library's data */
-	HEAP_NODE_C_HELD = 1 << 5,      /* of a kind C code holds uncounted:
-					   types, str, small int, code, module */
 	HEAP_NODE_BAD = 1 << 6,         /* status not ok */
 	HEAP_NODE_FINALIZED = 1 << 7,   /* tp_finalize already ran */
 	HEAP_NODE_ARENA = 1 << 8,       /* found in pymalloc's arenas only */
