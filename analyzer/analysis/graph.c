@@ -444,6 +444,8 @@ struct err *graph_anomalies(const struct heap_graph *g,
 		if (x->flags & (HEAP_NODE_IMMORTAL | HEAP_NODE_STATIC |
 				HEAP_NODE_BAD))
 			continue;
+		if (x->refcnt < refs[v] && x->type == g->uncounted_type)
+			continue;
 		if (x->refcnt < refs[v])
 			kind = GRAPH_DEFICIT;
 		else if (x->refcnt > 0 && refs[v] == 0)

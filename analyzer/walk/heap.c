@@ -314,6 +314,9 @@ struct err *heap_walk(struct target *t, const struct layout *l,
 	free(w.types);
 	addr_set_free(&w.not_types);
 	addr_set_free(&w.unread_types);
+	long str_type = w.interned_lost && w.sym.str_type ?
+			node_find(&w, w.sym.str_type) : -1;
+
 	node_ht_free(&w);
 	if (graph_ret && !w.err) {
 		*graph_ret = (struct heap_graph){
@@ -329,6 +332,8 @@ struct err *heap_walk(struct target *t, const struct layout *l,
 			.ngarbage = w.ngarbage,
 			.garbage = w.garbage,
 			.interned = w.interned,
+			.uncounted_type = str_type < 0 ? HEAP_NONE :
+					  (uint32_t)str_type,
 		};
 		w.nodes = NULL;
 		w.esrc = w.edst = NULL;

@@ -242,6 +242,10 @@ struct heap_graph {
 	uint32_t interned;         /* the interned dict, whose references to
 				      mortal strings are not counted, or
 				      HEAP_NONE */
+	uint32_t uncounted_type;   /* str when the word naming the interned
+				      dict is not in a truncated core: its
+				      instances' references may be counted
+				      twice too many; or HEAP_NONE */
 };
 
 /** Caps that bound the walk over untrusted memory. */

@@ -383,6 +383,7 @@ void walk_holders(struct walk *w)
 		.root = w->roots,
 		.root_conservative = w->roots_flags,
 		.interned = w->interned,
+		.uncounted_type = HEAP_NONE,
 	};
 	struct graph_anomaly *a = NULL;
 	size_t na = 0, want = 0;

@@ -450,13 +450,20 @@ void walk_roots(struct walk *w)
 	// The interned strings: a static dict before 3.12, per interpreter
 	// since (Objects/unicodeobject.c).
 	uint64_t interned = 0;
+	bool read = true;
 
-	if (l->interp_interned >= 0)
-		interned = walk_peek(w, walk_peek(w, l->runtime_addr,
-					l->rt_interpreters_head),
-				l->interp_interned);
-	else if (target_symbol(w->t, "interned", &addr, NULL, NULL))
-		interned = walk_peek(w, addr, 0);
+	if (l->interp_interned >= 0) {
+		uint64_t interp = walk_peek(w, l->runtime_addr,
+					    l->rt_interpreters_head);
+
+		read = interp && target_read_u64(w->t, interp +
+						 l->interp_interned, &interned);
+	} else if (target_symbol(w->t, "interned", &addr, NULL, NULL)) {
+		read = target_read_u64(w->t, addr, &interned);
+	}
+	// A truncated core may lack the word: then which dict holds the
+	// strings' uncounted references is not known.
+	w->interned_lost = !read;
 	long node = root(w, interned, HEAP_ROOT_INTERNED, "interned strings");
 
 	if (node >= 0)

@@ -114,6 +114,7 @@ struct walk {
 	uint32_t *garbage;            // nodes in gc.garbage
 	size_t ngarbage, garbage_cap;
 	uint32_t interned;            // the interned dict's node, or HEAP_NONE
+	bool interned_lost;           // the word naming it could not be read
 	struct span free_lists[MAX_FREE_LISTS];  // of every interpreter
 	size_t nfree_lists;
 	struct frame_span *frame_spans; // value stacks of running frames

@@ -5,7 +5,10 @@ with os.truncate to 50, 80, 90, 95 and 99 % of its size, as a full disk or
 a core size limit cuts it. gcore writes the memory in address order and
 the notes last, so every cut loses the notes (the files the process
 mapped, its threads) and the memory above some address; one more copy
-is cut just after _PyRuntime, the most that can be lost. Each copy is
+is cut just after _PyRuntime, the most that can be lost, and before
+3.12 one where the static naming the interned strings' dict begins
+(their counts leave out its references: without it, no string may be
+called over-released). Each copy is
 snapshotted under a time limit and must end by itself:
 
   exit 1  the interpreter's runtime (_PyRuntime, whose place gdb gives
@@ -250,6 +253,21 @@ def check_files(snap, sound, corpus):
     return failures
 
 
+def interned_place(corpus):
+    """The address of the static naming the interned strings' dict
+    (Objects/unicodeobject.c interned, before 3.12), or None: a core
+    cut there lacks the dict whose references to strings their counts
+    leave out."""
+    interpreter = corpus.interpreter
+    result = subprocess.run(
+        ['gdb', '-nx', '-batch', '-ex', "p/x (unsigned long) &'unicodeobject.c'::interned",
+         str(interpreter.executable), str(corpus.core)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        timeout=TIMEOUT, env=dict(os.environ, **interpreter.env()))
+    value = re.search(r'^\$\d+ = (0x[0-9a-f]+)$', result.stdout.decode(), re.M)
+    return int(value.group(1), 16) if value else None
+
+
 def cut_series(corpus, sound, truth, work):
     data = corpus.core.read_bytes()
     headers = program_headers(data)
@@ -266,6 +284,11 @@ def cut_series(corpus, sound, truth, work):
     # And the shortest core that holds the runtime: the most lost.
     cuts = [('%d%%' % round(frac * 100), int(len(data) * frac)) for frac in FRACTIONS]
     cuts.append(('after-runtime', end + 1))
+    # And one without the interned dict's static.
+    interned = interned_place(corpus)
+    at = interned and file_offset(headers, interned)
+    if at:
+        cuts.append(('at-interned', at))
     for name, size in cuts:
         core = work / ('core-' + name)
         db = work / ('db-' + name)
