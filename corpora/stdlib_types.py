@@ -216,7 +216,14 @@ def elementtree_types():
     e.tail = m('tail')
     tb = et.TreeBuilder(element_factory=m('element_factory'))
     parser = et.XMLParser(target=tb)
-    return [e, et.Element(m('bare')), tb, parser, e.iter(), e.itertext()]
+    # Iterators past the root: their stack holds the parent element.
+    it = e.iter()
+    next(it), next(it)
+    text = et.Element(m('text-root'))
+    text.append(e)
+    texts = text.itertext()
+    next(texts)
+    return [e, et.Element(m('bare')), tb, parser, it, texts, e.iter()]
 
 
 @factory

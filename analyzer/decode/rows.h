@@ -144,6 +144,11 @@ DECODE_FN(decode_simplequeue);
 DECODE_FN(decode_ssl_context);
 DECODE_FN(decode_ssl_socket);
 DECODE_FN(decode_profiler);
+DECODE_FN(decode_treebuilder);
+DECODE_FN(decode_xmlparser);
+DECODE_FN(decode_elementiter);
+DECODE_FN(decode_dec_context);
+DECODE_FN(decode_dec_ctxmanager);
 DECODE_FN(decode_type_only);
 
 /* itertools.c */

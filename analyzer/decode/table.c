@@ -118,9 +118,10 @@ const struct decoder decoders[] = {
 	  .type_name = "functools.partial",
 	  .decode = decode_partial },
 	/* extmods.c */
-	/* _csv, _struct, array, _queue, _socket, _ssl, _lsprof
-	 * and _thread; generic local traverse names (s_traverse,
-	 * lock_traverse, context_traverse...) are left to the names */
+	/* _csv, _struct, array, _queue, _socket, _ssl, _lsprof,
+	 * _thread, _elementtree and _decimal; generic local traverse
+	 * names (s_traverse, lock_traverse, context_traverse...) are
+	 * left to the names */
 	{ .name = "csv Dialect", .traverse = "Dialect_traverse",
 	  .type_name = "_csv.Dialect", .decode = decode_csv_dialect },
 	{ .name = "csv reader", .traverse = "Reader_traverse",
@@ -159,6 +160,22 @@ const struct decoder decoders[] = {
 	{ .name = "thread _ThreadHandle",
 	  .traverse = "PyThreadHandleObject_traverse",
 	  .type_name = "_thread._ThreadHandle", .decode = decode_type_only },
+	{ .name = "TreeBuilder", .traverse = "treebuilder_gc_traverse",
+	  .type_name = "xml.etree.ElementTree.TreeBuilder",
+	  .decode = decode_treebuilder },
+	{ .name = "XMLParser", .traverse = "xmlparser_gc_traverse",
+	  .type_name = "xml.etree.ElementTree.XMLParser",
+	  .decode = decode_xmlparser },
+	{ .name = "element iterator", .traverse = "elementiter_traverse",
+	  .type_name = "_elementtree._element_iterator",
+	  .decode = decode_elementiter },
+	{ .name = "decimal Context", .type_name = "decimal.Context",
+	  .decode = decode_dec_context },
+	{ .name = "decimal ContextManager", .traverse = "ctxmanager_traverse",
+	  .type_name = "decimal.ContextManager",
+	  .decode = decode_dec_ctxmanager },
+	{ .name = "decimal Decimal", .type_name = "decimal.Decimal",
+	  .decode = decode_type_only },
 	{ .name = "lru_cache", .traverse = "lru_cache_tp_traverse",
 	  .type_name = "functools._lru_cache_wrapper",
 	  .decode = decode_lru_cache },

@@ -40,14 +40,7 @@ SCRIPT = gcstest.CORPORA / 'stdlib_types.py'
 
 # Types not yet decoded fully, and the interpreters (INTERPRETERS names)
 # where they are not: '*' for all of them.
-KNOWN_MISSES = {
-    '_elementtree._element_iterator': ('*',),
-    'decimal.Context': ('pyenv-3.13.0',),
-    'decimal.ContextManager': ('pyenv-3.13.0',),
-    'decimal.Decimal': ('pyenv-3.13.0',),
-    'xml.etree.ElementTree.TreeBuilder': ('*',),
-    'xml.etree.ElementTree.XMLParser': ('*',),
-}
+KNOWN_MISSES = {}
 
 
 def known(key, name):
