@@ -92,6 +92,10 @@ struct decode_ops {
 	bool (*known)(struct decode *d, uint64_t addr);
 	/* Whether an object was found at addr already. */
 	bool (*found)(struct decode *d, uint64_t addr);
+	/* Whether the dict keys at @p keys, shared by split tables, are met
+	 * for the first time: their keys are then reported by whoever met
+	 * them, the type whose instances share them or a split dict. */
+	bool (*first_keys)(struct decode *d, uint64_t keys);
 };
 
 /** The context of a decoder: one per walk, reset for each object. */

@@ -64,12 +64,23 @@ static bool op_found(struct decode *d, uint64_t addr)
 	return node_find(walk_of(d), addr) >= 0;
 }
 
+static bool op_first_keys(struct decode *d, uint64_t keys)
+{
+	struct walk *w = walk_of(d);
+
+	if (addr_set_has(&w->shared_keys, keys))
+		return false;
+	addr_set_add(&w->shared_keys, keys);
+	return true;
+}
+
 static const struct decode_ops walk_decode_ops = {
 	.edge = op_edge,
 	.buffer = op_buffer,
 	.type = op_type,
 	.known = op_known,
 	.found = op_found,
+	.first_keys = op_first_keys,
 };
 
 /* ---- objects --------------------------------------------------------- */
@@ -314,6 +325,7 @@ struct err *heap_walk(struct target *t, const struct layout *l,
 	free(w.types);
 	addr_set_free(&w.not_types);
 	addr_set_free(&w.unread_types);
+	addr_set_free(&w.shared_keys);
 	long str_type = w.interned_lost && w.sym.str_type ?
 			node_find(&w, w.sym.str_type) : -1;
 

@@ -79,6 +79,8 @@ struct walk {
 	struct addr_set not_types;    // words found not to be type objects
 	struct addr_set unread_types; // words whose type fields, or their
 				      // type's, a truncated core lacks
+	struct addr_set shared_keys;  // dict keys of split tables whose
+				      // keys are reported already
 	uint64_t type_type;           // PyType_Type, or 0 if not named
 
 	struct {
