@@ -66,8 +66,12 @@ MODULE_NAMES = (
 HELPERS = ('typing', 'functools', 'collections', 'ctypes', 'asyncio', 'json',
            'io', 're', 'weakref', 'types')
 
+# The Python modules first: importing _asyncio before asyncio runs its
+# initialisation twice on 3.9-3.11 (its import of asyncio imports
+# _asyncio again), and the first run's references in its statics leak,
+# a real leak of CPython's this healthy program must not have.
 MODULES = {}
-for _name in MODULE_NAMES + HELPERS:
+for _name in HELPERS + MODULE_NAMES:
     try:
         MODULES[_name] = __import__(_name, fromlist=['_'])
     except ImportError:

@@ -303,6 +303,8 @@ struct cpython_version;
 	X(sre_match_regs, "MatchObject", "regs")                              \
 	X(sre_match_pattern, "MatchObject", "pattern")                        \
 	X(sre_scanner_pattern, "ScannerObject", "pattern")                    \
+	X(sre_scanner_string, "ScannerObject", "state.string")                \
+	X(sre_scanner_buffer, "ScannerObject", "state.buffer.obj")            \
 	X(cv_name, "PyContextVar", "var_name")                                \
 	X(cv_default, "PyContextVar", "var_default")                          \
 	X(tok_ctx, "PyContextToken", "tok_ctx")                               \

@@ -400,6 +400,20 @@ enum {
 	MEMOPROXY_PICKLER = 16,    // the memo proxies' pickler/unpickler
 };
 
+/*
+ * Owned but never visited: the pickler's output buffer (a bytes object)
+ * and the object whose buffer the unpickler reads (Py_buffer.obj, 8
+ * bytes into UnpicklerObject.buffer), by version.
+ */
+static const int16_t pickle_output_buffer[] = {
+	[6] = 56, [7] = 56, [8] = 64, [9] = 64, [10] = 64, [11] = 64,
+	[12] = 64, [13] = 56,
+};
+static const int16_t unpickle_input[] = {
+	[6] = 72, [7] = 72, [8] = 72, [9] = 72, [10] = 72, [11] = 72,
+	[12] = 72, [13] = 64,
+};
+
 static const struct pickle_layout *pickle_layout(struct decode *d)
 {
 	unsigned m = d->l->minor;
@@ -434,9 +448,14 @@ void decode_pickler(struct decode *d, uint64_t obj,
 	decode_field(d, obj, p->p_fast_memo, "fast_memo");
 	decode_field(d, obj, p->p_reducer_override, "reducer_override");
 	decode_field(d, obj, p->p_buffer_callback, "buffer_callback");
+	decode_field_kind(d, obj, pickle_output_buffer[d->l->minor],
+			  HEAP_EDGE_STRONG, "<output buffer>");
 	uint64_t memo = decode_u64(d, obj + p->p_memo);
+	// Its keys are owned (PyMemoTable_Set), visited only since.
+	enum heap_edge_kind kind = pickle_visits_memo(d->l) ?
+		HEAP_EDGE_TRAVERSE : HEAP_EDGE_STRONG;
 
-	if (!memo || !pickle_visits_memo(d->l))
+	if (!memo)
 		return;
 	uint64_t n = decode_u64(d, memo + MEMOTABLE_ALLOCATED);
 	uint64_t table = decode_u64(d, memo + MEMOTABLE_TABLE);
@@ -451,7 +470,7 @@ void decode_pickler(struct decode *d, uint64_t obj,
 		uint64_t key = decode_u64(d, table + i * MEMOENTRY_SIZE);
 
 		if (key)
-			decode_edge(d, key, HEAP_EDGE_TRAVERSE, "<memo key>");
+			decode_edge(d, key, kind, "<memo key>");
 	}
 }
 
@@ -473,10 +492,15 @@ void decode_unpickler(struct decode *d, uint64_t obj,
 	decode_field(d, obj, p->u_stack, "<stack>");
 	decode_field(d, obj, p->u_pers_func, "persistent_load");
 	decode_field(d, obj, p->u_buffers, "<buffers>");
+	decode_field_kind(d, obj, unpickle_input[d->l->minor],
+			  HEAP_EDGE_STRONG, "<input buffer>");
 	uint64_t memo = decode_u64(d, obj + p->u_memo);
 	uint64_t n = decode_u64(d, obj + p->u_memo_size);
+	// Owned (_Unpickler_MemoPut), visited only since.
+	enum heap_edge_kind kind = pickle_visits_memo(d->l) ?
+		HEAP_EDGE_TRAVERSE : HEAP_EDGE_STRONG;
 
-	if (!memo || !pickle_visits_memo(d->l))
+	if (!memo)
 		return;
 	if (n > d->lim->max_items) {
 		d->problem = "unpickler memo over the limit";
@@ -486,7 +510,7 @@ void decode_unpickler(struct decode *d, uint64_t obj,
 		uint64_t v = decode_u64(d, memo + 8 * i);
 
 		if (v)
-			decode_edge(d, v, HEAP_EDGE_TRAVERSE, "<memo>");
+			decode_edge(d, v, kind, "<memo>");
 	}
 }
 
@@ -583,6 +607,12 @@ static bool io_full(const struct decode *d)
 	return d->l->minor >= 12;
 }
 
+// How such a part, owned before 3.12 too, is held.
+static enum heap_edge_kind io_kind(const struct decode *d)
+{
+	return io_full(d) ? HEAP_EDGE_TRAVERSE : HEAP_EDGE_STRONG;
+}
+
 // iobase_traverse: _IOBase, _RawIOBase, _BufferedIOBase, _TextIOBase.
 void decode_iobase(struct decode *d, uint64_t obj,
 		   const struct decode_type *ti)
@@ -597,8 +627,7 @@ void decode_bytesio(struct decode *d, uint64_t obj,
 {
 	heap_type_edge(d, obj, ti);
 	decode_field(d, obj, d->l->io_bytesio_dict, "__dict__");
-	if (io_full(d))
-		decode_field(d, obj, d->l->io_bytesio_buf, "<buf>");
+	decode_field_kind(d, obj, d->l->io_bytesio_buf, io_kind(d), "<buf>");
 }
 
 // stringio_traverse.
@@ -608,11 +637,12 @@ void decode_stringio(struct decode *d, uint64_t obj,
 	const struct layout *l = d->l;
 
 	heap_type_edge(d, obj, ti);
-	if (io_full(d)) {
-		decode_field(d, obj, l->io_stringio_readnl, "<readnl>");
-		decode_field(d, obj, l->io_stringio_writenl, "<writenl>");
-		decode_field(d, obj, l->io_stringio_decoder, "<decoder>");
-	}
+	decode_field_kind(d, obj, l->io_stringio_readnl, io_kind(d),
+			  "<readnl>");
+	decode_field_kind(d, obj, l->io_stringio_writenl, io_kind(d),
+			  "<writenl>");
+	decode_field_kind(d, obj, l->io_stringio_decoder, io_kind(d),
+			  "<decoder>");
 	decode_field(d, obj, l->io_stringio_dict, "__dict__");
 }
 
@@ -641,10 +671,8 @@ void decode_rwpair(struct decode *d, uint64_t obj,
 
 	heap_type_edge(d, obj, ti);
 	decode_field(d, obj, l->io_rwpair_dict, "__dict__");
-	if (io_full(d)) {
-		decode_field(d, obj, l->io_rwpair_reader, "reader");
-		decode_field(d, obj, l->io_rwpair_writer, "writer");
-	}
+	decode_field_kind(d, obj, l->io_rwpair_reader, io_kind(d), "reader");
+	decode_field_kind(d, obj, l->io_rwpair_writer, io_kind(d), "writer");
 }
 
 // textiowrapper_traverse.
@@ -789,6 +817,12 @@ void decode_sre_scanner(struct decode *d, uint64_t obj,
 {
 	heap_type_edge(d, obj, ti);
 	decode_field(d, obj, d->l->sre_scanner_pattern, "pattern");
+	// Its matching state owns the string, and the object whose buffer
+	// it reads (state_init), never visited.
+	decode_field_kind(d, obj, d->l->sre_scanner_string, HEAP_EDGE_STRONG,
+			  "<string>");
+	decode_field_kind(d, obj, d->l->sre_scanner_buffer, HEAP_EDGE_STRONG,
+			  "<buffer>");
 }
 
 // contextvar_tp_traverse, token_tp_traverse, context_tp_traverse

@@ -271,6 +271,8 @@ const struct layout_table layout_table_3_6 = {
 		[LAYOUT_sre_match_regs] = 32,
 		[LAYOUT_sre_match_pattern] = 40,
 		[LAYOUT_sre_scanner_pattern] = 16,
+		[LAYOUT_sre_scanner_string] = 56,
+		[LAYOUT_sre_scanner_buffer] = 144,
 		[LAYOUT_cv_name] = -1,
 		[LAYOUT_cv_default] = -1,
 		[LAYOUT_tok_ctx] = -1,
@@ -438,7 +440,7 @@ const struct layout_table layout_table_3_6 = {
 
 /* Every field of layout.h, no fewer: a field missing here would read as 0. */
 #ifndef LAYOUT_TABLES_UNCHECKED
-_Static_assert(LAYOUT_NFIELDS == 418,
+_Static_assert(LAYOUT_NFIELDS == 420,
 	       "the layout table of Python 3.6 lacks fields of layout.h: "
 	       "run make layout-tables");
 #endif

@@ -271,6 +271,8 @@ const struct layout_table layout_table_3_9 = {
 		[LAYOUT_sre_match_regs] = 32,
 		[LAYOUT_sre_match_pattern] = 40,
 		[LAYOUT_sre_scanner_pattern] = 16,
+		[LAYOUT_sre_scanner_string] = 56,
+		[LAYOUT_sre_scanner_buffer] = 72,
 		[LAYOUT_cv_name] = 16,
 		[LAYOUT_cv_default] = 24,
 		[LAYOUT_tok_ctx] = 16,
@@ -438,7 +440,7 @@ const struct layout_table layout_table_3_9 = {
 
 /* Every field of layout.h, no fewer: a field missing here would read as 0. */
 #ifndef LAYOUT_TABLES_UNCHECKED
-_Static_assert(LAYOUT_NFIELDS == 418,
+_Static_assert(LAYOUT_NFIELDS == 420,
 	       "the layout table of Python 3.9 lacks fields of layout.h: "
 	       "run make layout-tables");
 #endif
