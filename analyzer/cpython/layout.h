@@ -369,6 +369,7 @@ struct cpython_version;
 	X(module_state, "PyModuleObject", "md_state")                         \
 	X(module_name, "PyModuleObject", "md_name")                           \
 	X(moduledef_size, "PyModuleDef", "m_size")                            \
+	X(moduledef_copy, "PyModuleDef", "m_base.m_copy")                     \
 	X(moduledef_traverse, "PyModuleDef", "m_traverse")                    \
 	X(weakref_object, "PyWeakReference", "wr_object")                     \
 	X(descr_type, "PyDescrObject", "d_type")                              \

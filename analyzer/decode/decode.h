@@ -73,6 +73,7 @@ struct decode_symbols {
 	uint64_t lookdict;      // ≤3.10: lookup function of general dicts
 	uint64_t property_args; // ≤3.7: the tuple property_descr_get keeps
 				// for its next call, whose item it released
+	uint64_t atexit_traverse; // ≤3.9: the atexit module's m_traverse
 };
 
 /** What the walker does for a decoder. */

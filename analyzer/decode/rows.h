@@ -67,6 +67,7 @@ PREVIEW_FN(type_preview);
 DECODE_FN(decode_metatype);
 DECODE_FN(decode_subtype);
 DECODE_FN(decode_module);
+DECODE_FN(decode_moduledef);
 PREVIEW_FN(module_preview);
 DECODE_FN(decode_exception);
 

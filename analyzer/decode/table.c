@@ -72,6 +72,8 @@ const struct decoder decoders[] = {
 	/* types.c */
 	{ .name = "module", .types = { "PyModule_Type" },
 	  .decode = decode_module, .preview = module_preview },
+	{ .name = "moduledef", .types = { "PyModuleDef_Type" },
+	  .decode = decode_moduledef },
 	{ .name = "type", .types = { "PyType_Type" },
 	  .decode = decode_type, .preview = type_preview,
 	  .flags = DECODER_TYPES | DECODER_GC_IF_HEAP },

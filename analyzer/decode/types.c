@@ -244,6 +244,40 @@ void decode_subtype(struct decode *d, uint64_t obj,
 	decode_object(d, obj, base);
 }
 
+/*
+ * The atexit module's state before 3.10 (Modules/atexitmodule.c): an
+ * array of pointers to malloc'd callbacks, each its function and
+ * arguments, which atexit_m_traverse visits.
+ */
+enum {
+	ATEXIT_CALLBACKS = 0,    // atexitmodule_state.atexit_callbacks
+	ATEXIT_NCALLBACKS = 8,   // .ncallbacks (int)
+	ATEXIT_MAX = 1 << 16,
+};
+
+static void decode_atexit(struct decode *d, uint64_t state)
+{
+	static const char *const parts[] = { "func", "args", "kwargs" };
+	uint64_t array = decode_u64(d, state + ATEXIT_CALLBACKS);
+	uint32_t n = decode_u32(d, state + ATEXIT_NCALLBACKS);
+	char label[64];
+
+	if (n > ATEXIT_MAX || n > d->lim->max_items) {
+		d->problem = "atexit callbacks over the limit";
+		return;
+	}
+	for (uint32_t i = 0; i < n && array && !decode_failed(d); i++) {
+		uint64_t cb = decode_u64(d, array + 8ULL * i);
+
+		for (int k = 0; cb && k < 3; k++) {
+			snprintf(label, sizeof(label), "<atexit callback %u %s>",
+				 i, parts[k]);
+			decode_edge(d, decode_u64(d, cb + 8ULL * k),
+				    HEAP_EDGE_TRAVERSE, label);
+		}
+	}
+}
+
 // module_traverse (Objects/moduleobject.c): the module state through the
 // module's m_traverse, which is C code: scanned conservatively.
 void decode_module(struct decode *d, uint64_t obj,
@@ -256,11 +290,17 @@ void decode_module(struct decode *d, uint64_t obj,
 	(void)ti;
 	decode_field(d, obj, l->module_dict, "__dict__");
 	decode_field_kind(d, obj, l->module_name, HEAP_EDGE_STRONG, "__name__");
+	// Its definition, a static of its extension: not owned.
+	decode_field_kind(d, obj, l->module_def, HEAP_EDGE_BORROWED, "md_def");
 	if (!def || !state || l->moduledef_size < 0)
 		return;
 	int64_t size = (int64_t)decode_u64(d, def + l->moduledef_size);
 	uint64_t trav = decode_u64(d, def + l->moduledef_traverse);
 
+	if (trav && trav == d->sym->atexit_traverse) {
+		decode_atexit(d, state);
+		return;
+	}
 	if (size > 0 && trav) {
 		if (size > MAX_MODULE_STATE)
 			size = MAX_MODULE_STATE;
@@ -268,6 +308,17 @@ void decode_module(struct decode *d, uint64_t obj,
 		// were this object's body.
 		decode_conservative(d, state, 0, size & ~7, NULL);
 	}
+}
+
+// A module definition (PyModuleDef, made an object by PyModuleDef_Init):
+// the copy of a single-phase module's dict that a second import of it
+// starts from (Python/import.c, fix_up_extension), owned, never visited.
+void decode_moduledef(struct decode *d, uint64_t obj,
+		      const struct decode_type *ti)
+{
+	(void)ti;
+	decode_field_kind(d, obj, d->l->moduledef_copy, HEAP_EDGE_STRONG,
+			  "m_copy");
 }
 
 // Its __name__.

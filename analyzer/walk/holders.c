@@ -223,11 +223,114 @@ static void thread_hold(struct scan *sc, uint64_t p, const struct held *h,
 			      HEAP_ROOT_THREAD);
 }
 
+enum {
+	CAPSULE_POINTER = 16,   // PyCapsule.pointer (Objects/capsule.c)
+	CAPSULE_NAME = 24,      // PyCapsule.name
+};
+
+// The node of the type exported as sym, or -1.
+static long type_node(struct walk *w, const char *sym)
+{
+	uint64_t addr;
+
+	return target_symbol(w->t, sym, &addr, NULL, NULL) ?
+	       node_find(w, addr) : -1;
+}
+
+// The blocks the words of [p, p + size) start, scanned as holders.
+static void state_blocks(struct scan *sc, uint64_t p, uint64_t size,
+			 const char *via)
+{
+	struct walk *w = sc->w;
+	char label[200];
+
+	if (size > MALLOC_SCAN_MAX)
+		size = MALLOC_SCAN_MAX;
+	for (uint64_t off = 0; off + 8 <= size && !w->err; off += 8) {
+		const char *what = NULL;
+		uint64_t q;
+		uint32_t block;
+
+		if (!target_read_u64(w->t, p + off, &q) || !q || (q & 7) ||
+		    sc->want(w, q, sc->arg) ||
+		    !(block = unknown_block(sc, q, &what)))
+			continue;
+		snprintf(label, sizeof(label), "%s (+%" PRIu64 ")", via, off);
+		block_holders(sc, q, block, what, label,
+			      HEAP_ROOT_INTERPRETER);
+	}
+}
+
+/*
+ * Extension modules' states and capsules' C data: structs whose words are
+ * scanned with their object (decode_module, decode_conservative), but
+ * whose tables are blocks of their own -- 3.13 _decimal's signal and
+ * condition maps, each entry holding its exception type; the struct of
+ * pointers a module exports in a capsule (_socket.CAPI holds the socket
+ * type) -- the blocks their words start are scanned here.
+ */
+static void module_states(struct scan *sc)
+{
+	struct walk *w = sc->w;
+	const struct layout *l = w->l;
+	char name[64], via[160];
+	long modules = type_node(w, "PyModule_Type");
+	long capsules = type_node(w, "PyCapsule_Type");
+
+	for (size_t i = 0; i < w->nnodes && !w->err; i++) {
+		const struct heap_node *x = &w->nodes[i];
+		uint64_t state, def, size, p;
+
+		if (capsules >= 0 && x->type == (uint32_t)capsules) {
+			if (!target_read_u64(w->t, x->addr + CAPSULE_POINTER,
+					     &p) || !p || (p & 7))
+				continue;
+			uint64_t name_addr = 0;
+
+			if (!target_read_u64(w->t, x->addr + CAPSULE_NAME,
+					     &name_addr) || !name_addr ||
+			    target_read_string(w->t, name_addr, name,
+					       sizeof(name)) < 1)
+				snprintf(name, sizeof(name), "?");
+			snprintf(via, sizeof(via), "capsule %s at 0x%" PRIx64,
+				 name, x->addr);
+			const char *what = NULL;
+			uint32_t block = sc->want(w, p, sc->arg) ? 0 :
+					 unknown_block(sc, p, &what);
+
+			if (block)
+				block_holders(sc, p, block, what, via,
+					      HEAP_ROOT_INTERPRETER);
+			continue;
+		}
+		if (modules < 0 || x->type != (uint32_t)modules ||
+		    l->module_state < 0 || l->moduledef_size < 0 ||
+		    !target_read_u64(w->t, x->addr + l->module_state, &state) ||
+		    !state ||
+		    !target_read_u64(w->t, x->addr + l->module_def, &def) ||
+		    !def ||
+		    !target_read_u64(w->t, def + l->moduledef_size, &size) ||
+		    (int64_t)size <= 0)
+			continue;
+		uint64_t name_addr = 0;
+
+		name[0] = 0;
+		if (target_read_u64(w->t, x->addr + l->module_name, &name_addr))
+			decode_str(&w->dc, name_addr, false, name,
+				   sizeof(name), NULL);
+		snprintf(via, sizeof(via), "the state of module %s at 0x%" PRIx64,
+			 name[0] ? name : "?", x->addr);
+		state_blocks(sc, state, size, via);
+	}
+}
+
 void c_memory_roots(struct walk *w, c_holder_fn *want, void *arg)
 {
 	struct scan sc = { .w = w, .want = want, .arg = arg };
 	struct held held;
 	char label[160];
+
+	module_states(&sc);
 
 	for (size_t m = 0; m < target_num_modules(w->t) && !w->err; m++) {
 		const struct target_module *mod = target_module(w->t, m);

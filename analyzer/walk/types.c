@@ -625,6 +625,9 @@ void setup_decoders(struct walk *w)
 		target_symbol(w->t, "lookdict", &w->sym.lookdict, NULL, NULL);
 	target_symbol(w->t, "PyType_GenericAlloc", &w->sym.generic_alloc,
 		      NULL, NULL);
+	if (l->minor <= 9)
+		target_symbol(w->t, "atexit_m_traverse",
+			      &w->sym.atexit_traverse, NULL, NULL);
 	if (target_symbol(w->t, "_PySet_Dummy", &addr, NULL, NULL))
 		target_read_u64(w->t, addr, &w->sym.set_dummy);
 	// property_descr_get's static cached_args (Objects/descrobject.c,

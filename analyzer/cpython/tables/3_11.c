@@ -335,6 +335,7 @@ const struct layout_table layout_table_3_11 = {
 		[LAYOUT_module_state] = 32,
 		[LAYOUT_module_name] = 48,
 		[LAYOUT_moduledef_size] = 56,
+		[LAYOUT_moduledef_copy] = 32,
 		[LAYOUT_moduledef_traverse] = 80,
 		[LAYOUT_weakref_object] = 16,
 		[LAYOUT_descr_type] = 16,
@@ -440,7 +441,7 @@ const struct layout_table layout_table_3_11 = {
 
 /* Every field of layout.h, no fewer: a field missing here would read as 0. */
 #ifndef LAYOUT_TABLES_UNCHECKED
-_Static_assert(LAYOUT_NFIELDS == 420,
+_Static_assert(LAYOUT_NFIELDS == 421,
 	       "the layout table of Python 3.11 lacks fields of layout.h: "
 	       "run make layout-tables");
 #endif
