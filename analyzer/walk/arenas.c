@@ -54,8 +54,7 @@ static bool census_candidate(struct walk *w, const unsigned char *block,
 		return false;
 	memcpy(&refcnt, block + off + l->ob_refcnt, 8);
 	memcpy(&type, block + off + l->ob_type, 8);
-	if (!((int64_t)refcnt > 0 && refcnt < (1ULL << 40)) ||
-	    type_verdict(w, type) != TYPE_YES)
+	if (!plausible_refcnt(w, refcnt) || type_verdict(w, type) != TYPE_YES)
 		return false;
 	// A type found valid is kept.
 	struct decode_type *ti = type_find(w, type);

@@ -473,6 +473,28 @@ struct decode_type *type_get(struct walk *w, uint64_t addr)
  * readable type object and its count that of a live object (a freed block
  * keeps its type, but pymalloc puts a pointer in its first word).
  */
+/*
+ * Whether a word can be the count of a live object: positive, below 2^40
+ * (a heap or library address is above), and not an address in a loaded
+ * file -- a non-PIE executable's statics are low: a C struct of type
+ * pointers (a capsule's table: a type, then another) is no object whose
+ * count is 10,787,616.
+ */
+bool plausible_refcnt(struct walk *w, uint64_t refcnt)
+{
+	if ((int64_t)refcnt <= 0 || refcnt >= (1ULL << 40))
+		return false;
+	if (refcnt < (1ULL << 16))
+		return true;
+	for (size_t m = 0; m < target_num_modules(w->t); m++) {
+		const struct target_module *mod = target_module(w->t, m);
+
+		if (refcnt >= mod->start && refcnt < mod->end)
+			return false;
+	}
+	return true;
+}
+
 bool plausible_object(struct walk *w, uint64_t p)
 {
 	const struct layout *l = w->l;
@@ -481,8 +503,7 @@ bool plausible_object(struct walk *w, uint64_t p)
 	if (!target_read_u64(w->t, p + l->ob_type, &type) ||
 	    !target_read_u64(w->t, p + l->ob_refcnt, &refcnt))
 		return false;
-	return (int64_t)refcnt > 0 && refcnt < (1ULL << 40) &&
-	       type_verdict(w, type) == TYPE_YES;
+	return plausible_refcnt(w, refcnt) && type_verdict(w, type) == TYPE_YES;
 }
 
 /*

@@ -168,6 +168,7 @@ enum type_verdict type_verdict(struct walk *w, uint64_t addr);
 bool addr_set_has(const struct addr_set *set, uint64_t addr);
 void addr_set_add(struct addr_set *set, uint64_t addr);
 void addr_set_free(struct addr_set *set);
+bool plausible_refcnt(struct walk *w, uint64_t refcnt);
 bool plausible_object(struct walk *w, uint64_t p);
 void setup_decoders(struct walk *w);
 void learn_unexported(struct walk *w);
