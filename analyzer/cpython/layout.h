@@ -238,20 +238,24 @@ struct cpython_version;
 	X(local_wr_callback, "localobject", "wr_callback")                    \
 	/* typing's C types (Objects/typevarobject.c, 3.12+) */               \
 	X(tv_bound, "typevarobject", "bound")                                 \
+	X(tv_name, "typevarobject", "name")                                   \
 	X(tv_evaluate_bound, "typevarobject", "evaluate_bound")               \
 	X(tv_constraints, "typevarobject", "constraints")                     \
 	X(tv_evaluate_constraints, "typevarobject", "evaluate_constraints")   \
 	X(tv_default, "typevarobject", "default_value")                       \
 	X(tv_evaluate_default, "typevarobject", "evaluate_default")           \
 	X(ps_bound, "paramspecobject", "bound")                               \
+	X(ps_name, "paramspecobject", "name")                                 \
 	X(ps_default, "paramspecobject", "default_value")                     \
 	X(ps_evaluate_default, "paramspecobject", "evaluate_default")         \
 	X(tvt_default, "typevartupleobject", "default_value")                 \
+	X(tvt_name, "typevartupleobject", "name")                             \
 	X(tvt_evaluate_default, "typevartupleobject", "evaluate_default")     \
 	X(psattr_origin, "paramspecattrobject", "__origin__")                 \
 	X(ta_type_params, "typealiasobject", "type_params")                   \
 	X(ta_compute_value, "typealiasobject", "compute_value")               \
 	X(ta_value, "typealiasobject", "value")                               \
+	X(ta_name, "typealiasobject", "name")                                 \
 	X(ta_module, "typealiasobject", "module")                             \
 	/* _io (Modules/_io/) */                                              \
 	X(io_iobase_dict, "iobase", "dict")                                   \

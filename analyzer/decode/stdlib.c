@@ -196,6 +196,9 @@ void decode_typevar(struct decode *d, uint64_t obj,
 	const struct layout *l = d->l;
 
 	heap_type_edge(d, obj, ti);
+	// The name, a str, is owned and never visited (Objects/typevarobject.c),
+	// here and in the three below.
+	decode_field_kind(d, obj, l->tv_name, HEAP_EDGE_STRONG, "__name__");
 	decode_field(d, obj, l->tv_bound, "__bound__");
 	decode_field(d, obj, l->tv_evaluate_bound, "evaluate_bound");
 	decode_field(d, obj, l->tv_constraints, "__constraints__");
@@ -213,6 +216,7 @@ void decode_paramspec(struct decode *d, uint64_t obj,
 	const struct layout *l = d->l;
 
 	heap_type_edge(d, obj, ti);
+	decode_field_kind(d, obj, l->ps_name, HEAP_EDGE_STRONG, "__name__");
 	decode_field(d, obj, l->ps_bound, "__bound__");
 	decode_field(d, obj, l->ps_default, "__default__");
 	decode_field(d, obj, l->ps_evaluate_default, "evaluate_default");
@@ -226,6 +230,7 @@ void decode_typevartuple(struct decode *d, uint64_t obj,
 	const struct layout *l = d->l;
 
 	heap_type_edge(d, obj, ti);
+	decode_field_kind(d, obj, l->tvt_name, HEAP_EDGE_STRONG, "__name__");
 	decode_field(d, obj, l->tvt_default, "__default__");
 	decode_field(d, obj, l->tvt_evaluate_default, "evaluate_default");
 	if (ti->flags & TPFLAGS_MANAGED_DICT)
@@ -247,6 +252,7 @@ void decode_typealias(struct decode *d, uint64_t obj,
 	const struct layout *l = d->l;
 
 	(void)ti;
+	decode_field_kind(d, obj, l->ta_name, HEAP_EDGE_STRONG, "__name__");
 	decode_field(d, obj, l->ta_type_params, "__type_params__");
 	decode_field(d, obj, l->ta_compute_value, "compute_value");
 	decode_field(d, obj, l->ta_value, "__value__");

@@ -208,20 +208,24 @@ const struct layout_table layout_table_3_11 = {
 		[LAYOUT_local_key] = 16,
 		[LAYOUT_local_wr_callback] = 56,
 		[LAYOUT_tv_bound] = -1,
+		[LAYOUT_tv_name] = -1,
 		[LAYOUT_tv_evaluate_bound] = -1,
 		[LAYOUT_tv_constraints] = -1,
 		[LAYOUT_tv_evaluate_constraints] = -1,
 		[LAYOUT_tv_default] = -1,
 		[LAYOUT_tv_evaluate_default] = -1,
 		[LAYOUT_ps_bound] = -1,
+		[LAYOUT_ps_name] = -1,
 		[LAYOUT_ps_default] = -1,
 		[LAYOUT_ps_evaluate_default] = -1,
 		[LAYOUT_tvt_default] = -1,
+		[LAYOUT_tvt_name] = -1,
 		[LAYOUT_tvt_evaluate_default] = -1,
 		[LAYOUT_psattr_origin] = -1,
 		[LAYOUT_ta_type_params] = -1,
 		[LAYOUT_ta_compute_value] = -1,
 		[LAYOUT_ta_value] = -1,
+		[LAYOUT_ta_name] = -1,
 		[LAYOUT_ta_module] = -1,
 		[LAYOUT_io_iobase_dict] = 16,
 		[LAYOUT_io_bytesio_buf] = 16,
@@ -441,7 +445,7 @@ const struct layout_table layout_table_3_11 = {
 
 /* Every field of layout.h, no fewer: a field missing here would read as 0. */
 #ifndef LAYOUT_TABLES_UNCHECKED
-_Static_assert(LAYOUT_NFIELDS == 421,
+_Static_assert(LAYOUT_NFIELDS == 425,
 	       "the layout table of Python 3.11 lacks fields of layout.h: "
 	       "run make layout-tables");
 #endif
