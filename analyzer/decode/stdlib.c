@@ -727,15 +727,15 @@ void decode_attrgetter(struct decode *d, uint64_t obj,
 	decode_field(d, obj, d->l->op_attr, "<attrs>");
 }
 
-// methodcaller_traverse: the name only from 3.10.
+// methodcaller_traverse: the name, owned, visited only from 3.10.
 void decode_methodcaller(struct decode *d, uint64_t obj,
 			 const struct decode_type *ti)
 {
 	const struct layout *l = d->l;
 
 	heap_type_edge(d, obj, ti);
-	if (l->minor >= 10)
-		decode_field(d, obj, l->op_mc_name, "<name>");
+	decode_field_kind(d, obj, l->op_mc_name, l->minor >= 10 ?
+			  HEAP_EDGE_TRAVERSE : HEAP_EDGE_STRONG, "<name>");
 	decode_field(d, obj, l->op_mc_args, "<args>");
 	decode_field(d, obj, l->op_mc_kwds, "<kwargs>");
 }
@@ -921,8 +921,11 @@ void decode_json_scanner(struct decode *d, uint64_t obj,
 	decode_field(d, obj, SCANNER_PARSE_FLOAT, "parse_float");
 	decode_field(d, obj, SCANNER_PARSE_INT, "parse_int");
 	decode_field(d, obj, SCANNER_PARSE_CONSTANT, "parse_constant");
-	if (m >= 9 && m < 13)
-		decode_field(d, obj, SCANNER_MEMO, "<memo>");
+	// Its memo dict is owned until 3.13, visited from 3.9.
+	if (m < 13)
+		decode_field_kind(d, obj, SCANNER_MEMO, m >= 9 ?
+				  HEAP_EDGE_TRAVERSE : HEAP_EDGE_STRONG,
+				  "<memo>");
 }
 
 // encoder_traverse.
