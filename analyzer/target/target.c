@@ -153,6 +153,15 @@ bool target_next_segment(struct target *t, uint64_t addr,
 	return true;
 }
 
+uint64_t target_memory_bytes(struct target *t)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < t->ncore; i++)
+		n += t->core[i].end - t->core[i].start;
+	return n;
+}
+
 static const struct segment *target_segment(struct target *t, uint64_t addr)
 {
 	const struct segment *s = t->last;

@@ -183,6 +183,9 @@ bool target_next_segment(struct target *t, uint64_t addr,
 			 uint64_t *start_ret, uint64_t *len_ret,
 			 const unsigned char **data_ret);
 
+/** Bytes of the process's memory the snapshot holds. */
+uint64_t target_memory_bytes(struct target *t);
+
 /** Number of modules. */
 size_t target_num_modules(struct target *t);
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "walk/walk.h"
+#include "decode/rows.h"
 #include "analysis/graph.h"
 #include "cpython/layout.h"
 #include "target/target.h"
@@ -262,12 +263,15 @@ static void state_blocks(struct scan *sc, uint64_t p, uint64_t size,
 }
 
 /*
- * Extension modules' states and capsules' C data: structs whose words are
- * scanned with their object (decode_module, decode_conservative), but
- * whose tables are blocks of their own -- 3.13 _decimal's signal and
- * condition maps, each entry holding its exception type; the struct of
- * pointers a module exports in a capsule (_socket.CAPI holds the socket
- * type) -- the blocks their words start are scanned here.
+ * Extension modules' states, capsules' C data, objects of types no
+ * decoder knows: structs whose words are scanned with their object
+ * (decode_module, decode_conservative), but whose tables are blocks of
+ * their own -- 3.13 _decimal's signal and condition maps, each entry
+ * holding its exception type; the struct of pointers a module exports in
+ * a capsule (_socket.CAPI holds the socket type); numpy's DType classes'
+ * slots, holding their casting implementations -- the pymalloc and
+ * malloc'd blocks their words start are scanned here (the walk knows
+ * only malloc'd ones).
  */
 static void module_states(struct scan *sc)
 {
@@ -301,6 +305,24 @@ static void module_states(struct scan *sc)
 			if (block)
 				block_holders(sc, p, block, what, via,
 					      HEAP_ROOT_INTERPRETER);
+			continue;
+		}
+		if (x->type < w->nnodes &&
+		    (modules < 0 || x->type != (uint32_t)modules)) {
+			const struct decode_type *ti =
+				type_find(w, w->nodes[x->type].addr);
+
+			// Undecoded, or a type whose metatype adds fields.
+			int64_t from = !ti || !ti->valid ? -1 : !ti->row ? 16 :
+				ti->row->decode == decode_metatype ?
+				l->sizeof_heaptype : -1;
+
+			if (from <= 0 || ti->basicsize <= from)
+				continue;
+			snprintf(via, sizeof(via), "%.100s at 0x%" PRIx64,
+				 ti->name, x->addr);
+			state_blocks(sc, x->addr + (uint64_t)from,
+				     (uint64_t)(ti->basicsize - from), via);
 			continue;
 		}
 		if (modules < 0 || x->type != (uint32_t)modules ||

@@ -474,15 +474,27 @@ struct decode_type *type_get(struct walk *w, uint64_t addr)
  * keeps its type, but pymalloc puts a pointer in its first word).
  */
 /*
- * Whether a word can be the count of a live object: positive, below 2^40
- * (a heap or library address is above), and not an address in a loaded
- * file -- a non-PIE executable's statics are low: a C struct of type
- * pointers (a capsule's table: a type, then another) is no object whose
- * count is 10,787,616.
+ * Whether a word can be the count of a live object found by a guess (a
+ * word that points at it, a block that holds it): positive; 3.12+'s
+ * immortal count, or at most one reference per 8 bytes of the memory
+ * there is; and not an address in a loaded file -- a non-PIE
+ * executable's statics are low: a C struct of type pointers (a capsule's
+ * table: a type, then another) is no object whose count is 10,787,616,
+ * nor is sqlite3's connection state one whose count is 1,008,292,848.
  */
 bool plausible_refcnt(struct walk *w, uint64_t refcnt)
 {
-	if ((int64_t)refcnt <= 0 || refcnt >= (1ULL << 40))
+	if ((int64_t)refcnt <= 0)
+		return false;
+	if (w->l->immortal_refcnt && (int32_t)refcnt < 0 &&
+	    refcnt < (1ULL << 32))
+		return true;
+	if (!w->max_refcnt) {
+		uint64_t words = target_memory_bytes(w->t) / 8;
+
+		w->max_refcnt = words > (1ULL << 20) ? words : 1ULL << 20;
+	}
+	if (refcnt > w->max_refcnt)
 		return false;
 	if (refcnt < (1ULL << 16))
 		return true;

@@ -82,6 +82,8 @@ struct walk {
 	struct addr_set shared_keys;  // dict keys of split tables whose
 				      // keys are reported already
 	uint64_t type_type;           // PyType_Type, or 0 if not named
+	uint64_t max_refcnt;          // the most a found count can be, or 0
+				      // before the first use
 
 	struct {
 		uint64_t traverse;    // a tp_traverse function
