@@ -108,7 +108,7 @@ static struct err *write_analyses(struct db_writer *s, const struct heap_graph *
 	as->anomalies = as->explained = 0;
 	for (size_t i = 0; !err && i < nanomalies; i++) {
 		const struct graph_anomaly *a = &anomalies[i];
-		char detail[96] = "", cause[256] = "";
+		char detail[128] = "", cause[256] = "";
 
 		if (lost && a->kind != GRAPH_DEFICIT)
 			continue;
@@ -122,7 +122,25 @@ static struct err *write_analyses(struct db_writer *s, const struct heap_graph *
 		} else {
 			as->anomalies++;
 		}
-		if (a->conservative && !a->explained)
+		uint32_t words = g->mem_words ? g->mem_words[a->node] :
+				 UINT32_MAX;
+		int64_t refcnt = g->nodes[a->node].refcnt;
+
+		// Fewer pointers to it anywhere than its count: references
+		// taken and never released, whatever the walk missed.
+		if (!a->explained && a->kind != GRAPH_DEFICIT &&
+		    words == 0 && refcnt > 0)
+			snprintf(detail, sizeof(detail),
+				 "no word of memory points at it: nothing holds "
+				 "its count of %" PRId64, refcnt);
+		else if (!a->explained && a->kind != GRAPH_DEFICIT &&
+			 words != UINT32_MAX && (int64_t)words < refcnt)
+			snprintf(detail, sizeof(detail),
+				 "only %" PRIu32 " word%s of memory point%s at "
+				 "it: %" PRId64 " of its count nothing holds",
+				 words, words == 1 ? "" : "s",
+				 words == 1 ? "s" : "", refcnt - words);
+		else if (a->conservative && !a->explained)
 			snprintf(detail, sizeof(detail),
 				 "%" PRId64 " more possible references from "
 				 "objects scanned conservatively",

@@ -128,16 +128,10 @@ void decode_dict(struct decode *d, uint64_t obj, const struct decode_type *ti)
 			return;
 		split_values(d, array, k.nentries, keys, false);
 		// The shared keys hold their keys once, for all the tables
-		// that share them; a type's cached keys, or keys it dropped
+		// that share them: a type's cached keys, or keys it dropped
 		// (3.6-3.10 drop them when an instance adds attributes in
 		// another order) that its older instances' dicts still use.
-		if (!d->ops->first_keys(d, keys))
-			return;
-		for (uint64_t i = 0; i < k.nentries && i < 4096 &&
-		     !decode_failed(d); i++)
-			decode_edge(d, decode_u64(d, k.entries + i * k.entry_size +
-						  k.key_off),
-				    HEAP_EDGE_STRONG, "<shared key>");
+		d->ops->shared_keys(d, keys, false);
 		return;
 	}
 	if (k.nentries * k.entry_size > (1ULL << 34))

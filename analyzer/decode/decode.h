@@ -93,10 +93,11 @@ struct decode_ops {
 	bool (*known)(struct decode *d, uint64_t addr);
 	/* Whether an object was found at addr already. */
 	bool (*found)(struct decode *d, uint64_t addr);
-	/* Whether the dict keys at @p keys, shared by split tables, are met
-	 * for the first time: their keys are then reported by whoever met
-	 * them, the type whose instances share them or a split dict. */
-	bool (*first_keys)(struct decode *d, uint64_t keys);
+	/* Note dict keys shared by split tables: a type's cached keys
+	 * (@p cached; the type reports their keys), or those of a split
+	 * dict, whose keys the walk reports once per keys object unless a
+	 * type's. */
+	void (*shared_keys)(struct decode *d, uint64_t keys, bool cached);
 };
 
 /** The context of a decoder: one per walk, reset for each object. */

@@ -48,7 +48,8 @@ void decode_type(struct decode *d, uint64_t obj, const struct decode_type *ti)
 	decode_field_kind(d, obj, l->ht_qualname, HEAP_EDGE_STRONG,
 			  "__qualname__");
 	decode_field_kind(d, obj, l->ht_slots, HEAP_EDGE_STRONG, "__slots__");
-	if (self->cached_keys && d->ops->first_keys(d, self->cached_keys)) {
+	if (self->cached_keys) {
+		d->ops->shared_keys(d, self->cached_keys, true);
 		// The shared keys of instance dicts belong to the type.
 		struct dict_keys k2;
 

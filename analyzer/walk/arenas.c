@@ -54,7 +54,8 @@ static bool census_candidate(struct walk *w, const unsigned char *block,
 		return false;
 	memcpy(&refcnt, block + off + l->ob_refcnt, 8);
 	memcpy(&type, block + off + l->ob_type, 8);
-	if (!plausible_refcnt(w, refcnt) || type_verdict(w, type) != TYPE_YES)
+	if (!plausible_refcnt(w, obj, refcnt) ||
+	    type_verdict(w, type) != TYPE_YES)
 		return false;
 	// A type found valid is kept.
 	struct decode_type *ti = type_find(w, type);

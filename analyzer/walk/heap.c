@@ -16,11 +16,13 @@
  * (types.c); the decoders see the object through a struct decode, whose
  * operations are here.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "walk/walk.h"
+#include "decode/rows.h"
 #include "cpython/layout.h"
 #include "target/target.h"
 
@@ -64,14 +66,45 @@ static bool op_found(struct decode *d, uint64_t addr)
 	return node_find(walk_of(d), addr) >= 0;
 }
 
-static bool op_first_keys(struct decode *d, uint64_t keys)
+static void op_shared_keys(struct decode *d, uint64_t keys, bool cached)
 {
 	struct walk *w = walk_of(d);
 
-	if (addr_set_has(&w->shared_keys, keys))
-		return false;
-	addr_set_add(&w->shared_keys, keys);
-	return true;
+	addr_set_add(cached ? &w->cached_keys : &w->split_keys, keys);
+}
+
+/*
+ * The keys of split dicts whose keys object is no type's cached keys any
+ * more: held once by that keys object, which is no object: roots, so that
+ * no dict's references depend on which was met first. Whether roots were
+ * added (their nodes need processing).
+ */
+static bool dropped_keys_roots(struct walk *w)
+{
+	const char *problem = w->dc.problem;
+	bool added = false;
+	char label[96];
+
+	for (size_t i = 0; i < w->split_keys.cap && !w->err; i++) {
+		uint64_t keys = w->split_keys.a[i];
+		struct dict_keys k;
+
+		if (!keys || addr_set_has(&w->cached_keys, keys) ||
+		    !dict_keys_read(&w->dc, keys, &k))
+			continue;
+		snprintf(label, sizeof(label), "dict keys at 0x%" PRIx64
+			 ", shared by split dicts", keys);
+		for (uint64_t j = 0; j < k.nentries && j < 4096 && !w->err; j++) {
+			uint64_t key = 0;
+
+			if (target_read_u64(w->t, k.entries + j * k.entry_size +
+					    k.key_off, &key) && key &&
+			    root(w, key, HEAP_ROOT_INTERPRETER, label) >= 0)
+				added = true;
+		}
+	}
+	w->dc.problem = problem;
+	return added;
 }
 
 static const struct decode_ops walk_decode_ops = {
@@ -80,7 +113,7 @@ static const struct decode_ops walk_decode_ops = {
 	.type = op_type,
 	.known = op_known,
 	.found = op_found,
-	.first_keys = op_first_keys,
+	.shared_keys = op_shared_keys,
 };
 
 /* ---- objects --------------------------------------------------------- */
@@ -307,6 +340,11 @@ struct err *heap_walk(struct target *t, const struct layout *l,
 		if (pass == 0 && !w.err)
 			census_walk(&w);
 	}
+	if (!w.err && dropped_keys_roots(&w)) {
+		for (; i < w.nnodes && !w.err; i++)
+			process(&w, i);
+		edges_settle(&w);
+	}
 	if (!w.err)
 		walk_holders(&w);
 	if (!w.err && w.census.available) {
@@ -325,7 +363,8 @@ struct err *heap_walk(struct target *t, const struct layout *l,
 	free(w.types);
 	addr_set_free(&w.not_types);
 	addr_set_free(&w.unread_types);
-	addr_set_free(&w.shared_keys);
+	addr_set_free(&w.cached_keys);
+	addr_set_free(&w.split_keys);
 	long str_type = w.interned_lost && w.sym.str_type ?
 			node_find(&w, w.sym.str_type) : -1;
 
@@ -346,12 +385,15 @@ struct err *heap_walk(struct target *t, const struct layout *l,
 			.interned = w.interned,
 			.uncounted_type = str_type < 0 ? HEAP_NONE :
 					  (uint32_t)str_type,
+			.mem_words = w.mem_words,
 		};
+		w.mem_words = NULL;
 		w.nodes = NULL;
 		w.esrc = w.edst = NULL;
 		w.ekind = NULL;
 		w.roots = w.garbage = w.roots_flags = NULL;
 	}
+	free(w.mem_words);
 	free(w.roots_flags);
 	free(w.esrc);
 	free(w.edst);
@@ -371,5 +413,6 @@ void heap_graph_deinit(struct heap_graph *g)
 	free(g->kind);
 	free(g->root);
 	free(g->garbage);
+	free(g->mem_words);
 	memset(g, 0, sizeof(*g));
 }

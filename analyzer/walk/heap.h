@@ -242,6 +242,11 @@ struct heap_graph {
 	uint32_t interned;         /* the interned dict, whose references to
 				      mortal strings are not counted, or
 				      HEAP_NONE */
+	uint32_t *mem_words;       /* [nnodes] words of the whole memory and
+				      registers holding the address of an
+				      object whose count the references did
+				      not explain, UINT32_MAX if not counted;
+				      or NULL */
 	uint32_t uncounted_type;   /* str when the word naming the interned
 				      dict is not in a truncated core: its
 				      instances' references may be counted

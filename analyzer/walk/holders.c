@@ -479,9 +479,63 @@ static void frame_holders(struct walk *w, c_holder_fn *want, void *arg)
 }
 
 struct unexplained {
-	uint8_t *node;        // [nnodes] 1: look for its holders
+	uint8_t *node;        // [nnodes] 1: look for its holders; 2: count
+			      // the words pointing at it only
 	uint64_t lo, hi;      // their addresses' range
 };
+
+/*
+ * How many words of the whole memory, and of the threads' registers,
+ * hold the address of each object still unexplained: a count above that
+ * is references nobody holds -- a reference taken and never released,
+ * whatever memory the walk did not read (no reference is kept but as a
+ * pointer). Sets w->mem_words[node] (UINT32_MAX: not counted).
+ */
+static void memory_words(struct walk *w, const struct unexplained *u)
+{
+	struct addr_set want = { 0 };
+	uint64_t at = 0, start, len;
+	const unsigned char *data;
+
+	w->mem_words = malloc((w->nnodes + 1) * sizeof(*w->mem_words));
+	if (!w->mem_words)
+		return;
+	memset(w->mem_words, 0xff, (w->nnodes + 1) * sizeof(*w->mem_words));
+	for (size_t i = 0; i < w->nnodes; i++) {
+		if (u->node[i]) {
+			w->mem_words[i] = 0;
+			addr_set_add(&want, w->nodes[i].addr);
+		}
+	}
+	while (target_next_segment(w->t, at, &start, &len, &data) &&
+	       !w->err) {
+		uint64_t first = (start + 7) & ~7ULL;
+
+		for (uint64_t a = first; a + 8 <= start + len; a += 8) {
+			uint64_t p;
+
+			memcpy(&p, data + (a - start), 8);
+			if (p < u->lo || p > u->hi || (p & 7) ||
+			    !addr_set_has(&want, p))
+				continue;
+			long n = node_find(w, p);
+
+			if (n >= 0 && w->mem_words[n] < UINT32_MAX - 1)
+				w->mem_words[n]++;
+		}
+		at = start + len;
+	}
+	const uint64_t *regs;
+	size_t nregs = target_thread_registers(w->t, &regs);
+
+	for (size_t i = 0; i < nregs * TARGET_NREGS; i++) {
+		long n = addr_set_has(&want, regs[i]) ? node_find(w, regs[i]) : -1;
+
+		if (n >= 0 && w->mem_words[n] < UINT32_MAX - 1)
+			w->mem_words[n]++;
+	}
+	addr_set_free(&want);
+}
 
 static bool unexplained(struct walk *w, uint64_t p, void *arg)
 {
@@ -489,7 +543,7 @@ static bool unexplained(struct walk *w, uint64_t p, void *arg)
 	long n;
 
 	return p >= u->lo && p <= u->hi && (n = node_find(w, p)) >= 0 &&
-	       u->node[n];
+	       u->node[n] == 1;
 }
 
 void walk_holders(struct walk *w)
@@ -528,18 +582,19 @@ void walk_holders(struct walk *w)
 	for (size_t i = 0; i < na; i++) {
 		const struct heap_node *x = &w->nodes[a[i].node];
 
-		if (a[i].kind == GRAPH_DEFICIT || a[i].explained ||
-		    (x->flags & HEAP_NODE_ARENA))
+		if (a[i].kind == GRAPH_DEFICIT || a[i].explained)
 			continue;
-		u.node[a[i].node] = 1;
+		u.node[a[i].node] = x->flags & HEAP_NODE_ARENA ? 2 : 1;
 		u.lo = x->addr < u.lo ? x->addr : u.lo;
 		u.hi = x->addr > u.hi ? x->addr : u.hi;
-		want++;
+		want += u.node[a[i].node] == 1;
 	}
 	free(a);
 	if (want) {
 		frame_holders(w, unexplained, &u);
 		c_memory_roots(w, unexplained, &u);
 	}
+	if (u.lo <= u.hi)
+		memory_words(w, &u);
 	free(u.node);
 }

@@ -482,29 +482,36 @@ struct decode_type *type_get(struct walk *w, uint64_t addr)
  * table: a type, then another) is no object whose count is 10,787,616,
  * nor is sqlite3's connection state one whose count is 1,008,292,848.
  */
-bool plausible_refcnt(struct walk *w, uint64_t refcnt)
+static bool in_module(struct walk *w, uint64_t addr)
+{
+	for (size_t m = 0; m < target_num_modules(w->t); m++) {
+		const struct target_module *mod = target_module(w->t, m);
+
+		if (addr >= mod->start && addr < mod->end)
+			return true;
+	}
+	return false;
+}
+
+bool plausible_refcnt(struct walk *w, uint64_t addr, uint64_t refcnt)
 {
 	if ((int64_t)refcnt <= 0)
 		return false;
 	if (w->l->immortal_refcnt && (int32_t)refcnt < 0 &&
 	    refcnt < (1ULL << 32))
 		return true;
+	if (refcnt < (1ULL << 16))
+		return true;
+	// A static object keeps any count (3.11's statically allocated
+	// strings start at 999,999,999).
+	if (in_module(w, addr))
+		return refcnt < (1ULL << 40);
 	if (!w->max_refcnt) {
 		uint64_t words = target_memory_bytes(w->t) / 8;
 
 		w->max_refcnt = words > (1ULL << 20) ? words : 1ULL << 20;
 	}
-	if (refcnt > w->max_refcnt)
-		return false;
-	if (refcnt < (1ULL << 16))
-		return true;
-	for (size_t m = 0; m < target_num_modules(w->t); m++) {
-		const struct target_module *mod = target_module(w->t, m);
-
-		if (refcnt >= mod->start && refcnt < mod->end)
-			return false;
-	}
-	return true;
+	return refcnt <= w->max_refcnt && !in_module(w, refcnt);
 }
 
 bool plausible_object(struct walk *w, uint64_t p)
@@ -515,7 +522,8 @@ bool plausible_object(struct walk *w, uint64_t p)
 	if (!target_read_u64(w->t, p + l->ob_type, &type) ||
 	    !target_read_u64(w->t, p + l->ob_refcnt, &refcnt))
 		return false;
-	return plausible_refcnt(w, refcnt) && type_verdict(w, type) == TYPE_YES;
+	return plausible_refcnt(w, p, refcnt) &&
+	       type_verdict(w, type) == TYPE_YES;
 }
 
 /*

@@ -79,8 +79,8 @@ struct walk {
 	struct addr_set not_types;    // words found not to be type objects
 	struct addr_set unread_types; // words whose type fields, or their
 				      // type's, a truncated core lacks
-	struct addr_set shared_keys;  // dict keys of split tables whose
-				      // keys are reported already
+	struct addr_set cached_keys;  // types' cached dict keys
+	struct addr_set split_keys;   // the keys of split dicts
 	uint64_t type_type;           // PyType_Type, or 0 if not named
 	uint64_t max_refcnt;          // the most a found count can be, or 0
 				      // before the first use
@@ -118,6 +118,9 @@ struct walk {
 	uint32_t *garbage;            // nodes in gc.garbage
 	size_t ngarbage, garbage_cap;
 	uint32_t interned;            // the interned dict's node, or HEAP_NONE
+	uint32_t *mem_words;          // [nnodes] words of memory holding the
+				      // address of an unexplained object
+				      // (holders.c), or NULL
 	bool interned_lost;           // the word naming it could not be read
 	struct span free_lists[MAX_FREE_LISTS];  // of every interpreter
 	size_t nfree_lists;
@@ -170,7 +173,7 @@ enum type_verdict type_verdict(struct walk *w, uint64_t addr);
 bool addr_set_has(const struct addr_set *set, uint64_t addr);
 void addr_set_add(struct addr_set *set, uint64_t addr);
 void addr_set_free(struct addr_set *set);
-bool plausible_refcnt(struct walk *w, uint64_t refcnt);
+bool plausible_refcnt(struct walk *w, uint64_t addr, uint64_t refcnt);
 bool plausible_object(struct walk *w, uint64_t p);
 void setup_decoders(struct walk *w);
 void learn_unexported(struct walk *w);
