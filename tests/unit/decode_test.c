@@ -1366,14 +1366,16 @@ struct ext_field {
  * whose references @p f are set to distinct strs (EXT_TYPE: its type) and
  * must be reported in that order.
  */
-static void ext_test(unsigned m, const char *row, const char *tp_name,
-		     int64_t basicsize, bool heap, const struct ext_field *f)
+/*
+ * A type named @p tp_name, static or (@p heap) a heap type, with a
+ * traverse matched by name alone; its instances are tracked unless
+ * @p untracked (a static type without Py_TPFLAGS_HAVE_GC).
+ */
+static uint64_t ext_type(const char *tp_name, int64_t basicsize, bool heap,
+			 bool untracked)
 {
-	static char name[96];   // the test's name until the next begin()
 	uint64_t type, unused;
 
-	snprintf(name, sizeof(name), "%s%s", row, heap ? " heap" : "");
-	begin(name, m);
 	if (heap) {
 		type = image_heap_type(tp_name, image_str("m"), false, &unused);
 		image_w64(type + L.tp_name, image_cstring(tp_name));
@@ -1383,13 +1385,24 @@ static void ext_test(unsigned m, const char *row, const char *tp_name,
 		image_wfield(type, L.tp_members, 0);
 		image_w64(type + L.tp_traverse,
 			  image_sym("partial_traverse") + 8);
-	} else {
-		type = stdlib_type(tp_name, "partial_traverse", basicsize, true);
+		return type;
 	}
-	uint64_t o = image_gc_new(type, basicsize, 1, false);
-	struct want want[16];
-	size_t n = 0;
+	type = stdlib_type(tp_name, "partial_traverse", basicsize, true);
+	if (untracked) {
+		image_w64(type + L.tp_flags, 1UL << 12);
+		image_w64(type + L.tp_traverse, 0);
+	}
+	return type;
+}
 
+/*
+ * Set the references @p f of instance @p o of @p type to distinct strs
+ * (EXT_TYPE: its type) and list them in @p want, from @p n on, in that
+ * order; returns the number of references wanted.
+ */
+static size_t ext_fill(uint64_t o, uint64_t type, const struct ext_field *f,
+		       struct want *want, size_t n)
+{
 	for (; f->off && n < 15; f++) {
 		char text[32];
 
@@ -1404,7 +1417,44 @@ static void ext_test(unsigned m, const char *row, const char *tp_name,
 		image_w64(o + f->off, want[n++].dst);
 	}
 	want[n].dst = 0;
+	return n;
+}
+
+static void ext_test(unsigned m, const char *row, const char *tp_name,
+		     int64_t basicsize, bool heap, const struct ext_field *f)
+{
+	static char name[96];   // the test's name until the next begin()
+
+	snprintf(name, sizeof(name), "%s%s", row, heap ? " heap" : "");
+	begin(name, m);
+	uint64_t type = ext_type(tp_name, basicsize, heap, false);
+	uint64_t o = image_gc_new(type, basicsize, 1, false);
+	struct want want[16];
+
+	ext_fill(o, type, f, want, 0);
 	check(o, row, want, gc_size(basicsize), "");
+}
+
+/*
+ * ext_test() for an instance of a static type that the collector does
+ * not track, found through a list.
+ */
+static void ext_untracked_test(unsigned m, const char *row,
+			       const char *tp_name, int64_t basicsize,
+			       const struct ext_field *f)
+{
+	static char name[96];   // the test's name until the next begin()
+
+	snprintf(name, sizeof(name), "%s untracked", row);
+	begin(name, m);
+	uint64_t type = ext_type(tp_name, basicsize, false, true);
+	uint64_t o = image_alloc(basicsize);
+	struct want want[16];
+
+	image_header(o, type, 1);
+	ext_fill(o, type, f, want, 0);
+	hold(o);
+	check(o, row, want, round8(basicsize), "");
 }
 
 static void test_extmods_csv_struct_array(unsigned m)
@@ -1537,6 +1587,119 @@ static void test_extmods_ssl_lsprof_thread(unsigned m)
 	if (m >= 13)
 		ext_test(m, "thread _ThreadHandle", "_thread._ThreadHandle",
 			 48, true, type_only);
+}
+
+/*
+ * _elementtree's TreeBuilder and XMLParser (heap types from 3.12; 3.13's
+ * parser owns its module unvisited) and the element iterator, whose
+ * stack of parents is walked from the top down, up to the entries used.
+ */
+static void test_extmods_elementtree(unsigned m)
+{
+	const bool heap = m >= 12;
+	const int32_t type = heap ? EXT_TYPE : EXT_SKIP;
+	const struct ext_field builder[] = {
+		{ type, T, NULL }, { 144, T, "pi_event_obj" },
+		{ 136, T, "comment_event_obj" }, { 128, T, "end_ns_event_obj" },
+		{ 120, T, "start_ns_event_obj" }, { 112, T, "end_event_obj" },
+		{ 104, T, "start_event_obj" }, { 96, T, "events_append" },
+		{ 16, T, "root" }, { 24, T, "this" }, { 32, T, "last" },
+		{ 40, T, "last_for_tail" }, { 48, T, "data" },
+		{ 56, T, "stack" }, { 88, T, "pi_factory" },
+		{ 80, T, "comment_factory" }, { 72, T, "element_factory" },
+		{ 0 }
+	};
+	const struct ext_field parser[] = {
+		{ type, T, NULL }, { 112, T, "handle_close" },
+		{ 96, T, "handle_pi" }, { 88, T, "handle_comment" },
+		{ 80, T, "handle_end" }, { 72, T, "handle_data" },
+		{ 64, T, "handle_start" }, { 48, T, "handle_start_ns" },
+		{ 56, T, "handle_end_ns" }, { 104, T, "handle_doctype" },
+		{ 24, T, "target" }, { 32, T, "entity" }, { 40, T, "names" },
+		{ m >= 13 ? 128 : EXT_SKIP, S, "<elementtree_module>" },
+		{ 0 }
+	};
+
+	ext_test(m, "TreeBuilder", "xml.etree.ElementTree.TreeBuilder",
+		 heap ? 168 : 160, heap, builder);
+	ext_test(m, "XMLParser", "xml.etree.ElementTree.XMLParser",
+		 m >= 13 ? 136 : heap ? 128 : 120, heap, parser);
+
+	begin(heap ? "element iterator heap" : "element iterator", m);
+	uint64_t t = ext_type("_elementtree._element_iterator", 64, heap,
+			      false);
+	uint64_t o = image_gc_new(t, 64, 1, false);
+	uint64_t stack = image_alloc(4 * 16);
+	uint64_t p[3];
+
+	for (int i = 0; i < 3; i++) {
+		char text[8];
+
+		snprintf(text, sizeof(text), "p%d", i);
+		p[i] = image_str(text);
+		image_w64(stack + 16 * i, p[i]);       // ParentLocator.parent
+		image_w64(stack + 16 * i + 8, i + 1);  // .child_index
+	}
+	image_w64(o + 16, stack);   // parent_stack
+	image_w64(o + 24, 2);       // parent_stack_used: p[2] is stale
+	image_w64(o + 32, 4);       // parent_stack_size
+	const struct ext_field rest[] = {
+		{ 40, T, "root_element" }, { 48, T, "tag" }, { type, T, NULL },
+		{ 0 }
+	};
+	struct want want[16] = {
+		{ p[1], T, "<parent>" }, { p[0], T, "<parent>" },
+	};
+
+	ext_fill(o, t, rest, want, 2);
+	check(o, "element iterator", want, gc_size(64), "");
+}
+
+/*
+ * _decimal's Context, ContextManager and Decimal: heap types with a
+ * traverse from 3.13; before, static types whose instances the collector
+ * does not track and which own their fields all the same.
+ */
+static void test_extmods_decimal(unsigned m)
+{
+	const bool heap = m >= 13;
+	const int kind = heap ? T : S;
+	const int32_t type = heap ? EXT_TYPE : EXT_SKIP;
+	const struct ext_field ctx[] = {
+		{ type, T, NULL }, { 64, kind, "traps" }, { 72, kind, "flags" },
+		{ 0 }
+	};
+	const struct ext_field mgr[] = {
+		{ type, T, NULL }, { 16, kind, "local" }, { 24, kind, "global" },
+		{ 0 }
+	};
+
+	if (heap) {
+		ext_test(m, "decimal Context", "decimal.Context", 96, true,
+			 ctx);
+		ext_test(m, "decimal ContextManager", "decimal.ContextManager",
+			 32, true, mgr);
+	} else {
+		ext_untracked_test(m, "decimal Context", "decimal.Context", 96,
+				   ctx);
+		ext_untracked_test(m, "decimal ContextManager",
+				   "decimal.ContextManager", 32, mgr);
+	}
+	// A Decimal holds no object: a word of its digits that looks like
+	// one (as a conservative scan would take it) is not a reference.
+	begin(heap ? "decimal Decimal heap" : "decimal Decimal untracked", m);
+	uint64_t t = ext_type("decimal.Decimal", 104, heap, !heap);
+	uint64_t o = heap ? image_gc_new(t, 104, 1, false) : image_alloc(104);
+	struct want want[] = { { t, T, "__class__" }, { 0 } };
+
+	image_w64(o + 72, image_str("digits"));   // its inline data[0]
+	if (heap) {
+		check(o, "decimal Decimal", want, gc_size(104), "");
+		return;
+	}
+	image_header(o, t, 1);
+	hold(o);
+	check(o, "decimal Decimal", want + 1, round8(104), "");
 }
 
 /* ---- functions.c --------------------------------------------------------- */
@@ -1713,6 +1876,27 @@ static void test_module(unsigned m)
 		return;
 	}
 	check(o, "module", want, gc_size(72), "mod");
+}
+
+/*
+ * A module's definition, an object once PyModuleDef_Init() ran: the dict
+ * that m_base.m_copy keeps, owned and never visited.
+ */
+static void test_moduledef(unsigned m)
+{
+	begin("moduledef", m);
+	image_static_type("PyModuleDef_Type", "moduledef", 104, 0, 0, 0);
+	uint64_t def = image_alloc(104);
+	uint64_t copy = image_dict(0, NULL, NULL, false);
+
+	image_header(def, image_sym("PyModuleDef_Type"),
+		     image_refcnt_static());
+	image_w64(def + L.moduledef_copy, copy);
+	image_w64(def + L.moduledef_size, 0);
+	hold(def);
+	const struct want want[] = { { copy, S, "m_copy" }, { 0 } };
+
+	check(def, "moduledef", want, 104, "");
 }
 
 static void test_heap_type(unsigned m)
@@ -2169,6 +2353,8 @@ int main(void)
 		test_extmods_csv_struct_array(m);
 		test_simplequeue(m);
 		test_extmods_ssl_lsprof_thread(m);
+		test_extmods_elementtree(m);
+		test_extmods_decimal(m);
 		test_itertools(m);
 		test_code(m);
 		test_function(m);
@@ -2178,6 +2364,7 @@ int main(void)
 		test_property(m);
 		test_descriptor(m);
 		test_module(m);
+		test_moduledef(m);
 		test_heap_type(m);
 		test_static_type(m);
 		test_subtype(m, false);
