@@ -478,9 +478,10 @@ struct decode_type *type_get(struct walk *w, uint64_t addr)
  * word that points at it, a block that holds it): positive; 3.12+'s
  * immortal count, or at most one reference per 8 bytes of the memory
  * there is; and not an address in a loaded file -- a non-PIE
- * executable's statics are low: a C struct of type pointers (a capsule's
- * table: a type, then another) is no object whose count is 10,787,616,
- * nor is sqlite3's connection state one whose count is 1,008,292,848.
+ * executable's statics and heap are low: a C struct of type pointers (a
+ * capsule's table: a type, then another) is no object whose count is
+ * 10,787,616, nor is sqlite3's connection state one whose count is
+ * 1,008,292,848.
  */
 static bool in_module(struct walk *w, uint64_t addr)
 {
@@ -511,6 +512,15 @@ bool plausible_refcnt(struct walk *w, uint64_t addr, uint64_t refcnt)
 
 		w->max_refcnt = words > (1ULL << 20) ? words : 1ULL << 20;
 	}
+	uint64_t start, len;
+	const unsigned char *data;
+
+	// An address of the process's memory, as the brk heap of a non-PIE
+	// executable is (sqlite3's connection state read as an object whose
+	// count is 29,558,288, a pointer into that heap).
+	if (target_next_segment(w->t, refcnt, &start, &len, &data) &&
+	    start <= refcnt)
+		return false;
 	return refcnt <= w->max_refcnt && !in_module(w, refcnt);
 }
 
