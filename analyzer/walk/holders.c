@@ -489,14 +489,20 @@ struct unexplained {
  * hold the address of each object still unexplained: a count above that
  * is references nobody holds -- a reference taken and never released,
  * whatever memory the walk did not read (no reference is kept but as a
- * pointer). Sets w->mem_words[node] (UINT32_MAX: not counted).
+ * pointer). Sets w->mem_words[node] (UINT32_MAX: not counted). Not without
+ * the threads' registers: a process read while it runs (--no-stop) may
+ * have moved a pointer from one word to another while it was copied.
  */
 static void memory_words(struct walk *w, const struct unexplained *u)
 {
 	struct addr_set want = { 0 };
 	uint64_t at = 0, start, len;
 	const unsigned char *data;
+	const uint64_t *regs;
+	size_t nregs = target_thread_registers(w->t, &regs);
 
+	if (!nregs)
+		return;
 	w->mem_words = malloc((w->nnodes + 1) * sizeof(*w->mem_words));
 	if (!w->mem_words)
 		return;
@@ -525,9 +531,6 @@ static void memory_words(struct walk *w, const struct unexplained *u)
 		}
 		at = start + len;
 	}
-	const uint64_t *regs;
-	size_t nregs = target_thread_registers(w->t, &regs);
-
 	for (size_t i = 0; i < nregs * TARGET_NREGS; i++) {
 		long n = addr_set_has(&want, regs[i]) ? node_find(w, regs[i]) : -1;
 
