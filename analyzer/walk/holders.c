@@ -273,7 +273,7 @@ static void state_blocks(struct scan *sc, uint64_t p, uint64_t size,
  * malloc'd blocks their words start are scanned here (the walk knows
  * only malloc'd ones).
  */
-static void module_states(struct scan *sc)
+static void struct_blocks(struct scan *sc)
 {
 	struct walk *w = sc->w;
 	const struct layout *l = w->l;
@@ -336,10 +336,13 @@ static void module_states(struct scan *sc)
 			continue;
 		uint64_t name_addr = 0;
 
+		const char *problem = w->dc.problem;
+
 		name[0] = 0;
 		if (target_read_u64(w->t, x->addr + l->module_name, &name_addr))
 			decode_str(&w->dc, name_addr, false, name,
 				   sizeof(name), NULL);
+		w->dc.problem = problem;   // no object is being decoded
 		snprintf(via, sizeof(via), "the state of module %s at 0x%" PRIx64,
 			 name[0] ? name : "?", x->addr);
 		state_blocks(sc, state, size, via);
@@ -352,7 +355,7 @@ void c_memory_roots(struct walk *w, c_holder_fn *want, void *arg)
 	struct held held;
 	char label[160];
 
-	module_states(&sc);
+	struct_blocks(&sc);
 
 	for (size_t m = 0; m < target_num_modules(w->t) && !w->err; m++) {
 		const struct target_module *mod = target_module(w->t, m);
