@@ -356,6 +356,7 @@ struct err *heap_walk(struct target *t, const struct layout *l,
 	census_deinit(&w.census);
 	free(w.bufs);
 	free(w.frame_spans);
+	free(w.threads);
 	free(w.chain);
 
 	for (size_t i = 0; i < w.types_cap; i++)

@@ -37,6 +37,16 @@ static bool free_list_symbol(const char *sym)
 	return sym && (strstr(sym, "free_list") || strstr(sym, "freelist"));
 }
 
+// Whether a static of the interpreter named sym keeps a borrowed pointer
+// that owns nothing: the last slot name resolve_slotdups() looked up
+// (Objects/typeobject.c, `static PyObject *pname`, a local static whose
+// symbol may carry a suffix: pname.17).
+static bool borrowed_symbol(const char *sym)
+{
+	return sym && !strncmp(sym, "pname", 5) &&
+	       (sym[5] == 0 || sym[5] == '.');
+}
+
 // Whether the word at a is a slot of an interpreter's free list.
 static bool in_free_list(const struct walk *w, uint64_t a)
 {
@@ -151,8 +161,8 @@ static void block_holders(struct scan *sc, uint64_t p, uint32_t size,
 
 // The words of [start, end) of a module's statics, a page at a time.
 static void static_range(struct scan *sc, uint64_t start, uint64_t end,
-			 const char *base, uint64_t mod_start, char *label,
-			 size_t size)
+			 const char *base, uint64_t mod_start, bool interpreter,
+			 char *label, size_t size)
 {
 	struct walk *w = sc->w;
 	uint64_t page[512];
@@ -176,7 +186,8 @@ static void static_range(struct scan *sc, uint64_t start, uint64_t end,
 				continue;
 			const char *sym = target_symbol_at(w->t, a);
 
-			if (free_list_symbol(sym) || in_free_list(w, a))
+			if (free_list_symbol(sym) || in_free_list(w, a) ||
+			    (interpreter && borrowed_symbol(sym)))
 				continue;
 			snprintf(label, size, "static %s in %s+0x%" PRIx64,
 				 sym ? sym : "?", base, a - mod_start);
@@ -349,11 +360,53 @@ static void struct_blocks(struct scan *sc)
 	}
 }
 
+enum {
+	REG_RIP = 16,           // of struct user_regs_struct (target.h order)
+	REG_FS_BASE = 21,       // a thread's pthread_t, with glibc on x86-64
+};
+
+/*
+ * "thread 2 (LWP 4242, Python frame run (service.py), in
+ * futex_wait)": thread i of the target, and what it runs when the
+ * interpreter knows it (its thread state's pthread_t is its fs_base),
+ * with the function its instruction pointer is in.
+ */
+static void thread_where(struct walk *w, size_t i, const uint64_t *regs,
+			 char *out, size_t size)
+{
+	const struct walk_thread *t = NULL;
+	const char *fn = regs ? target_symbol_at(w->t, regs[REG_RIP]) : NULL;
+	char lwp[32] = "", in[96] = "";
+	const char *parts[3];
+	int nparts = 0;
+
+	for (size_t k = 0; regs && k < w->nthreads && !t; k++)
+		if (w->threads[k].pthread &&
+		    w->threads[k].pthread == regs[REG_FS_BASE])
+			t = &w->threads[k];
+	if (t && t->tid) {
+		snprintf(lwp, sizeof(lwp), "LWP %" PRIu64, t->tid);
+		parts[nparts++] = lwp;
+	}
+	if (t && t->frame[0])
+		parts[nparts++] = t->frame;
+	if (fn) {
+		// Without its version: "clock_nanosleep@GLIBC_2.2.5".
+		snprintf(in, sizeof(in), "in %.*s", (int)strcspn(fn, "@"), fn);
+		parts[nparts++] = in;
+	}
+	snprintf(out, size, "thread %zu%s%s%s%s%s%s%s", i + 1,
+		 nparts ? " (" : "", nparts > 0 ? parts[0] : "",
+		 nparts > 1 ? ", " : "", nparts > 1 ? parts[1] : "",
+		 nparts > 2 ? ", " : "", nparts > 2 ? parts[2] : "",
+		 nparts ? ")" : "");
+}
+
 void c_memory_roots(struct walk *w, c_holder_fn *want, void *arg)
 {
 	struct scan sc = { .w = w, .want = want, .arg = arg };
 	struct held held;
-	char label[160];
+	char label[400];
 
 	struct_blocks(&sc);
 
@@ -382,14 +435,20 @@ void c_memory_roots(struct walk *w, c_holder_fn *want, void *arg)
 			ranges[0][1] = mod->end;
 			nranges = 1;
 		}
+		bool interpreter = mod->path && w->l->module_path &&
+				   !strcmp(mod->path, w->l->module_path);
+
 		for (size_t k = 0; k < nranges && !w->err; k++)
 			static_range(&sc, ranges[k][0] & ~7ULL, ranges[k][1],
-				     base, mod->start, label, sizeof(label));
+				     base, mod->start, interpreter, label,
+				     sizeof(label));
 	}
 	// Each thread's C stack, from its stack pointer up: a C caller
 	// holds what it is working on there.
-	const uint64_t *sps;
+	const uint64_t *sps, *regs;
 	size_t nsps = target_stack_pointers(w->t, &sps);
+	size_t nregs = target_thread_registers(w->t, &regs);
+	char where[256];
 
 	for (size_t i = 0; i < nsps && !w->err; i++) {
 		uint64_t start, len;
@@ -398,6 +457,8 @@ void c_memory_roots(struct walk *w, c_holder_fn *want, void *arg)
 		if (!target_next_segment(w->t, sps[i], &start, &len, &data) ||
 		    start > sps[i])
 			continue;
+		thread_where(w, i, i < nregs ? regs + i * TARGET_NREGS : NULL,
+			     where, sizeof(where));
 		for (uint64_t a = (sps[i] + 7) & ~7ULL; a + 8 <= start + len &&
 		     a - sps[i] < STACK_SCAN_MAX; a += 8) {
 			uint64_t p;
@@ -405,8 +466,8 @@ void c_memory_roots(struct walk *w, c_holder_fn *want, void *arg)
 			memcpy(&p, data + (a - start), 8);
 			if (!thread_word(&sc, p, &held))
 				continue;
-			snprintf(label, sizeof(label), "C stack of thread %zu "
-				 "at 0x%" PRIx64, i + 1, a);
+			snprintf(label, sizeof(label), "C stack of %s at 0x%"
+				 PRIx64, where, a);
 			thread_hold(&sc, p, &held, label);
 		}
 	}
@@ -418,17 +479,16 @@ void c_memory_roots(struct walk *w, c_holder_fn *want, void *arg)
 		"cs", "eflags", "rsp", "ss", "fs_base", "gs_base", "ds", "es",
 		"fs", "gs",
 	};
-	const uint64_t *regs;
-	size_t nregs = target_thread_registers(w->t, &regs);
-
 	for (size_t i = 0; i < nregs && !w->err; i++) {
+		thread_where(w, i, regs + i * TARGET_NREGS, where,
+			     sizeof(where));
 		for (int r = 0; r < TARGET_NREGS; r++) {
 			uint64_t p = regs[i * TARGET_NREGS + r];
 
 			if (!thread_word(&sc, p, &held))
 				continue;
-			snprintf(label, sizeof(label), "register %s of thread "
-				 "%zu", reg_names[r], i + 1);
+			snprintf(label, sizeof(label), "register %s of %s",
+				 reg_names[r], where);
 			thread_hold(&sc, p, &held, label);
 		}
 	}
@@ -593,10 +653,13 @@ void walk_holders(struct walk *w)
 		u.node[a[i].node] = x->flags & HEAP_NODE_ARENA ? 2 : 1;
 		u.lo = x->addr < u.lo ? x->addr : u.lo;
 		u.hi = x->addr > u.hi ? x->addr : u.hi;
-		want += u.node[a[i].node] == 1;
 	}
+	known_leaks(w, a, na, u.node);
 	free(a);
-	if (want) {
+	want = 0;
+	for (size_t i = 0; i < w->nnodes; i++)
+		want += u.node[i] == 1;
+	if (want && !w->err) {
 		frame_holders(w, unexplained, &u);
 		c_memory_roots(w, unexplained, &u);
 	}

@@ -196,6 +196,32 @@ static void iframe_roots(struct walk *w, uint64_t f, const char *who)
 	w->dc.problem = NULL;
 }
 
+// Remember a thread and its innermost frame's code (0: none), to name
+// what its C stack holds (holders.c).
+static void thread_seen(struct walk *w, uint64_t tstate, uint64_t code)
+{
+	const struct layout *l = w->l;
+	struct walk_thread *t;
+
+	if (w->nthreads == w->threads_cap) {
+		size_t cap = w->threads_cap ? 2 * w->threads_cap : 16;
+
+		t = cap <= MAX_THREADS ?
+		    realloc(w->threads, cap * sizeof(*t)) : NULL;
+		if (!t)
+			return;
+		w->threads = t;
+		w->threads_cap = cap;
+	}
+	t = &w->threads[w->nthreads++];
+	t->pthread = walk_peek(w, tstate, l->tstate_thread_id);
+	t->tid = l->tstate_native_thread_id >= 0 ?
+		 walk_peek(w, tstate, l->tstate_native_thread_id) : 0;
+	t->frame[0] = 0;
+	if (code)
+		frame_name(w, code, "Python", t->frame, sizeof(t->frame));
+}
+
 static void thread_roots(struct walk *w, uint64_t tstate)
 {
 	const struct layout *l = w->l;
@@ -243,6 +269,7 @@ static void thread_roots(struct walk *w, uint64_t tstate)
 		// decoder reports what they hold.
 		uint64_t f = walk_peek(w, tstate, l->tstate_frame);
 
+		thread_seen(w, tstate, f ? walk_peek(w, f, l->frame_code) : 0);
 		for (int depth = 0; f && depth < 100000 && !w->err; depth++) {
 			char label[256];
 
@@ -282,16 +309,25 @@ static void thread_roots(struct walk *w, uint64_t tstate)
 	if (v && v->ops && v->ops->current_frame &&
 	    !v->ops->current_frame(l, w->t, tstate, &f))
 		f = 0;
+	bool seen = false;
+
 	for (int depth = 0; v && f && depth < 100000 && !w->err; depth++) {
 		uint8_t owner = 0xff;
 
 		// Only frames the thread owns: generators' and frame
 		// objects' frames are theirs, C-stack shims hold nothing.
 		target_read_ok(w->t, &owner, f + l->iframe_owner, 1);
-		if (owner == v->frame_owned_by_thread)
+		if (owner == v->frame_owned_by_thread) {
+			if (!seen)
+				thread_seen(w, tstate,
+					    walk_peek(w, f, l->iframe_code));
+			seen = true;
 			iframe_roots(w, f, who);
+		}
 		f = walk_peek(w, f, l->iframe_previous);
 	}
+	if (!seen)
+		thread_seen(w, tstate, 0);
 }
 
 // gc.garbage: a root, and its items what the garbage table lists.

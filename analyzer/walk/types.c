@@ -537,11 +537,12 @@ bool plausible_object(struct walk *w, uint64_t p)
 }
 
 /*
- * Find a str key in a dict without marking the current object: used on
- * type dicts while another object is being decoded.
+ * Find a str key in a dict of at most max_entries entries without marking
+ * the current object: used on type dicts while another object is being
+ * decoded, and on sys.modules.
  */
-static bool dict_find_str(struct walk *w, uint64_t dict, const char *key,
-			  uint64_t *value_ret)
+bool dict_find_str(struct walk *w, uint64_t dict, const char *key,
+		   uint64_t max_entries, uint64_t *value_ret)
 {
 	const struct layout *l = w->l;
 	uint64_t keys, values, nentries, entries;
@@ -550,7 +551,7 @@ static bool dict_find_str(struct walk *w, uint64_t dict, const char *key,
 	if (!dict || !target_read_u64(w->t, dict + l->dict_keys, &keys) ||
 	    !target_read_u64(w->t, dict + l->dict_values, &values) ||
 	    !target_read_u64(w->t, keys + l->dk_nentries, &nentries) ||
-	    nentries > 4096)
+	    nentries > max_entries)
 		return false;
 	if (l->dict_log2) {
 		uint8_t hdr[3];
@@ -613,7 +614,7 @@ static void module_of_type(struct walk *w, const struct decode_type *ti, char *b
 		// type_new() stores the defining module's name in the class
 		// dict (Objects/typeobject.c type_new_set_module).
 		if (target_read_u64(w->t, ti->addr + w->l->tp_dict, &dict) &&
-		    dict_find_str(w, dict, "__module__", &module))
+		    dict_find_str(w, dict, "__module__", 4096, &module))
 			decode_str(&w->dc, module, false, buf, size, NULL);
 		// Not in the snapshot: unknown (NULL), not guessed.
 		if (target_lost_reads(w->t) != lost)

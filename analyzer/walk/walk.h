@@ -22,6 +22,7 @@ enum {
 	MAX_IDENTIFIERS = 1 << 20, // _Py_IDENTIFIER strings of an interpreter
 	MAX_ATEXIT = 1 << 16,    // atexit callbacks of an interpreter
 	MAX_FRAME_SPANS = 1 << 16, // running frames' value stacks kept
+	MAX_THREADS = 1 << 16,   // threads remembered for holders.c
 	MAX_FRAME_STACK = 1 << 16, // words of one value stack scanned
 	MAX_HEADS = 64,          // collector list heads kept for gc_resolve
 	EDGE_LABEL_MAX = 256,    // bytes of a reference's label kept
@@ -126,6 +127,12 @@ struct walk {
 	size_t nfree_lists;
 	struct frame_span *frame_spans; // value stacks of running frames
 	size_t nframe_spans, frame_spans_cap;
+	struct walk_thread {          // the interpreters' threads, for the
+		uint64_t pthread;     // holders found on their C stacks:
+		uint64_t tid;         // pthread_t, native id (0: unknown),
+		char frame[120];      // innermost Python frame ("" if none)
+	} *threads;
+	size_t nthreads, threads_cap;
 
 	// The collector's list heads and their generations; whether a list
 	// could not be walked whole (gc_resolve is needed then).
@@ -175,6 +182,8 @@ void addr_set_add(struct addr_set *set, uint64_t addr);
 void addr_set_free(struct addr_set *set);
 bool plausible_refcnt(struct walk *w, uint64_t addr, uint64_t refcnt);
 bool plausible_object(struct walk *w, uint64_t p);
+bool dict_find_str(struct walk *w, uint64_t dict, const char *key,
+		   uint64_t max_entries, uint64_t *value_ret);
 void setup_decoders(struct walk *w);
 void learn_unexported(struct walk *w);
 
@@ -197,6 +206,11 @@ void c_memory_roots(struct walk *w, c_holder_fn *want, void *arg);
 void walk_holders(struct walk *w);
 void frame_span(struct walk *w, uint64_t start, uint64_t end,
 		const char *label);
+
+/* leaks.c: references CPython itself takes and never releases */
+struct graph_anomaly;
+void known_leaks(struct walk *w, const struct graph_anomaly *a, size_t na,
+		 uint8_t *candidate);
 
 /* arenas.c: the census's objects and accounting */
 void census_walk(struct walk *w);

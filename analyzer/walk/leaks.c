@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * References CPython itself, or the code Cython generates for extension
+ * modules, takes and never releases. Every process of some versions has
+ * them: start-up keeps a reference to the sys module nothing holds
+ * (3.6–3.8), an extension module's initialisation one to an object it
+ * stores (3.9's select.poll type), a Cython module one to each special
+ * method's slot wrapper it documents. No word of memory holds such a count
+ * and no program can release it: it is no bug of the program read, and it
+ * must not be reported as one.
+ *
+ * Each is named here by version and by the object it is on, with the
+ * number of references it takes. Before any memory is scanned for
+ * holders, an object one of them names whose count the references leave
+ * unexplained gets that many conservative roots at most, labelled with
+ * the leak -- never more than the rest of its count: a program's own leak
+ * of the same object stays a suspected bug.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "walk/walk.h"
+#include "analysis/graph.h"
+#include "cpython/layout.h"
+#include "target/target.h"
+
+enum leak_on {
+	LEAK_MODULE,    // the module named `name` (its md_name)
+	LEAK_STR,       // the interned str whose text is `name`
+	LEAK_TYPE,      // the heap type whose tp_name is `name`
+	LEAK_ATTR,      // sys.modules[name], then each dotted part of `attr`
+			// in the __dict__ of what the last one named
+	LEAK_CYTHON_DOC, // a slot wrapper whose wrapperbase a Cython module
+			// replaced with its own copy, to give it a docstring
+};
+
+struct known_leak {
+	unsigned minor_lo, minor_hi;  // 3.minor_lo … 3.minor_hi
+	unsigned micro_lo;            // of 3.minor_lo: the first seen leaking
+	enum leak_on on;
+	const char *name, *attr;
+	unsigned refs;                // references it takes
+	const char *label;            // the root's label: the cause
+};
+
+/*
+ * Found by reading the counts of every interpreter's own processes
+ * (`python -S`, scripts, `-c`, `-m`), each confirmed by the memory: no
+ * word anywhere holds the reference.
+ */
+static const struct known_leak known[] = {
+	{ 6, 8, 0, LEAK_MODULE, "sys", NULL, 1,
+	  "CPython 3.6-3.8 start-up: a reference to the sys module it "
+	  "never releases" },
+	{ 6, 8, 0, LEAK_MODULE, "_warnings", NULL, 1,
+	  "CPython 3.6-3.8 start-up: a reference to the _warnings module it "
+	  "never releases" },
+	{ 6, 8, 0, LEAK_MODULE, "builtins", NULL, 1,
+	  "CPython 3.6-3.8 start-up: a reference to the builtins module it "
+	  "never releases" },
+	{ 6, 6, 0, LEAK_STR, "__init__", NULL, 1,
+	  "CPython 3.6 start-up: a reference to the interned '__init__' it "
+	  "never releases" },
+	{ 7, 8, 0, LEAK_STR, "__main__", NULL, 1,
+	  "CPython 3.7-3.8 start-up: a reference to the interned '__main__' "
+	  "it never releases" },
+	{ 6, 6, 0, LEAK_ATTR, "_multiprocessing", "SemLock.SEM_VALUE_MAX", 1,
+	  "CPython 3.6 _multiprocessing: a reference to SemLock.SEM_VALUE_MAX "
+	  "its initialisation never releases" },
+	{ 9, 9, 0, LEAK_TYPE, "select.poll", NULL, 1,
+	  "CPython 3.9 select: a reference to its poll type its "
+	  "initialisation never releases" },
+	{ 11, 11, 7, LEAK_ATTR, "_decimal", "ExtendedContext", 1,
+	  "CPython 3.11.7 _decimal: a reference to ExtendedContext its "
+	  "initialisation never releases" },
+	// Cython's module initialisation (CYTHON_UPDATE_DESCRIPTOR_DOC, on by
+	// default) gets each documented special method's slot wrapper with
+	// PyObject_GetAttrString(), points its d_base at a static copy
+	// (__pyx_wrapperbase_*) carrying the docstring, and never releases
+	// the wrapper: one reference per such method (lxml, numpy, yaml).
+	{ 6, 13, 0, LEAK_CYTHON_DOC, NULL, NULL, 1, NULL },
+};
+
+enum {
+	MAX_MODULES = 1 << 20,    // entries of sys.modules searched
+	MAX_ATTRS = 1 << 16,      // entries of a module's or type's dict
+	MAX_ATTR_PATH = 4,        // dotted parts of an attribute path
+};
+
+static bool applies(const struct layout *l, const struct known_leak *k)
+{
+	return l->major == 3 && l->minor >= k->minor_lo &&
+	       l->minor <= k->minor_hi &&
+	       (l->minor > k->minor_lo || l->micro >= k->micro_lo);
+}
+
+static const struct decode_type *type_of(struct walk *w, uint32_t v)
+{
+	uint32_t t = w->nodes[v].type;
+
+	return t < w->nnodes ? type_find(w, w->nodes[t].addr) : NULL;
+}
+
+static bool str_is(struct walk *w, uint64_t addr, const char *text)
+{
+	char buf[DECODE_NAME_MAX];
+
+	return addr && decode_str(&w->dc, addr, false, buf, sizeof(buf), NULL) &&
+	       !strcmp(buf, text);
+}
+
+// The __dict__ of a module or a type, or 0.
+static uint64_t dict_of(struct walk *w, uint64_t obj)
+{
+	const struct layout *l = w->l;
+	uint64_t type = 0, dict = 0;
+	const struct decode_type *ti;
+
+	if (!target_read_u64(w->t, obj + l->ob_type, &type))
+		return 0;
+	ti = type_find(w, type);
+	if (ti && ti->valid && !strcmp(ti->name, "module"))
+		target_read_u64(w->t, obj + l->module_dict, &dict);
+	else if (is_type_object(w, obj) && l->tp_dict >= 0)
+		target_read_u64(w->t, obj + l->tp_dict, &dict);
+	return dict;
+}
+
+// What sys.modules[k->name].attr names, or 0.
+static uint64_t resolve_attr(struct walk *w, uint64_t modules,
+			     const struct known_leak *k)
+{
+	char part[DECODE_NAME_MAX];
+	const char *at = k->attr;
+	uint64_t obj;
+
+	if (!dict_find_str(w, modules, k->name, MAX_MODULES, &obj))
+		return 0;
+	for (int i = 0; at && *at && obj && i < MAX_ATTR_PATH; i++) {
+		size_t n = strcspn(at, ".");
+
+		snprintf(part, sizeof(part), "%.*s", (int)n, at);
+		at += n + (at[n] == '.');
+		if (!dict_find_str(w, dict_of(w, obj), part, MAX_ATTRS, &obj))
+			return 0;
+	}
+	return *at ? 0 : obj;
+}
+
+/*
+ * Whether node v is a slot wrapper (PyWrapperDescrObject) whose d_base is
+ * a static of a loaded file other than the interpreter's: Cython's copy.
+ * Its file, into @p file.
+ */
+static bool cython_wrapperbase(struct walk *w, uint32_t v, char *file,
+			       size_t size)
+{
+	const struct layout *l = w->l;
+	const struct decode_type *ti = type_of(w, v);
+	uint64_t base;
+	long m;
+
+	if (!ti || !ti->valid || strcmp(ti->name, "wrapper_descriptor") ||
+	    l->descr_qualname < 0 ||
+	    // d_base follows PyDescr_COMMON, whose last field is d_qualname.
+	    !target_read_u64(w->t, w->nodes[v].addr + l->descr_qualname + 8,
+			     &base) ||
+	    (m = target_module_at(w->t, base)) < 0)
+		return false;
+	const struct target_module *mod = target_module(w->t, m);
+	const char *sym = target_symbol_at(w->t, base);
+
+	if ((mod->path && l->module_path && !strcmp(mod->path, l->module_path)) ||
+	    (sym && strncmp(sym, "__pyx_wrapperbase_", 18)))
+		return false;
+	if (file) {
+		const char *name = strrchr(mod->name, '/');
+
+		snprintf(file, size, "%s", name ? name + 1 : mod->name);
+	}
+	return true;
+}
+
+static bool is_leak_object(struct walk *w, uint32_t v, uint64_t modules,
+			   const struct known_leak *k)
+{
+	const struct layout *l = w->l;
+	const struct decode_type *ti = type_of(w, v);
+	uint64_t addr = w->nodes[v].addr, p, state;
+
+	if (!ti || !ti->valid)
+		return false;
+	switch (k->on) {
+	case LEAK_MODULE:
+		return !strcmp(ti->name, "module") &&
+		       target_read_u64(w->t, addr + l->module_name, &p) &&
+		       str_is(w, p, k->name);
+	case LEAK_STR:
+		// interned:2, the low bits of the state (PyASCIIObject).
+		return ti->addr == w->sym.str_type &&
+		       target_read_u64(w->t, addr + l->str_state, &state) &&
+		       (state & 3) && str_is(w, addr, k->name);
+	case LEAK_TYPE: {
+		const struct decode_type *self = type_find(w, addr);
+
+		return self && self->valid &&
+		       (self->flags & TPFLAGS_HEAPTYPE) &&
+		       !strcmp(self->name, k->name);
+	}
+	case LEAK_ATTR:
+		return modules && resolve_attr(w, modules, k) == addr;
+	case LEAK_CYTHON_DOC:
+		return cython_wrapperbase(w, v, NULL, 0);
+	}
+	return false;
+}
+
+/*
+ * Give the objects of @p a (the anomalies as the references leave them)
+ * that a known leak names their roots, before any memory is scanned: what
+ * is known beats what a word may hold. An object they explain whole is no
+ * longer a @p candidate for the scans.
+ */
+void known_leaks(struct walk *w, const struct graph_anomaly *a, size_t na,
+		 uint8_t *candidate)
+{
+	const struct layout *l = w->l;
+	uint64_t interp = 0, modules;
+	bool any = false;
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		any |= applies(l, &known[i]);
+	if (!any || w->err)
+		return;
+	if (l->gc_statics) {
+		uint64_t addr;
+
+		if (target_symbol(w->t, "interp_head", &addr, NULL, NULL))
+			interp = walk_peek(w, addr, 0);
+	} else {
+		interp = walk_peek(w, l->runtime_addr, l->rt_interpreters_head);
+	}
+	modules = walk_peek(w, interp, l->interp_modules);
+	for (size_t i = 0; i < na && !w->err; i++) {
+		uint32_t v = a[i].node;
+		int64_t rest = w->nodes[v].refcnt - a[i].referrers -
+			       a[i].conservative;
+
+		if (a[i].kind == GRAPH_DEFICIT || a[i].explained ||
+		    !candidate[v] || rest <= 0)
+			continue;
+		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]) &&
+		     rest > 0 && !w->err; k++) {
+			if (!applies(l, &known[k]) ||
+			    !is_leak_object(w, v, modules, &known[k]))
+				continue;
+			const char *label = known[k].label;
+			char buf[256], file[128];
+
+			if (known[k].on == LEAK_CYTHON_DOC) {
+				cython_wrapperbase(w, v, file, sizeof(file));
+				snprintf(buf, sizeof(buf), "Cython module %s: a "
+					 "reference to this slot wrapper its "
+					 "initialisation never releases, after "
+					 "giving it a docstring", file);
+				label = buf;
+			}
+			for (unsigned r = 0; r < known[k].refs && rest > 0;
+			     r++, rest--)
+				root_add(w, w->nodes[v].addr,
+					 HEAP_ROOT_INTERPRETER, label, true);
+		}
+		if (rest <= 0)
+			candidate[v] = 0;
+	}
+}
