@@ -663,7 +663,9 @@ void walk_holders(struct walk *w)
 		frame_holders(w, unexplained, &u);
 		c_memory_roots(w, unexplained, &u);
 	}
-	if (u.lo <= u.hi)
+	if (u.lo <= u.hi) {
 		memory_words(w, &u);
+		cython_constants(w, u.node);
+	}
 	free(u.node);
 }

@@ -183,8 +183,12 @@ static bool cython_wrapperbase(struct walk *w, uint32_t v, char *file,
 	return true;
 }
 
+/*
+ * @p attrs: what each LEAK_ATTR entry of known[] names, resolved once
+ * (UINT64_MAX: not yet).
+ */
 static bool is_leak_object(struct walk *w, uint32_t v, uint64_t modules,
-			   const struct known_leak *k)
+			   const struct known_leak *k, uint64_t *attr)
 {
 	const struct layout *l = w->l;
 	const struct decode_type *ti = type_of(w, v);
@@ -210,7 +214,9 @@ static bool is_leak_object(struct walk *w, uint32_t v, uint64_t modules,
 		       !strcmp(self->name, k->name);
 	}
 	case LEAK_ATTR:
-		return modules && resolve_attr(w, modules, k) == addr;
+		if (*attr == UINT64_MAX)
+			*attr = modules ? resolve_attr(w, modules, k) : 0;
+		return *attr && *attr == addr;
 	case LEAK_CYTHON_DOC:
 		return cython_wrapperbase(w, v, NULL, 0);
 	}
@@ -228,8 +234,10 @@ void known_leaks(struct walk *w, const struct graph_anomaly *a, size_t na,
 {
 	const struct layout *l = w->l;
 	uint64_t interp = 0, modules;
+	uint64_t attrs[sizeof(known) / sizeof(known[0])];
 	bool any = false;
 
+	memset(attrs, 0xff, sizeof(attrs));
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		any |= applies(l, &known[i]);
 	if (!any || w->err)
@@ -254,7 +262,7 @@ void known_leaks(struct walk *w, const struct graph_anomaly *a, size_t na,
 		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]) &&
 		     rest > 0 && !w->err; k++) {
 			if (!applies(l, &known[k]) ||
-			    !is_leak_object(w, v, modules, &known[k]))
+			    !is_leak_object(w, v, modules, &known[k], &attrs[k]))
 				continue;
 			const char *label = known[k].label;
 			char buf[256], file[128];
@@ -275,4 +283,146 @@ void known_leaks(struct walk *w, const struct graph_anomaly *a, size_t na,
 		if (rest <= 0)
 			candidate[v] = 0;
 	}
+}
+
+/*
+ * Constants a Cython module makes at import for a static the C compiler
+ * removed because nothing reads it -- the code object of a def function
+ * compiled without binding (its PyCFunction needs none), the tuple of
+ * names it made a code object from (3.11+ keep a copy), the arguments
+ * numpy's __init__.pxd would raise ImportError with: made, stored
+ * nowhere, never released. They live as long as the process and are no
+ * leak of the program's. Each is an object whose count of 1 nothing
+ * explains (no reference to it was found), of a kind Cython makes so.
+ */
+enum { MAX_CYTHON_NAMES = 1 << 16 };
+
+static bool cython_file(const char *file)
+{
+	size_t n = strlen(file);
+
+	return !strcmp(file, "stringsource") ||
+	       (n > 4 && (!strcmp(file + n - 4, ".pyx") ||
+			  !strcmp(file + n - 4, ".pxd")));
+}
+
+// A hash of a tuple's items (their addresses), at most 64; 0 if none.
+static uint64_t items_hash(struct walk *w, uint64_t tuple)
+{
+	const struct layout *l = w->l;
+	uint64_t n, items[64], h = 14695981039346656037ULL;
+
+	if (!target_read_u64(w->t, tuple + l->ob_size, &n) || n == 0 ||
+	    n > 64 || !target_read_ok(w->t, items, tuple + l->tuple_items, 8 * n))
+		return 0;
+	for (uint64_t i = 0; i < n; i++)
+		h = (h ^ items[i]) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
+// numpy's import_array/import_umath/import_ufunc error: ("numpy.core.X
+// failed to import",).
+static bool numpy_import_error(struct walk *w, uint64_t tuple)
+{
+	const struct layout *l = w->l;
+	char text[DECODE_NAME_MAX];
+	uint64_t n, item;
+	size_t len;
+
+	if (!target_read_u64(w->t, tuple + l->ob_size, &n) || n != 1 ||
+	    !target_read_u64(w->t, tuple + l->tuple_items, &item) ||
+	    !decode_str(&w->dc, item, false, text, sizeof(text), NULL))
+		return false;
+	len = strlen(text);
+	return !strncmp(text, "numpy.", 6) && len > 17 &&
+	       !strcmp(text + len - 17, " failed to import");
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+// Whether node v is a code object of a Cython module: its file, into file.
+static bool cython_code(struct walk *w, uint32_t v, char *file, size_t size)
+{
+	const struct decode_type *ti = type_of(w, v);
+	uint64_t p;
+
+	return ti && ti->valid && !strcmp(ti->name, "code") &&
+	       target_read_u64(w->t, w->nodes[v].addr + w->l->code_filename,
+			       &p) &&
+	       decode_str(&w->dc, p, false, file, size, NULL) &&
+	       cython_file(file);
+}
+
+void cython_constants(struct walk *w, const uint8_t *candidate)
+{
+	const struct layout *l = w->l;
+	uint64_t *names = NULL;
+	size_t nnames = 0;
+	bool tuples = false;
+	char file[DECODE_NAME_MAX], label[256];
+
+	for (size_t v = 0; v < w->nnodes && !w->err; v++) {
+		const struct decode_type *ti;
+
+		if (!candidate[v] || w->nodes[v].refcnt != 1 ||
+		    !(ti = type_of(w, v)) || !ti->valid)
+			continue;
+		if (cython_code(w, v, file, sizeof(file))) {
+			snprintf(label, sizeof(label), "a constant of a Cython "
+				 "module (%.120s): a code object made for a static "
+				 "the C compiler removed, as nothing reads it",
+				 file);
+			root_add(w, w->nodes[v].addr, HEAP_ROOT_INTERPRETER,
+				 label, true);
+		} else if (!strcmp(ti->name, "tuple")) {
+			tuples = true;
+		}
+	}
+	if (!tuples || w->err)
+		return;
+	// The names of every Cython code object, by their items' hash.
+	names = malloc(MAX_CYTHON_NAMES * sizeof(*names));
+	for (size_t v = 0; names && v < w->nnodes &&
+	     nnames < MAX_CYTHON_NAMES; v++) {
+		uint64_t p;
+		uint64_t h;
+
+		if (!cython_code(w, v, file, sizeof(file)))
+			continue;
+		p = walk_peek(w, w->nodes[v].addr, l->code_localsplusnames >= 0 ?
+			      l->code_localsplusnames : l->code_varnames);
+		if (p && (h = items_hash(w, p)))
+			names[nnames++] = h;
+	}
+	if (names)
+		qsort(names, nnames, sizeof(*names), cmp_u64);
+	for (size_t v = 0; v < w->nnodes && !w->err; v++) {
+		const struct decode_type *ti;
+		uint64_t addr = w->nodes[v].addr, h;
+
+		if (!candidate[v] || w->nodes[v].refcnt != 1 ||
+		    !(ti = type_of(w, v)) || !ti->valid ||
+		    strcmp(ti->name, "tuple"))
+			continue;
+		if (names && (h = items_hash(w, addr)) &&
+		    bsearch(&h, names, nnames, sizeof(*names), cmp_u64))
+			snprintf(label, sizeof(label), "a constant of a Cython "
+				 "module: the names of one of its code objects, "
+				 "made for a static the C compiler removed, as "
+				 "nothing reads it");
+		else if (numpy_import_error(w, addr))
+			snprintf(label, sizeof(label), "a constant of a Cython "
+				 "module: numpy's ImportError arguments "
+				 "(__init__.pxd), made for a static the C "
+				 "compiler removed, as nothing reads it");
+		else
+			continue;
+		root_add(w, addr, HEAP_ROOT_INTERPRETER, label, true);
+	}
+	free(names);
 }

@@ -211,6 +211,7 @@ void frame_span(struct walk *w, uint64_t start, uint64_t end,
 struct graph_anomaly;
 void known_leaks(struct walk *w, const struct graph_anomaly *a, size_t na,
 		 uint8_t *candidate);
+void cython_constants(struct walk *w, const uint8_t *candidate);
 
 /* arenas.c: the census's objects and accounting */
 void census_walk(struct walk *w);
