@@ -26,7 +26,8 @@ CREATE TABLE roots(
   label TEXT NOT NULL,     -- who holds it: "thread 4242 frame main (app.py) local 'cache'", 'interpreter sys.modules'
   conservative INTEGER NOT NULL CHECK(conservative BETWEEN 0 AND 1)
            -- 1: a word of the interpreter's or runtime's C struct that points
-           -- at a live object (label 'PyInterpreterState+0x1a8'); it may be
+           -- at a live object (label 'PyInterpreterState.imports.modules at
+           -- +0x3b0' with the DWARF, else 'PyInterpreterState+0x3b0'); it may be
            -- a borrowed pointer, so anomalies do not count it as a reference
 ) STRICT;
 

@@ -14,7 +14,8 @@ ALTER TABLE anomalies ADD COLUMN cause TEXT;
   -- no holder explains); otherwise the first holder found, as roots.label
   -- names it ("C stack of thread 2 (LWP 4242, Python frame run (app.py),
   -- in epoll_wait) at 0x...", "static NAME in FILE+0x...",
-  -- "PyInterpreterState+0x...", a leak of CPython's own: "CPython 3.6-3.8
+  -- "PyInterpreterState.imports.modules at +0x3b0" (with the DWARF; else
+  -- "PyInterpreterState+0x3b0"), a leak of CPython's own: "CPython 3.6-3.8
   -- start-up: a reference to the sys module it never releases") or "a word
   -- (<+OFF>) of TYPE at 0x..., scanned conservatively" (an object of a type
   -- gcscope cannot decode)

@@ -562,7 +562,7 @@ struct err *snapshot_take(const struct snapshot_options *o,
 {
 	struct target *t = NULL;
 	struct db_writer *s = NULL;
-	struct layout l;
+	struct layout l = { .dwarf = NULL };
 	struct heap_graph g = { 0 };
 	struct graph_cycles cycles = { 0 };
 	struct snapshot_analyses *as = &r->analyses;
@@ -643,6 +643,7 @@ out:
 	graph_cycles_deinit(&cycles);
 	heap_graph_deinit(&g);
 	db_writer_destroy(s);
+	layout_deinit(&l);
 	target_destroy(t);
 	return err;
 }

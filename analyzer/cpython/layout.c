@@ -385,7 +385,6 @@ static struct err *layout_from_dwarf(struct layout *l, struct target *t)
 	if (err)
 		return err;
 	fill_from_dwarf(l, idx);
-	dwarf_index_destroy(idx);
 	l->source = LAYOUT_DWARF;
 	// No separate file: the DWARF is the module's own.
 	l->debug_path = debug_path ? debug_path : l->module_path;
@@ -393,6 +392,7 @@ static struct err *layout_from_dwarf(struct layout *l, struct target *t)
 	// A file with DWARF for some units but not the core structs (a
 	// partial -dbg, a mismatched debug file) is no DWARF at all for us.
 	if (!layout_complete(l)) {
+		dwarf_index_destroy(idx);
 		err = err_create(ERR_LAYOUT,
 				 "the debug info for Python %s in '%s' lacks "
 				 "the interpreter's types",
@@ -400,6 +400,7 @@ static struct err *layout_from_dwarf(struct layout *l, struct target *t)
 		return err_hint(err, "install the debug symbols that match "
 				     "this build");
 	}
+	l->dwarf = idx;
 	return NULL;
 }
 
@@ -639,10 +640,19 @@ struct err *layout_init(struct layout *l, struct target *t,
 		err_destroy(dwarf_err);
 		break;
 	}
+	if (!err) {
+		layout_derive(l);
+		err = layout_validate(l, t);
+	}
 	if (err)
-		return err;
-	layout_derive(l);
-	return layout_validate(l, t);
+		layout_deinit(l);
+	return err;
+}
+
+void layout_deinit(struct layout *l)
+{
+	dwarf_index_destroy(l->dwarf);
+	l->dwarf = NULL;
 }
 
 struct err *layout_builtin(struct layout *l, unsigned minor)

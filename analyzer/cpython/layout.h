@@ -24,6 +24,7 @@
 
 struct target;
 struct cpython_version;
+struct dwarf_index;
 
 /*
  * LAYOUT_OFFSETS(X): X(field, type, paths). "paths" lists the member path
@@ -503,6 +504,9 @@ struct layout {
 	long module;                   /* target module holding the runtime */
 	const char *module_path;       /* its file, for messages */
 	const char *debug_path;        /* file the DWARF came from, or NULL */
+	struct dwarf_index *dwarf;     /* that DWARF, to name the members of
+					  the runtime's structs; or NULL.
+					  layout_deinit() releases it */
 
 	/* anchors, target addresses */
 	uint64_t runtime_addr;    /* _PyRuntime, 0 before 3.7 */
@@ -622,6 +626,9 @@ struct err *layout_init(struct layout *ret, struct target *t,
  * @return NULL on success; ERR_LAYOUT if there is no table for it.
  */
 struct err *layout_builtin(struct layout *l, unsigned minor);
+
+/** Release what a layout_init() that succeeded keeps (its DWARF index). */
+void layout_deinit(struct layout *l);
 
 /**
  * Fill a layout from the DWARF of a file (a libpython, or a separate debug

@@ -3,6 +3,7 @@
 #include <elfutils/libdw.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -847,4 +848,102 @@ int64_t dwarf_member_size(struct dwarf_index *idx, const char *type,
 	if (dwarf_walk(idx, type, path, &size) < 0)
 		return -1;
 	return size;
+}
+
+// Deepest member path dwarf_member_at() follows.
+#define DWARF_MAX_PATH 24
+
+/*
+ * Append to out[*n..size) as snprintf does; *n stays at most size - 1.
+ */
+static void dwarf_append(char *out, size_t size, size_t *n, const char *fmt,
+			 const char *s, int64_t v)
+{
+	int k;
+
+	if (*n + 1 >= size)
+		return;
+	k = s ? snprintf(out + *n, size - *n, fmt, s) :
+		snprintf(out + *n, size - *n, fmt, (long long)v);
+	if (k > 0)
+		*n += (size_t)k < size - *n ? (size_t)k : size - *n - 1;
+}
+
+bool dwarf_member_at(struct dwarf_index *idx, const char *type,
+		     int64_t offset, char *out, size_t size)
+{
+	struct dwarf_slot *s = dwarf_find_type(idx, type);
+	Dwarf_Die cur;
+	int64_t rel = offset;
+	size_t n = 0;
+	bool named = false;
+
+	if (!size)
+		return false;
+	out[0] = 0;
+	if (!s || offset < 0 || !dwarf_resolve(idx, &s->die, &cur))
+		return false;
+	for (int depth = 0; depth < DWARF_MAX_PATH; depth++) {
+		if (dwarf_is_aggregate(&cur)) {
+			Dwarf_Die child, next, found, ftype;
+			int64_t floc = 0;
+			bool hit = false;
+			int r;
+
+			for (r = dwarf_child(&cur, &child); r == 0 && !hit;
+			     r = dwarf_siblingof(&child, &next), child = next) {
+				Dwarf_Die type;
+				int64_t loc, msize;
+
+				if (dwarf_tag(&child) != DW_TAG_member ||
+				    !dwarf_member_location(&child, &loc) ||
+				    !dwarf_type_of(&child, &type) ||
+				    !dwarf_resolve(idx, &type, &type) ||
+				    (msize = dwarf_die_size(idx, &type)) <= 0 ||
+				    rel < loc || rel - loc >= msize)
+					continue;
+				found = child;
+				ftype = type;
+				floc = loc;
+				hit = true;
+			}
+			if (!hit)
+				break;
+			const char *name = dwarf_diename(&found);
+
+			// Members of anonymous structs and unions read as the
+			// enclosing type's, as in C.
+			if (name) {
+				dwarf_append(out, size, &n, named ? ".%s" : "%s",
+					     name, 0);
+				named = true;
+			}
+			rel -= floc;
+			cur = ftype;
+		} else if (dwarf_tag(&cur) == DW_TAG_array_type) {
+			int64_t dims[DWARF_MAX_DIMS], elem_size, stride;
+			int ndims;
+			Dwarf_Die elem;
+
+			if (!named || !dwarf_array_dims(&cur, dims, &ndims, &elem) ||
+			    !dwarf_resolve(idx, &elem, &elem) ||
+			    (elem_size = dwarf_die_size(idx, &elem)) <= 0)
+				break;
+			for (int d = 0; d < ndims; d++) {
+				stride = dwarf_dims_product(elem_size, dims,
+							    d + 1, ndims);
+				if (stride <= 0)
+					break;
+				dwarf_append(out, size, &n, "[%lld]", NULL,
+					     rel / stride);
+				rel %= stride;
+			}
+			cur = elem;
+		} else {
+			break;
+		}
+	}
+	if (named && rel)
+		dwarf_append(out, size, &n, "+%lld", NULL, rel);
+	return named;
 }

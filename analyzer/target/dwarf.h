@@ -13,6 +13,8 @@
 #ifndef GCSCOPE_DWARF_H
 #define GCSCOPE_DWARF_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -66,6 +68,18 @@ int64_t dwarf_member_offset(struct dwarf_index *idx, const char *type,
  */
 int64_t dwarf_member_size(struct dwarf_index *idx, const char *type,
 			  const char *path);
+
+/**
+ * The member of the named struct or union at byte @p offset, as a path
+ * dwarf_member_offset() reads: "imports.modules_by_index",
+ * "types.builtins[12].tp_dict", with "+N" for bytes past the start of the
+ * innermost member found.
+ *
+ * @param out filled with the path, truncated to @p size.
+ * @return true if the offset is in a named member.
+ */
+bool dwarf_member_at(struct dwarf_index *idx, const char *type,
+		     int64_t offset, char *out, size_t size);
 
 /**
  * Value of an enumerator, searched in every indexed enumeration type.

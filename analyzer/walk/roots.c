@@ -14,6 +14,7 @@
 #include "cpython/layout.h"
 #include "cpython/version.h"
 #include "util/mem.h"
+#include "target/dwarf.h"
 #include "target/target.h"
 
 // A reference held from outside the heap; returns the object's node.
@@ -64,7 +65,7 @@ long root(struct walk *w, uint64_t addr, enum heap_root_kind kind,
 static void struct_roots(struct walk *w, uint64_t base, int64_t size,
 			 const char *what, const struct span *skip, int nskip)
 {
-	char label[64];
+	char label[192], member[160];
 
 	if (size <= 0)
 		return;
@@ -94,8 +95,15 @@ static void struct_roots(struct walk *w, uint64_t base, int64_t size,
 			if (in_free_list ||
 			    (node_find(w, p) < 0 && !plausible_object(w, p)))
 				continue;
-			snprintf(label, sizeof(label), "%s+0x%" PRIx64, what,
-				 off);
+			// Named by its member when the DWARF is at hand.
+			if (w->l->dwarf &&
+			    dwarf_member_at(w->l->dwarf, what, (int64_t)off,
+					    member, sizeof(member)))
+				snprintf(label, sizeof(label), "%s.%s at +0x%"
+					 PRIx64, what, member, off);
+			else
+				snprintf(label, sizeof(label), "%s+0x%" PRIx64,
+					 what, off);
 			root_add(w, p, HEAP_ROOT_INTERPRETER, label, true);
 		}
 	}

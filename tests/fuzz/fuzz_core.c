@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static int fd = -1;
 	char path[64];
 	struct target *t = NULL;
-	struct layout l;
+	struct layout l = { .dwarf = NULL };
 	struct err *err;
 
 	if (fd < 0) {
@@ -67,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else if (verbose)
 		printf("core: error: %s\n", err->message);
 	err_destroy(err);
+	layout_deinit(&l);
 	target_destroy(t);
 	return 0;
 }

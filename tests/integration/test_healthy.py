@@ -120,7 +120,7 @@ def holder_kind(cause):
             return kind
     if 'value stack' in cause:
         return 'frame value stack'
-    return cause.split('+', 1)[0].split(' ', 1)[0]
+    return re.split(r'[+. ]', cause, 1)[0]
 
 
 @pytest.mark.parametrize('program,mode,name', list(cases()))

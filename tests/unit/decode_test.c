@@ -135,7 +135,7 @@ static void check(uint64_t obj, const char *row, const struct want *want,
 {
 	struct image im;
 	struct target *t = NULL;
-	struct layout l;
+	struct layout l = { .dwarf = NULL };
 	struct heap_stats st;
 	struct heap_consumer consumer = {
 		.type = on_type,
@@ -231,6 +231,7 @@ static void check(uint64_t obj, const char *row, const struct want *want,
 		failed++;
 	}
 	err_destroy(err);
+	layout_deinit(&l);
 	target_destroy(t);
 	image_deinit(&im);
 }

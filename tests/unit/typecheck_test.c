@@ -159,7 +159,7 @@ static void check(const char *name, uint64_t type, bool real,
 {
 	struct image im;
 	struct target *t = NULL;
-	struct layout l;
+	struct layout l = { .dwarf = NULL };
 	struct heap_stats st;
 	struct heap_consumer consumer = {
 		.type = on_type,
@@ -248,6 +248,7 @@ static void check(const char *name, uint64_t type, bool real,
 		failed++;
 	}
 	err_destroy(err);
+	layout_deinit(&l);
 	target_destroy(t);
 	image_deinit(&im);
 }
