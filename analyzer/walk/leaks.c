@@ -223,6 +223,113 @@ static bool is_leak_object(struct walk *w, uint32_t v, uint64_t modules,
 	return false;
 }
 
+static bool type_named(struct walk *w, uint64_t obj, const char *name)
+{
+	uint64_t type;
+	const struct decode_type *ti;
+
+	return obj && target_read_u64(w->t, obj + w->l->ob_type, &type) &&
+	       (ti = type_find(w, type)) && ti->valid && !strcmp(ti->name, name);
+}
+
+/*
+ * numpy: PyUFunc_AddLoop() appends a loop's info tuple -- (its DTypes,
+ * an ArrayMethod or a promoter's capsule) -- to the ufunc's list of
+ * loops, taking a reference of its own, and the callers that register
+ * loops and promoters at import (PyUFunc_AddLoopFromSpec,
+ * PyUFunc_AddPromoter, install_logical_ufunc_promoter) return without
+ * releasing theirs: one reference per such loop. Whether the node is
+ * such a tuple, but for where it is held (numpy_loops() checks that).
+ */
+static bool numpy_loop_info(struct walk *w, uint32_t v)
+{
+	const struct layout *l = w->l;
+	const struct decode_type *ti = type_of(w, v);
+	uint64_t addr = w->nodes[v].addr, n, items[2];
+
+	return ti && ti->valid && !strcmp(ti->name, "tuple") &&
+	       target_read_u64(w->t, addr + l->ob_size, &n) && n == 2 &&
+	       target_read_ok(w->t, items, addr + l->tuple_items, 16) &&
+	       type_named(w, items[0], "tuple") &&
+	       (type_named(w, items[1], "PyCapsule") ||
+		type_named(w, items[1], "numpy._ArrayMethod"));
+}
+
+/*
+ * Of the nodes @p want marks (1), keep marked those whose every referrer
+ * is a list some numpy.ufunc holds: a ufunc's loops.
+ */
+static void numpy_loops(struct walk *w, uint8_t *want)
+{
+	uint8_t *list = calloc(w->nnodes + 1, 1);
+
+	if (!list)
+		return;
+	// 1: a list holding a wanted tuple; 2: and a ufunc holds it.
+	for (size_t e = 0; e < w->nedges; e++) {
+		uint32_t s = w->esrc[e], d = w->edst[e];
+		const struct decode_type *ti;
+
+		if (d >= w->nnodes || !want[d] || w->ekind[e] == HEAP_EDGE_BORROWED)
+			continue;
+		if ((ti = type_of(w, s)) && ti->valid && !strcmp(ti->name, "list"))
+			list[s] = 1;
+		else
+			want[d] = 0;
+	}
+	for (size_t e = 0; e < w->nedges; e++) {
+		uint32_t s = w->esrc[e], d = w->edst[e];
+		const struct decode_type *ti;
+
+		if (d < w->nnodes && list[d] && (ti = type_of(w, s)) &&
+		    ti->valid && !strcmp(ti->name, "numpy.ufunc"))
+			list[d] = 2;
+	}
+	for (size_t e = 0; e < w->nedges; e++) {
+		uint32_t s = w->esrc[e], d = w->edst[e];
+
+		if (d < w->nnodes && want[d] && list[s] != 2 &&
+		    w->ekind[e] != HEAP_EDGE_BORROWED)
+			want[d] = 0;
+	}
+	free(list);
+}
+
+// The loops of numpy's ufuncs whose info tuple it leaks (numpy_loop_info).
+static void numpy_leaks(struct walk *w, const struct graph_anomaly *a,
+			size_t na, uint8_t *candidate)
+{
+	uint8_t *want = NULL;
+	size_t nwant = 0;
+
+	for (size_t i = 0; i < na && !w->err; i++) {
+		uint32_t v = a[i].node;
+
+		if (a[i].kind != GRAPH_EXCESS || a[i].explained ||
+		    !candidate[v] ||
+		    w->nodes[v].refcnt - a[i].referrers - a[i].conservative != 1 ||
+		    !numpy_loop_info(w, v))
+			continue;
+		if (!want && !(want = calloc(w->nnodes + 1, 1)))
+			return;
+		want[v] = 1;
+		nwant++;
+	}
+	if (!nwant)
+		return;
+	numpy_loops(w, want);
+	for (size_t v = 0; v < w->nnodes && !w->err; v++) {
+		if (!want[v])
+			continue;
+		root_add(w, w->nodes[v].addr, HEAP_ROOT_INTERPRETER,
+			 "numpy: a reference to this ufunc loop's info tuple "
+			 "(its DTypes, its implementation) the code that "
+			 "registered it never releases", true);
+		candidate[v] = 0;
+	}
+	free(want);
+}
+
 /*
  * Give the objects of @p a (the anomalies as the references leave them)
  * that a known leak names their roots, before any memory is scanned: what
@@ -240,6 +347,7 @@ void known_leaks(struct walk *w, const struct graph_anomaly *a, size_t na,
 	memset(attrs, 0xff, sizeof(attrs));
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		any |= applies(l, &known[i]);
+	numpy_leaks(w, a, na, candidate);
 	if (!any || w->err)
 		return;
 	if (l->gc_statics) {

@@ -115,7 +115,9 @@ def holder_kind(cause):
     for prefix, kind in (('C stack', 'C stack'), ('register', 'register'),
                          ('static', 'static'), ('a word', 'object scanned'),
                          ('a pymalloc block', 'pymalloc block'),
-                         ("a malloc'd block", "malloc'd block")):
+                         ("a malloc'd block", "malloc'd block"),
+                         ('a constant of a Cython module', 'Cython constant'),
+                         ('numpy:', 'numpy')):
         if cause.startswith(prefix):
             return kind
     if 'value stack' in cause:
