@@ -885,8 +885,8 @@ bool dwarf_member_at(struct dwarf_index *idx, const char *type,
 		return false;
 	for (int depth = 0; depth < DWARF_MAX_PATH; depth++) {
 		if (dwarf_is_aggregate(&cur)) {
-			Dwarf_Die child, next, found, ftype;
-			int64_t floc = 0;
+			Dwarf_Die child, next, found, ftype, last, ltype;
+			int64_t floc = 0, lloc = -1;
 			bool hit = false;
 			int r;
 
@@ -899,12 +899,28 @@ bool dwarf_member_at(struct dwarf_index *idx, const char *type,
 				    !dwarf_member_location(&child, &loc) ||
 				    !dwarf_type_of(&child, &type) ||
 				    !dwarf_resolve(idx, &type, &type) ||
-				    (msize = dwarf_die_size(idx, &type)) <= 0 ||
-				    rel < loc || rel - loc >= msize)
+				    rel < loc)
+					continue;
+				if (loc >= lloc) {
+					last = child;
+					ltype = type;
+					lloc = loc;
+				}
+				if ((msize = dwarf_die_size(idx, &type)) <= 0 ||
+				    rel - loc >= msize)
 					continue;
 				found = child;
 				ftype = type;
 				floc = loc;
+				hit = true;
+			}
+			// Past the end of a trailing array: a variable-size
+			// struct's items (PyTupleObject.ob_item[1]).
+			if (!hit && lloc >= 0 &&
+			    dwarf_tag(&ltype) == DW_TAG_array_type) {
+				found = last;
+				ftype = ltype;
+				floc = lloc;
 				hit = true;
 			}
 			if (!hit)

@@ -18,6 +18,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,6 +374,35 @@ static void test_negative(struct dwarf_index *idx, const char *base)
 		    "%s: NULL index", base);
 }
 
+/*
+ * dwarf_member_at() names the member at an offset gdb gave: the path it
+ * returns leads back to that offset, to a member that has a size, and
+ * does not stop above a leaf when it ends on an aggregate's member.
+ */
+static void test_member_at(struct dwarf_index *idx, const char *base,
+			   const char *type, int64_t offset)
+{
+	char path[256];
+	bool found = dwarf_member_at(idx, type, offset, path, sizeof(path));
+	const char *plus = strchr(path, '+');
+	int64_t back = -1, extra = 0;
+
+	if (found) {
+		char head[256];
+
+		snprintf(head, sizeof(head), "%.*s",
+			 (int)(plus ? plus - path : (ptrdiff_t)strlen(path)),
+			 path);
+		back = dwarf_member_offset(idx, type, head);
+		extra = plus ? strtoll(plus + 1, NULL, 10) : 0;
+	}
+	test_report(found && back >= 0 && back + extra == offset &&
+		    dwarf_member_size(idx, type, path[0] && !plus ? path : "") != 0,
+		    "%s: at     %s +%" PRId64 " = %s (back to %" PRId64 "%s)",
+		    base, type, offset, found ? path : "(none)", back,
+		    extra ? " plus the rest" : "");
+}
+
 static double test_now(void)
 {
 	struct timespec ts;
@@ -436,6 +466,8 @@ static void test_file(const char *file)
 			    "%s: %-6s %s%s%s = %" PRId64 " (gdb %ld)", base,
 			    test_kind_name(c->kind), what, sep, path, ours,
 			    expect[i]);
+		if (c->kind == TEST_OFFSET && ours == expect[i])
+			test_member_at(idx, base, c->type, expect[i]);
 	}
 	// Every check skipped would mean gdb is missing or broken.
 	test_report(answered > TEST_NCHECKS / 2, "%s: gdb answered %zu of %zu",
