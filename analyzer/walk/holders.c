@@ -360,6 +360,166 @@ static void struct_blocks(struct scan *sc)
 	}
 }
 
+/*
+ * The pymalloc blocks in use that hold no object or buffer found: C
+ * structs extensions allocate with PyMem_Malloc -- sqlite3's callback
+ * context, which holds the function it calls and the module -- that
+ * only other C memory points to, deeper than the scans above follow. A
+ * word of one that points at a wanted object is a holder when the block
+ * is live C memory: some word outside every object points at its start
+ * (an object's own buffer is pointed to by its object; a block nothing
+ * points to is itself leaked, and holds nothing).
+ */
+enum {
+	ORPHAN_HITS_MAX = 1 << 16,  // words of such blocks that hold wanted
+};
+
+struct orphan_hit {
+	uint64_t block, word;       // the block, the object it points at
+	uint32_t size, off;
+};
+
+static int cmp_hit(const void *a, const void *b)
+{
+	const struct orphan_hit *x = a, *y = b;
+
+	return x->block < y->block ? -1 : x->block > y->block;
+}
+
+// Whether memory at a lies in a found object's pymalloc block.
+static bool in_object_block(struct walk *w, uint64_t a)
+{
+	const struct census *c = &w->census;
+	const struct census_pool *p;
+	size_t k;
+
+	p = census_pool_of(c, a, &k);
+	return p && k != SIZE_MAX && c->blocks[k] == CENSUS_OBJECT;
+}
+
+static void orphan_blocks(struct scan *sc)
+{
+	struct walk *w = sc->w;
+	const struct census *c = &w->census;
+	const struct layout *l = w->l;
+	const uint32_t heads[3] = { 0, (uint32_t)l->sizeof_gc_head,
+				    (uint32_t)(l->sizeof_gc_head + l->preheader) };
+	struct addr_set bufs = { 0 };
+	struct orphan_hit *hits = NULL;
+	size_t nhits = 0;
+	uint64_t block[64];
+
+	if (!c->available || l->sizeof_gc_head < 0)
+		return;
+	for (size_t i = 0; i < w->nbufs; i++)
+		addr_set_add(&bufs, w->bufs[i].addr);
+	for (size_t i = 0; i < c->npools && !w->err; i++) {
+		const struct census_pool *p = &c->pools[i];
+
+		if (p->block_size > sizeof(block))
+			continue;
+		for (size_t k = p->first; k < p->first + p->carved &&
+		     !w->err; k++) {
+			uint64_t b = census_block_addr(c, p, k);
+			bool dead = false;
+
+			if (c->blocks[k] != CENSUS_USED ||
+			    addr_set_has(&bufs, b) ||
+			    addr_set_has(&w->cached_keys, b) ||
+			    addr_set_has(&w->split_keys, b) ||
+			    node_find(w, b) >= 0 ||
+			    !target_read_ok(w->t, block, b, p->block_size))
+				continue;
+			// An object freed onto a free list, or never found:
+			// its type is still where an object's would be.
+			for (int h = 0; h < 3 && !dead; h++)
+				dead = heads[h] + 16 <= p->block_size &&
+				       type_verdict(w, block[(heads[h] + 8) / 8]) ==
+				       TYPE_YES;
+			for (uint32_t off = 0; !dead &&
+			     off + 8 <= p->block_size; off += 8) {
+				uint64_t q = block[off / 8];
+
+				if (!q || (q & 7) || !sc->want(w, q, sc->arg))
+					continue;
+				if (nhits == ORPHAN_HITS_MAX)
+					break;
+				if (!(nhits & (nhits + 1))) {
+					size_t cap = 2 * (nhits + 1);
+					struct orphan_hit *h =
+						realloc(hits, cap * sizeof(*h));
+
+					if (!h)
+						break;
+					hits = h;
+				}
+				hits[nhits++] = (struct orphan_hit){
+					.block = b, .word = q,
+					.size = p->block_size, .off = off,
+				};
+			}
+		}
+	}
+	addr_set_free(&bufs);
+	if (!nhits) {
+		free(hits);
+		return;
+	}
+	qsort(hits, nhits, sizeof(*hits), cmp_hit);
+	// Who points at each such block: one pass over the memory.
+	struct addr_set starts = { 0 }, owned = { 0 };
+	uint64_t *from = calloc(nhits, sizeof(*from));
+	uint64_t at = 0, start, len;
+	const unsigned char *data;
+
+	for (size_t i = 0; i < nhits; i++)
+		addr_set_add(&starts, hits[i].block);
+	while (from && target_next_segment(w->t, at, &start, &len, &data) &&
+	       !w->err) {
+		for (uint64_t a = (start + 7) & ~7ULL; a + 8 <= start + len;
+		     a += 8) {
+			uint64_t p;
+
+			memcpy(&p, data + (a - start), 8);
+			if ((p & 7) || !addr_set_has(&starts, p))
+				continue;
+			if (in_object_block(w, a)) {
+				addr_set_add(&owned, p);
+				continue;
+			}
+			struct orphan_hit key = { .block = p };
+			struct orphan_hit *h = bsearch(&key, hits, nhits,
+						       sizeof(*hits), cmp_hit);
+			size_t r = h ? (size_t)(h - hits) : 0;
+
+			// The first hit of the block keeps who points at it;
+			// the block's own words do not hold it.
+			while (h && r > 0 && hits[r - 1].block == p)
+				r--;
+			if (h && !from[r] && !(a >= p && a < p + h->size))
+				from[r] = a;
+		}
+		at = start + len;
+	}
+	for (size_t i = 0, first = 0; from && i < nhits && !w->err; i++) {
+		char label[256];
+
+		if (hits[i].block != hits[first].block)
+			first = i;
+		if (!from[first] || addr_set_has(&owned, hits[i].block))
+			continue;
+		snprintf(label, sizeof(label), "a pymalloc block of %u bytes at "
+			 "0x%" PRIx64 " (+%u), C memory no object owns, that "
+			 "0x%" PRIx64 " points to", hits[i].size, hits[i].block,
+			 hits[i].off, from[first]);
+		root_add(w, hits[i].word, HEAP_ROOT_INTERPRETER, label, true);
+	}
+	free(from);
+	addr_set_free(&starts);
+	addr_set_free(&owned);
+	free(hits);
+}
+
 enum {
 	REG_RIP = 16,           // of struct user_regs_struct (target.h order)
 	REG_FS_BASE = 21,       // a thread's pthread_t, with glibc on x86-64
@@ -492,6 +652,7 @@ void c_memory_roots(struct walk *w, c_holder_fn *want, void *arg)
 			thread_hold(&sc, p, &held, label);
 		}
 	}
+	orphan_blocks(&sc);
 	addr_set_free(&sc.blocks);
 }
 
