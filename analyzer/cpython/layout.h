@@ -266,6 +266,9 @@ struct dwarf_index;
 	X(io_stringio_readnl, "stringio", "readnl")                           \
 	X(io_stringio_writenl, "stringio", "writenl")                         \
 	X(io_stringio_dict, "stringio", "dict")                               \
+	X(io_stringio_accu_large, "stringio", "accu.large")                   \
+	X(io_stringio_accu_small, "stringio", "accu.small")                   \
+	X(io_stringio_writer_buffer, "stringio", "writer.buffer")             \
 	X(io_fileio_dict, "fileio", "dict")                                   \
 	X(io_buffered_raw, "buffered", "raw")                                 \
 	X(io_buffered_dict, "buffered", "dict")                               \

@@ -650,6 +650,14 @@ void decode_stringio(struct decode *d, uint64_t obj,
 	decode_field_kind(d, obj, l->io_stringio_decoder, io_kind(d),
 			  "<decoder>");
 	decode_field(d, obj, l->io_stringio_dict, "__dict__");
+	// What it accumulates, which no version's traverse visits: before
+	// 3.12 two lists (_PyAccu), since a str (_PyUnicodeWriter).
+	decode_field_kind(d, obj, l->io_stringio_accu_large, HEAP_EDGE_STRONG,
+			  "<accu.large>");
+	decode_field_kind(d, obj, l->io_stringio_accu_small, HEAP_EDGE_STRONG,
+			  "<accu.small>");
+	decode_field_kind(d, obj, l->io_stringio_writer_buffer,
+			  HEAP_EDGE_STRONG, "<writer.buffer>");
 }
 
 // fileio_traverse.

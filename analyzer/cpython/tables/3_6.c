@@ -234,6 +234,9 @@ const struct layout_table layout_table_3_6 = {
 		[LAYOUT_io_stringio_readnl] = 88,
 		[LAYOUT_io_stringio_writenl] = 96,
 		[LAYOUT_io_stringio_dict] = 104,
+		[LAYOUT_io_stringio_accu_large] = 56,
+		[LAYOUT_io_stringio_accu_small] = 64,
+		[LAYOUT_io_stringio_writer_buffer] = -1,
 		[LAYOUT_io_fileio_dict] = 40,
 		[LAYOUT_io_buffered_raw] = 16,
 		[LAYOUT_io_buffered_dict] = 136,
@@ -445,7 +448,7 @@ const struct layout_table layout_table_3_6 = {
 
 /* Every field of layout.h, no fewer: a field missing here would read as 0. */
 #ifndef LAYOUT_TABLES_UNCHECKED
-_Static_assert(LAYOUT_NFIELDS == 425,
+_Static_assert(LAYOUT_NFIELDS == 428,
 	       "the layout table of Python 3.6 lacks fields of layout.h: "
 	       "run make layout-tables");
 #endif
