@@ -369,6 +369,11 @@ struct dwarf_index;
 	X(code_freevars, "PyCodeObject", "co_freevars")                       \
 	X(code_nlocals, "PyCodeObject", "co_nlocals")                         \
 	X(code_code, "PyCodeObject", "co_code|_co_code")                      \
+	X(code_cached, "PyCodeObject", "_co_cached")                          \
+	X(cocached_code, "_PyCoCached", "_co_code")                           \
+	X(cocached_varnames, "_PyCoCached", "_co_varnames")                   \
+	X(cocached_cellvars, "_PyCoCached", "_co_cellvars")                   \
+	X(cocached_freevars, "_PyCoCached", "_co_freevars")                   \
 	X(code_linetable, "PyCodeObject", "co_linetable|co_lnotab")           \
 	X(code_exceptiontable, "PyCodeObject", "co_exceptiontable")           \
 	X(code_localspluskinds, "PyCodeObject", "co_localspluskinds")         \

@@ -224,6 +224,12 @@ void decode_generator(struct decode *d, uint64_t obj,
 
 		if (state < l->cpython->frame_cleared)
 			iframe_traverse(d, obj + l->gen_iframe);
+		// 3.12+: a finished generator's frame is cleared but for its
+		// code, which it owns until it is freed (gen_dealloc); no
+		// traverse visits it then. (3.11 keeps it in gi_code.)
+		else if (l->gen_code < 0)
+			decode_field_kind(d, obj + l->gen_iframe, l->iframe_code,
+					  HEAP_EDGE_STRONG, "gi_code");
 	} else {
 		decode_field(d, obj, l->gen_frame, "gi_frame");
 	}

@@ -80,6 +80,20 @@ void decode_code(struct decode *d, uint64_t obj, const struct decode_type *ti)
 			  "co_exceptiontable");
 	decode_field_kind(d, obj, l->code_localspluskinds, s,
 			  "co_localspluskinds");
+	// 3.12+: what co_code, co_varnames, co_cellvars and co_freevars
+	// made once, kept in a block the code owns (_PyCoCached).
+	uint64_t cached = l->code_cached >= 0 ?
+			  decode_u64(d, obj + l->code_cached) : 0;
+
+	if (cached) {
+		decode_field_kind(d, cached, l->cocached_code, s, "co_code");
+		decode_field_kind(d, cached, l->cocached_varnames, s,
+				  "co_varnames");
+		decode_field_kind(d, cached, l->cocached_cellvars, s,
+				  "co_cellvars");
+		decode_field_kind(d, cached, l->cocached_freevars, s,
+				  "co_freevars");
+	}
 }
 
 // co_qualname (3.11+) or co_name.

@@ -431,11 +431,26 @@ static void orphan_blocks(struct scan *sc)
 			    !target_read_ok(w->t, block, b, p->block_size))
 				continue;
 			// An object freed onto a free list, or never found:
-			// its type is still where an object's would be.
-			for (int h = 0; h < 3 && !dead; h++)
-				dead = heads[h] + 16 <= p->block_size &&
-				       type_verdict(w, block[(heads[h] + 8) / 8]) ==
-				       TYPE_YES;
+			// its type is still where an object's would be. One
+			// freed onto a type's own free list (3.12+ _asyncio's
+			// FutureIter) keeps the reference to its heap type
+			// that every instance holds until it is freed for good.
+			for (int h = 0; h < 3 && !dead; h++) {
+				uint64_t type = heads[h] + 16 <= p->block_size ?
+						block[(heads[h] + 8) / 8] : 0;
+				char label[160];
+
+				dead = type_verdict(w, type) == TYPE_YES;
+				if (!dead || block[heads[h] / 8] != 0 ||
+				    !sc->want(w, type, sc->arg))
+					continue;
+				snprintf(label, sizeof(label), "an instance "
+					 "at 0x%" PRIx64 " freed onto a free "
+					 "list, which keeps its type",
+					 b + heads[h]);
+				root_add(w, type, HEAP_ROOT_INTERPRETER,
+					 label, true);
+			}
 			for (uint32_t off = 0; !dead &&
 			     off + 8 <= p->block_size; off += 8) {
 				uint64_t q = block[off / 8];

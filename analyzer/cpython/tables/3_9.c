@@ -334,6 +334,11 @@ const struct layout_table layout_table_3_9 = {
 		[LAYOUT_code_freevars] = 80,
 		[LAYOUT_code_nlocals] = 28,
 		[LAYOUT_code_code] = 48,
+		[LAYOUT_code_cached] = -1,
+		[LAYOUT_cocached_code] = -1,
+		[LAYOUT_cocached_varnames] = -1,
+		[LAYOUT_cocached_cellvars] = -1,
+		[LAYOUT_cocached_freevars] = -1,
 		[LAYOUT_code_linetable] = 120,
 		[LAYOUT_code_exceptiontable] = -1,
 		[LAYOUT_code_localspluskinds] = -1,
@@ -448,7 +453,7 @@ const struct layout_table layout_table_3_9 = {
 
 /* Every field of layout.h, no fewer: a field missing here would read as 0. */
 #ifndef LAYOUT_TABLES_UNCHECKED
-_Static_assert(LAYOUT_NFIELDS == 428,
+_Static_assert(LAYOUT_NFIELDS == 433,
 	       "the layout table of Python 3.9 lacks fields of layout.h: "
 	       "run make layout-tables");
 #endif
