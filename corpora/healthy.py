@@ -10,7 +10,8 @@ queue, thread-local data, functools caches that filled and evicted
 (lru_cache on functions and methods, cached_property, partial), ctypes
 structures, arrays, pointers and a callback, decimal contexts, an
 ElementTree, defaultdicts, weak dictionaries, a generator and a
-coroutine suspended mid-way, and an exception caught with its traceback
+coroutine suspended mid-way and a generator and a coroutine that finished,
+a log written to a StringIO, and an exception caught with its traceback
 kept.  With --libraries it also imports and uses what Debian packages
 for its python3: numpy (object arrays, whose data holds references no
 tp_traverse visits), lxml, yaml and an SQLAlchemy session on SQLite in
@@ -26,6 +27,8 @@ import concurrent.futures
 import ctypes
 import decimal
 import functools
+import io
+import logging
 import os
 import queue
 import sys
@@ -113,6 +116,34 @@ def data():
     except KeyError as e:
         caught = e
     KEEP.extend([root, index, registry, gen, caught, caught.__traceback__])
+
+    # A generator and a coroutine that finished, kept: their frames are
+    # cleared but for their code.
+    def finite():
+        yield 1
+    done = finite()
+    list(done)
+
+    async def answer():
+        return 42
+    finished = answer()
+    try:
+        finished.send(None)
+    except StopIteration:
+        pass
+    # Code objects' names as Python asks for them (3.12+ cache them).
+    for f in (produce, finite, answer, Service.lookup.__wrapped__):
+        f.__code__.co_varnames, f.__code__.co_cellvars
+    # A log kept in memory, written and never read: a StringIO's
+    # accumulated text.
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    log = logging.getLogger('healthy')
+    log.addHandler(handler)
+    log.propagate = False
+    for i in range(20):
+        log.warning('request %d served', i)
+    KEEP.extend([done, finished, stream, handler, log])
 
 
 def threads():
