@@ -11,8 +11,8 @@ queue, thread-local data, functools caches that filled and evicted
 structures, arrays, pointers and a callback, decimal contexts, an
 ElementTree, defaultdicts, weak dictionaries, a generator and a
 coroutine suspended mid-way and a generator and a coroutine that finished,
-a log written to a StringIO, and an exception caught with its traceback
-kept.  With --libraries it also imports and uses what Debian packages
+a log written to a StringIO, a warning from a caller's frame, and an
+exception caught with its traceback kept -- all under tracemalloc.  With --libraries it also imports and uses what Debian packages
 for its python3: numpy (object arrays, whose data holds references no
 tp_traverse visits), lxml, yaml and an SQLAlchemy session on SQLite in
 memory.
@@ -34,6 +34,8 @@ import queue
 import sys
 import threading
 import time
+import tracemalloc
+import warnings
 import weakref
 import xml.etree.ElementTree as ET
 
@@ -95,6 +97,10 @@ def native():
     KEEP.extend([ctx, ctx.divide(decimal.Decimal(1), decimal.Decimal(7))])
 
 
+def warn_caller():
+    warnings.warn('deprecated call', DeprecationWarning, stacklevel=2)
+
+
 def data():
     root = ET.Element('service', name='healthy')
     for i in range(50):
@@ -144,6 +150,10 @@ def data():
     for i in range(20):
         log.warning('request %d served', i)
     KEEP.extend([done, finished, stream, handler, log])
+    # A warning from a caller's frame, shown once.
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        warn_caller()
 
 
 def threads():
@@ -242,6 +252,9 @@ def main():
     if len(args) < 2:
         sys.exit('usage: healthy.py READY_PATH TRUTH_DIR [--libraries]')
     with_libraries = '--libraries' in args[2:]
+    # Traced as one hunting a leak would: tracemalloc keeps the file
+    # names of the frames it saw.
+    tracemalloc.start(4)
     caches()
     native()
     data()

@@ -34,6 +34,12 @@ struct dwarf_index;
 #define LAYOUT_OFFSETS(X)                                                     \
 	/* runtime and interpreters */                                        \
 	X(rt_interpreters_head, "_PyRuntimeState", "interpreters.head")       \
+	X(rt_tracemalloc_filenames, "_PyRuntimeState",                        \
+	  "tracemalloc.filenames")                                            \
+	X(hashtable_nbuckets, "_Py_hashtable_t", "nbuckets|num_buckets")      \
+	X(hashtable_nentries, "_Py_hashtable_t", "nentries|entries")          \
+	X(hashtable_buckets, "_Py_hashtable_t", "buckets")                    \
+	X(hashtable_entry_key, "_Py_hashtable_entry_t", "key")                \
 	X(rt_gc, "_PyRuntimeState", "gc")                                     \
 	X(interp_main_offset, "_PyRuntimeState", "_main_interpreter")         \
 	X(interp_next, "PyInterpreterState", "next")                          \
@@ -494,7 +500,8 @@ struct dwarf_index;
 	X(sizeof_str_ascii, "PyASCIIObject")                                  \
 	X(sizeof_str_compact, "PyCompactUnicodeObject")                       \
 	X(sizeof_arena_object, "struct arena_object")                         \
-	X(sizeof_pool_header, "struct pool_header")
+	X(sizeof_pool_header, "struct pool_header")                           \
+	X(sizeof_hashtable_entry, "_Py_hashtable_entry_t")
 
 /** Where the layout tables came from. */
 enum layout_source {

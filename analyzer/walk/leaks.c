@@ -29,6 +29,7 @@
 enum leak_on {
 	LEAK_MODULE,    // the module named `name` (its md_name)
 	LEAK_STR,       // the interned str whose text is `name`
+	LEAK_STR_NEW,   // a str not interned whose text is `name`
 	LEAK_TYPE,      // the heap type whose tp_name is `name`
 	LEAK_ATTR,      // sys.modules[name], then each dotted part of `attr`
 			// in the __dict__ of what the last one named
@@ -66,6 +67,15 @@ static const struct known_leak known[] = {
 	{ 7, 8, 0, LEAK_STR, "__main__", NULL, 1,
 	  "CPython 3.7-3.8 start-up: a reference to the interned '__main__' "
 	  "it never releases" },
+	// Python/_warnings.c is_internal_frame(), from the first warning
+	// with a caller's frame: two static strs, each taken a reference to
+	// twice.
+	{ 6, 10, 0, LEAK_STR_NEW, "importlib", NULL, 1,
+	  "CPython 3.6-3.10 _warnings: a reference to 'importlib' (a static "
+	  "of is_internal_frame) it never releases" },
+	{ 6, 10, 0, LEAK_STR_NEW, "_bootstrap", NULL, 1,
+	  "CPython 3.6-3.10 _warnings: a reference to '_bootstrap' (a static "
+	  "of is_internal_frame) it never releases" },
 	{ 6, 6, 0, LEAK_ATTR, "_multiprocessing", "SemLock.SEM_VALUE_MAX", 1,
 	  "CPython 3.6 _multiprocessing: a reference to SemLock.SEM_VALUE_MAX "
 	  "its initialisation never releases" },
@@ -202,10 +212,12 @@ static bool is_leak_object(struct walk *w, uint32_t v, uint64_t modules,
 		       target_read_u64(w->t, addr + l->module_name, &p) &&
 		       str_is(w, p, k->name);
 	case LEAK_STR:
+	case LEAK_STR_NEW:
 		// interned:2, the low bits of the state (PyASCIIObject).
 		return ti->addr == w->sym.str_type &&
 		       target_read_u64(w->t, addr + l->str_state, &state) &&
-		       (state & 3) && str_is(w, addr, k->name);
+		       !(state & 3) == (k->on == LEAK_STR_NEW) &&
+		       str_is(w, addr, k->name);
 	case LEAK_TYPE: {
 		const struct decode_type *self = type_find(w, addr);
 

@@ -457,6 +457,49 @@ static void interpreter_roots(struct walk *w, uint64_t interp, uint64_t gc)
 }
 
 /*
+ * tracemalloc's table of the file names of the frames it traced
+ * (Modules/_tracemalloc.c; in _PyRuntime from 3.12): a _Py_hashtable_t
+ * whose keys it holds a reference to each. Traceback frames borrow them.
+ */
+static void tracemalloc_roots(struct walk *w)
+{
+	const struct layout *l = w->l;
+	uint64_t table = 0, addr, nbuckets, buckets, key_off, n = 0;
+
+	if (l->rt_tracemalloc_filenames >= 0)
+		table = walk_peek(w, l->runtime_addr, l->rt_tracemalloc_filenames);
+	else if (target_symbol(w->t, "tracemalloc_filenames", &addr, NULL,
+			       NULL))
+		table = walk_peek(w, addr, 0);
+	// Before 3.9 the key follows the entry's header.
+	key_off = l->hashtable_entry_key >= 0 ? (uint64_t)l->hashtable_entry_key :
+		  l->sizeof_hashtable_entry > 0 ?
+		  (uint64_t)l->sizeof_hashtable_entry : 0;
+	if (!table || !key_off || l->hashtable_nbuckets < 0 ||
+	    l->hashtable_buckets < 0)
+		return;
+	nbuckets = walk_peek(w, table, l->hashtable_nbuckets);
+	buckets = walk_peek(w, table, l->hashtable_buckets);
+	// No more entries than it says it has: a chain that loops ends.
+	uint64_t nentries = l->hashtable_nentries >= 0 ?
+			    walk_peek(w, table, l->hashtable_nentries) : 0;
+
+	if (nentries > MAX_HASHTABLE)
+		nentries = MAX_HASHTABLE;
+	for (uint64_t b = 0; buckets && b < nbuckets && b < MAX_HASHTABLE &&
+	     n < nentries && !w->err; b++) {
+		uint64_t e = walk_peek(w, buckets + 8 * b, 0);
+
+		for (; e && n < nentries && !w->err; n++) {
+			root(w, walk_peek(w, e, (int32_t)key_off),
+			     HEAP_ROOT_INTERPRETER,
+			     "tracemalloc's table of file names");
+			e = walk_peek(w, e, 0);
+		}
+	}
+}
+
+/*
  * What holds the heap from outside: each interpreter's modules and
  * dicts, its collector's lists, its threads, and the interned strings.
  * Static types are added as they are met (process()).
@@ -505,6 +548,7 @@ void walk_roots(struct walk *w)
 	} else if (target_symbol(w->t, "interned", &addr, NULL, NULL)) {
 		read = target_read_u64(w->t, addr, &interned);
 	}
+	tracemalloc_roots(w);
 	// A truncated core may lack the word: then which dict holds the
 	// strings' uncounted references is not known.
 	w->interned_lost = !read;

@@ -23,6 +23,7 @@ enum {
 	MAX_ATEXIT = 1 << 16,    // atexit callbacks of an interpreter
 	MAX_FRAME_SPANS = 1 << 16, // running frames' value stacks kept
 	MAX_THREADS = 1 << 16,   // threads remembered for holders.c
+	MAX_HASHTABLE = 1 << 20, // buckets and entries of a _Py_hashtable_t
 	MAX_FRAME_STACK = 1 << 16, // words of one value stack scanned
 	MAX_HEADS = 64,          // collector list heads kept for gc_resolve
 	EDGE_LABEL_MAX = 256,    // bytes of a reference's label kept

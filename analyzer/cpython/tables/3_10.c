@@ -16,6 +16,11 @@ const struct layout_table layout_table_3_10 = {
 	.from = "pyenv 3.10.13 libpython3.10.so.1.0",
 	.values = {
 		[LAYOUT_rt_interpreters_head] = 32,
+		[LAYOUT_rt_tracemalloc_filenames] = -1,
+		[LAYOUT_hashtable_nbuckets] = 8,
+		[LAYOUT_hashtable_nentries] = 0,
+		[LAYOUT_hashtable_buckets] = 16,
+		[LAYOUT_hashtable_entry_key] = 16,
 		[LAYOUT_rt_gc] = -1,
 		[LAYOUT_interp_main_offset] = -1,
 		[LAYOUT_interp_next] = 0,
@@ -448,12 +453,13 @@ const struct layout_table layout_table_3_10 = {
 		[LAYOUT_sizeof_str_compact] = 72,
 		[LAYOUT_sizeof_arena_object] = 48,
 		[LAYOUT_sizeof_pool_header] = 48,
+		[LAYOUT_sizeof_hashtable_entry] = 32,
 	},
 };
 
 /* Every field of layout.h, no fewer: a field missing here would read as 0. */
 #ifndef LAYOUT_TABLES_UNCHECKED
-_Static_assert(LAYOUT_NFIELDS == 433,
+_Static_assert(LAYOUT_NFIELDS == 439,
 	       "the layout table of Python 3.10 lacks fields of layout.h: "
 	       "run make layout-tables");
 #endif
