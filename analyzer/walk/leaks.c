@@ -235,6 +235,19 @@ static bool is_leak_object(struct walk *w, uint32_t v, uint64_t modules,
 	return false;
 }
 
+// What of anomaly a's count no reference found explains; 0 if that does
+// not fit (a count read from damaged memory).
+static int64_t rest_of(const struct walk *w, const struct graph_anomaly *a)
+{
+	int64_t rest;
+
+	if (__builtin_sub_overflow(w->nodes[a->node].refcnt, a->referrers,
+				   &rest) ||
+	    __builtin_sub_overflow(rest, a->conservative, &rest))
+		return 0;
+	return rest;
+}
+
 static bool type_named(struct walk *w, uint64_t obj, const char *name)
 {
 	uint64_t type;
@@ -319,7 +332,7 @@ static void numpy_leaks(struct walk *w, const struct graph_anomaly *a,
 
 		if (a[i].kind != GRAPH_EXCESS || a[i].explained ||
 		    !candidate[v] ||
-		    w->nodes[v].refcnt - a[i].referrers - a[i].conservative != 1 ||
+		    rest_of(w, &a[i]) != 1 ||
 		    !numpy_loop_info(w, v))
 			continue;
 		if (!want && !(want = calloc(w->nnodes + 1, 1)))
@@ -373,8 +386,7 @@ void known_leaks(struct walk *w, const struct graph_anomaly *a, size_t na,
 	modules = walk_peek(w, interp, l->interp_modules);
 	for (size_t i = 0; i < na && !w->err; i++) {
 		uint32_t v = a[i].node;
-		int64_t rest = w->nodes[v].refcnt - a[i].referrers -
-			       a[i].conservative;
+		int64_t rest = rest_of(w, &a[i]);
 
 		if (a[i].kind == GRAPH_DEFICIT || a[i].explained ||
 		    !candidate[v] || rest <= 0)
