@@ -367,7 +367,7 @@ void known_leaks(struct walk *w, const struct graph_anomaly *a, size_t na,
 		 uint8_t *candidate)
 {
 	const struct layout *l = w->l;
-	uint64_t interp = 0, modules;
+	uint64_t modules;
 	uint64_t attrs[sizeof(known) / sizeof(known[0])];
 	bool any = false;
 
@@ -377,15 +377,7 @@ void known_leaks(struct walk *w, const struct graph_anomaly *a, size_t na,
 	numpy_leaks(w, a, na, candidate);
 	if (!any || w->err)
 		return;
-	if (l->gc_statics) {
-		uint64_t addr;
-
-		if (target_symbol(w->t, "interp_head", &addr, NULL, NULL))
-			interp = walk_peek(w, addr, 0);
-	} else {
-		interp = walk_peek(w, l->runtime_addr, l->rt_interpreters_head);
-	}
-	modules = walk_peek(w, interp, l->interp_modules);
+	modules = walk_peek(w, walk_main_interp(w), l->interp_modules);
 	for (size_t i = 0; i < na && !w->err; i++) {
 		uint32_t v = a[i].node;
 		int64_t rest = rest_of(w, &a[i]);

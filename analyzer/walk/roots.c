@@ -456,6 +456,18 @@ static void interpreter_roots(struct walk *w, uint64_t interp, uint64_t gc)
 	}
 }
 
+uint64_t walk_main_interp(struct walk *w)
+{
+	const struct layout *l = w->l;
+	uint64_t addr;
+
+	// 3.6: interp_head, a local symbol; since, in _PyRuntime.
+	if (l->gc_statics)
+		return target_symbol(w->t, "interp_head", &addr, NULL, NULL) ?
+		       walk_peek(w, addr, 0) : 0;
+	return walk_peek(w, l->runtime_addr, l->rt_interpreters_head);
+}
+
 /*
  * tracemalloc's table of the file names of the frames it traced
  * (Modules/_tracemalloc.c; in _PyRuntime from 3.12): a _Py_hashtable_t
@@ -510,9 +522,8 @@ void walk_roots(struct walk *w)
 	uint64_t interp = 0, addr;
 
 	if (l->gc_statics) {
-		// 3.6: interp_head (a local symbol), statics for the collector.
-		if (target_symbol(w->t, "interp_head", &addr, NULL, NULL))
-			interp = walk_peek(w, addr, 0);
+		// 3.6: statics for the collector.
+		interp = walk_main_interp(w);
 		if (target_symbol(w->t, "garbage", &addr, NULL, NULL))
 			garbage_roots(w, walk_peek(w, addr, 0));
 		if (interp)

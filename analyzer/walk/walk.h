@@ -199,6 +199,7 @@ long root(struct walk *w, uint64_t addr, enum heap_root_kind kind,
 long root_add(struct walk *w, uint64_t addr, enum heap_root_kind kind,
 	      const char *label, bool conservative);
 uint64_t walk_peek(struct walk *w, uint64_t addr, int32_t off);
+uint64_t walk_main_interp(struct walk *w);  // the first interpreter, or 0
 void walk_roots(struct walk *w);
 
 /* holders.c: C memory that holds objects without a reference found */

@@ -179,6 +179,13 @@ def test_healthy(program, mode, name):
         failures.append('%d deficits: gcscope counted references that are not there (%s)'
                         % (len(deficits), ', '.join('%s 0x%x' % (r[1], r[5])
                                                     for r in deficits[:5])))
+    # The service's threads all run Python: a holder on one's C stack or
+    # in its registers names the frame it is blocked in.
+    unnamed = [c for c in causes if c.startswith(('C stack of thread', 'register '))
+               and 'Python frame ' not in c]
+    if program == 'service' and unnamed:
+        failures.append('%d causes on a thread name no Python frame: %s'
+                        % (len(unnamed), unnamed[0]))
     minor, micro = (int(x) for x in version.split('.')[1:3])
     leaks = collections.Counter(c for c in causes if KNOWN_LEAK.match(c))
     for cause, n in sorted(leaks.items()):
